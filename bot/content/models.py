@@ -1,0 +1,193 @@
+"""Typed shapes of the files in `content/`. Extra keys are errors, so typos surface at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Slug = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
+Topic = Literal["down", "up", "brace", "back", "knees", "glutes", "running"]
+Effect = Literal["clean", "regress", "activate", "none", "red_flag"]
+Profile = Literal["runner", "lifter", "both"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Fault(Strict):
+    fault: str
+    fix: str
+
+
+class Drill(Strict):
+    id: str = Slug
+    name: str
+    dose: str
+    summary: str
+    steps: list[str] = Field(min_length=1)
+    faults: list[Fault] = []
+    cues: list[str] = []
+
+
+class Cue(Strict):
+    id: str = Slug
+    text: str
+    why: str
+    topics: list[Topic] = Field(min_length=1)
+    synonyms: list[str] = []
+    drills: list[str] = Field(min_length=1)
+
+
+class DrillDose(Strict):
+    """A drill as prescribed in one place, optionally with its own dose."""
+
+    drill: str
+    dose: str | None = None
+    note: str | None = None
+
+
+class LessonCues(Strict):
+    down: list[str] = Field(min_length=1)
+    up: list[str] = Field(min_length=1)
+
+
+class ProfileNotes(Strict):
+    runner: str | None = None
+    lifter: str | None = None
+
+
+class Lesson(Strict):
+    day: int = Field(ge=1, le=7)
+    title: str
+    goal: str
+    intro: str
+    drills: list[DrillDose] = Field(min_length=1)
+    cues: LessonCues
+    why: str
+    notes: ProfileNotes = ProfileNotes()
+    checkin: str | None = None
+
+
+class PathStep(Strict):
+    when: str
+    what: str
+
+
+class Course(Strict):
+    title: str
+    welcome: str
+    safety: str
+    graduation: str
+    path_ahead: list[PathStep] = Field(min_length=1)
+
+
+class Option(Strict):
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=20)
+    label: str = Field(max_length=30)
+    phrases: list[str] = Field(min_length=1)
+    advice: str | None = None
+    next: str | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> Option:
+        if (self.advice is None) == (self.next is None):
+            raise ValueError("an option needs exactly one of 'advice' or 'next'")
+        return self
+
+
+class Node(Strict):
+    id: str = Slug
+    question: str
+    options: list[Option] = Field(min_length=2)
+
+
+class Advice(Strict):
+    id: str = Slug
+    title: str
+    meaning: str
+    do: str
+    drills: list[DrillDose] = []
+    cues: list[str] = []
+    effect: Effect
+
+
+class RedFlag(Strict):
+    phrases: list[str] = Field(min_length=1)
+    advice: str
+
+
+class CheckinTree(Strict):
+    entry_points: list[str] = Field(min_length=1)
+    red_flag: RedFlag
+    nodes: list[Node] = Field(min_length=1)
+    advice: list[Advice] = Field(min_length=1)
+
+
+class Texts(Strict):
+    """Every sentence the bot says that is not coaching content; placeholders in {braces}."""
+
+    start_intro: str
+    start_known: str
+    start_finished: str
+    ask_profile: str
+    profile_runner: str
+    profile_lifter: str
+    profile_both: str
+    ask_time: str
+    time_invalid: str
+    ask_timezone: str
+    share_location_button: str
+    timezone_invalid: str
+    timezone_choices: str
+    onboarding_done: str
+    help: str
+    today_not_started: str
+    pause_done: str
+    pause_already: str
+    resume_done: str
+    resume_not_paused: str
+    restart_confirm: str
+    restart_yes: str
+    restart_no: str
+    restart_done: str
+    restart_cancelled: str
+    stop_done: str
+    stopped_hint: str
+    settings_menu: str
+    settings_time_button: str
+    settings_timezone_button: str
+    settings_profile_button: str
+    settings_saved: str
+    not_enrolled: str
+    unknown_command: str
+    unexpected_message: str
+    button_expired: str
+    lesson_day_label: str
+    lesson_drills_heading: str
+    lesson_down_heading: str
+    lesson_up_heading: str
+    lesson_why_heading: str
+    lesson_runner_heading: str
+    lesson_lifter_heading: str
+    graduation_heading: str
+    path_ahead_heading: str
+
+
+class Content(Strict):
+    """Everything in `content/`, cross-checked; lookups by id are dictionaries."""
+
+    course: Course
+    lessons: tuple[Lesson, ...]
+    drills: dict[str, Drill]
+    cues: dict[str, Cue]
+    checkin: CheckinTree
+    texts: Texts
+
+    @property
+    def days(self) -> int:
+        return len(self.lessons)
+
+    def lesson(self, day: int) -> Lesson:
+        return self.lessons[day - 1]

@@ -1,0 +1,43 @@
+"""The typed bridge between python-telegram-bot and the bot's services.
+
+Handlers get `context.services` (settings, content, database, clock, delivery) instead of
+string keys into `bot_data`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.clock import Clock
+from bot.content import Content
+from bot.settings import Settings
+from bot.storage.db import Database
+
+if TYPE_CHECKING:
+    from bot.delivery.engine import DeliveryEngine
+
+
+@dataclass
+class Services:
+    settings: Settings
+    content: Content
+    db: Database
+    clock: Clock
+    delivery: DeliveryEngine
+
+
+class CoachApplication(Application):
+    """An Application that carries the services; built by `bot.app.build_application`."""
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+
+class CoachContext(CallbackContext[ExtBot, dict, dict, dict]):
+    @property
+    def services(self) -> Services:
+        return self.application.services  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""Getting lessons out: the scheduler tick, claiming due rows, sending, handling Telegram faults."""

@@ -1,0 +1,1 @@
+"""The pure core: course scheduling, parsing, check-in and cue logic. No Telegram, no database."""

@@ -1,0 +1,17 @@
+"""Telegram handlers, one module per feature, each registering its own.
+
+Order matters: within a group python-telegram-bot stops at the first handler that matches, so the
+specific feature handlers come first and the catch-all fallbacks last.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application
+
+from bot.handlers import course, fallback, onboarding
+
+
+def register_all(application: Application) -> None:
+    onboarding.register(application)
+    course.register(application)
+    fallback.register(application)  # last: catches whatever nobody else claimed

@@ -1,0 +1,76 @@
+"""What runs when nothing more specific did: typed answers, unknown commands, stale buttons, errors.
+
+Registered last, so every feature module gets the first look at an update.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import CoachContext
+from bot.handlers import onboarding
+from bot.handlers.common import reply
+from bot.render import user_text
+from bot.storage import queries
+
+log = logging.getLogger(__name__)
+
+
+async def private_text(update: Update, context: CoachContext) -> None:
+    """Free text in a private chat: an answer to the open question, if there is one."""
+    async with context.services.db.session() as session:
+        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+    if subscriber is not None and subscriber.awaiting:
+        await onboarding.typed_answer(update, context, subscriber)
+        return
+    texts = context.services.content.texts
+    if subscriber is None or not subscriber.onboarded:
+        await reply(update, texts.today_not_started)
+    else:
+        await reply(update, texts.unexpected_message)
+
+
+async def unknown_command(update: Update, context: CoachContext) -> None:
+    command = (update.effective_message.text or "/").split()[0]
+    await reply(update, context.services.content.texts.unknown_command.format(command=user_text(command, 40)))
+
+
+async def unexpected_message(update: Update, context: CoachContext) -> None:
+    """Stickers, photos, voice notes: a friendly pointer instead of silence."""
+    await reply(update, context.services.content.texts.unexpected_message)
+
+
+async def expired_button(update: Update, context: CoachContext) -> None:
+    """Any callback no handler claimed: from an old message, another bot version, or forged."""
+    await update.callback_query.answer(context.services.content.texts.button_expired, show_alert=False)
+
+
+async def on_error(update: object, context: CoachContext) -> None:
+    """Log every failure with the update it came from; tell the person when that is possible."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, Forbidden):
+        log.info("update %s: chat unreachable (%s)", update_id, error)
+        return
+    log.error("update %s failed: %s", update_id, error, exc_info=error)
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer("Sorry, that didn't work. Please try again.")
+            else:
+                await update.effective_chat.send_message("Sorry, something went wrong on my side. Please try again.")
+        except TelegramError:
+            log.warning("update %s: could not tell the person about the failure", update_id)
+
+
+def register(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(private & filters.TEXT, private_text))
+    application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, unexpected_message))
+    application.add_handler(CallbackQueryHandler(expired_button))
+    application.add_error_handler(on_error)

@@ -1,0 +1,1 @@
+"""Tables, the async database handle and the queries the bot needs."""

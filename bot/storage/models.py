@@ -1,0 +1,91 @@
+"""The tables. The database, not memory, is the truth for who gets which lesson when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, UniqueConstraint, text
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite has no time zones), always read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _utc(**kwargs) -> Column:
+    return Column(UTCDateTime(), **kwargs)
+
+
+class Subscriber(SQLModel, table=True):
+    """A chat that takes the course: a person's private chat, or (for coaching) a group."""
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(default="private", max_length=16)
+    name: str = Field(default="", max_length=128)
+    profile: str | None = Field(default=None, max_length=8)
+    lesson_time: str | None = Field(default=None, max_length=5)  # "HH:MM", local
+    timezone: str | None = Field(default=None, max_length=64)  # IANA name
+    awaiting: str | None = Field(default=None, max_length=16)  # which typed answer comes next
+    onboarded: bool = False
+    reachable: bool = True  # False after Telegram said blocked / chat not found
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Enrollment(SQLModel, table=True):
+    """One run through the course. /restart replaces it with a new one; the old stays as history."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("subscriber.chat_id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    status: str = Field(default="active", max_length=16)  # active|paused|stopped|finished|replaced
+    current_day: int = 0  # the last lesson delivered; 0 before day 1
+    started_at: datetime = Field(sa_column=_utc(nullable=False))
+    last_sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class Delivery(SQLModel, table=True):
+    """One lesson to deliver, unique per (enrollment, day): the row is the schedule and the receipt."""
+
+    __table_args__ = (
+        UniqueConstraint("enrollment_id", "day", name="uq_delivery_enrollment_day"),
+        # The scheduler tick only ever looks at pending rows by due time, or at stale claims.
+        Index(
+            "ix_delivery_pending_due",
+            "due_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_delivery_sending_claimed",
+            "claimed_at",
+            sqlite_where=text("status = 'sending'"),
+            postgresql_where=text("status = 'sending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(sa_column=Column(ForeignKey("enrollment.id", ondelete="CASCADE"), nullable=False))
+    day: int
+    due_at: datetime = Field(sa_column=_utc(nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed|cancelled
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    error: str | None = Field(default=None, max_length=200)

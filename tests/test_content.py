@@ -1,0 +1,154 @@
+"""The shipped content validates, and broken content is reported with file and line."""
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import CONTENT_DIR
+from bot.content import ContentError, load_content
+from bot.render import MESSAGE_LIMIT, graduation_text, lesson_text, split_message
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def content():
+    return load_content(CONTENT_DIR)
+
+
+def test_shipped_content_is_valid(content):
+    assert [lesson.day for lesson in content.lessons] == [1, 2, 3, 4, 5, 6, 7]
+    for lesson in content.lessons:
+        assert lesson.checkin in content.checkin.entry_points
+
+
+def test_every_text_placeholder_is_known(content):
+    """Formatting every UI text with the values the bot supplies must not raise KeyError."""
+    values = dict(
+        name="Alex",
+        day=2,
+        days=7,
+        paused="",
+        text="x",
+        time="07:00",
+        timezone="Europe/Berlin",
+        local_now="06:00",
+        next_day=3,
+        when="tomorrow at 07:00",
+        profile="Runner",
+        next_lesson="",
+        command="/x",
+    )
+    for _field, text in content.texts:
+        text.format(**values)
+
+
+@pytest.mark.parametrize("profile", ["runner", "lifter", "both"])
+def test_every_lesson_renders_within_telegram_limits(content, profile):
+    for lesson in content.lessons:
+        chunks = split_message(lesson_text(content, lesson, profile))
+        assert all(len(chunk) <= MESSAGE_LIMIT for chunk in chunks)
+        assert lesson.title in chunks[0]
+    assert "Weeks 2-3" in graduation_text(content)
+
+
+def test_runner_notes_only_for_runners(content):
+    lesson = content.lesson(1)
+    assert lesson.notes.runner and lesson.notes.lifter
+    assert lesson.notes.lifter not in lesson_text(content, lesson, "runner")
+    assert lesson.notes.runner in lesson_text(content, lesson, "runner")
+
+
+def test_split_message_keeps_paragraphs_whole():
+    text = "\n\n".join(f"paragraph {i} " + "x" * 1000 for i in range(10))
+    chunks = split_message(text)
+    assert len(chunks) == 3
+    assert all(len(c) <= MESSAGE_LIMIT for c in chunks)
+    assert "".join(chunks).count("paragraph") == 10
+    assert split_message("y" * 9000) == ["y" * 4096, "y" * 4096, "y" * 808]
+
+
+def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    path = target / file
+    text = path.read_text()
+    assert old in text, f"fixture edit needs {old!r} in {file}"
+    path.write_text(text.replace(old, new, 1))
+    return target
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_a_lesson_naming_a_missing_drill_is_reported_with_file_and_line(tmp_path):
+    root = _broken_copy(tmp_path, "lessons/day-2.yaml", "drill: dowel-hinge", "drill: dowl-hinge")
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    [problem] = caught.value.problems
+    assert problem.file == root / "lessons/day-2.yaml"
+    assert problem.line == _line_of(problem.file, "drill: dowl-hinge")
+    assert "unknown drill 'dowl-hinge'" in problem.message
+
+
+def test_a_checkin_option_naming_a_missing_node_is_reported(tmp_path):
+    root = _broken_copy(tmp_path, "checkin.yaml", "next: lower-back-why", "next: lower-back-wyh")
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    messages = [str(p) for p in caught.value.problems]
+    line = _line_of(root / "checkin.yaml", "lower-back-wyh")
+    assert f"checkin.yaml:{line}: unknown node 'lower-back-wyh'" in "\n".join(messages)
+
+
+def test_a_missing_field_and_bad_html_are_both_reported(tmp_path):
+    root = _broken_copy(tmp_path, "drills.yaml", "name: Wall tap", "nam: Wall tap")
+    path = root / "cues.yaml"
+    path.write_text(path.read_text().replace("why: ", "why: <script>x</script> ", 1))
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    text = str(caught.value)
+    assert "drills.yaml" in text and "name: Field required" in text
+    assert "cues.yaml" in text and "only <b>, <i>, <u> and <code> tags" in text
+
+
+def test_invalid_yaml_is_reported_with_its_line(tmp_path):
+    root = _broken_copy(tmp_path, "course.yaml", "title:", "title: [unclosed")
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    assert "course.yaml" in str(caught.value) and "not valid YAML" in str(caught.value)
+
+
+def test_content_check_command_exit_codes(tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "bot", "content", "check"], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    root = _broken_copy(tmp_path, "lessons/day-4.yaml", "drill: kb-rdl", "drill: kettlebell")
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "content", "check", str(root)], capture_output=True, text=True, cwd=ROOT
+    )
+    assert bad.returncode == 1
+    assert f"day-4.yaml:{_line_of(root / 'lessons/day-4.yaml', 'drill: kettlebell')}: " in bad.stdout
+
+
+def test_the_pure_core_knows_nothing_of_telegram_or_the_database():
+    for path in (ROOT / "bot" / "domain").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            )
+            for name in names:
+                assert not name.startswith(("telegram", "sqlmodel", "sqlalchemy", "bot.storage")), f"{path}: {name}"
+
+
+def test_content_is_written_in_our_own_words():
+    checker = ROOT.parent / "shared" / "tools" / "copycheck.py"
+    if not checker.exists():
+        pytest.skip("../shared/tools/copycheck.py is not beside this checkout")
+    result = subprocess.run([sys.executable, str(checker), str(ROOT / "content")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
