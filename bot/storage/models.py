@@ -52,10 +52,14 @@ class Enrollment(SQLModel, table=True):
     chat_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("subscriber.chat_id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    status: str = Field(default="active", max_length=16)  # active|paused|stopped|finished|replaced
+    # active|paused|held (red flag: waits until the person says they are fine)|stopped|finished|replaced
+    status: str = Field(default="active", max_length=16)
     current_day: int = 0  # the last lesson delivered; 0 before day 1
     started_at: datetime = Field(sa_column=_utc(nullable=False))
     last_sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    # The check-in question open in a private chat, so free text can be read as its answer.
+    checkin_day: int | None = None
+    checkin_node: str | None = Field(default=None, max_length=40)
 
 
 class Delivery(SQLModel, table=True):
@@ -76,6 +80,12 @@ class Delivery(SQLModel, table=True):
             sqlite_where=text("status = 'sending'"),
             postgresql_where=text("status = 'sending'"),
         ),
+        Index(
+            "ix_delivery_remind_at",
+            "remind_at",
+            sqlite_where=text("remind_at IS NOT NULL"),
+            postgresql_where=text("remind_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -89,3 +99,25 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
     message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     error: str | None = Field(default=None, max_length=200)
+    remind_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))  # one check-in nudge
+
+
+class CheckinAnswer(SQLModel, table=True):
+    """One person's answer to one check-in question on one course day; a new answer replaces it."""
+
+    __table_args__ = (UniqueConstraint("enrollment_id", "user_id", "day", "node", name="uq_checkin_answer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(
+        sa_column=Column(ForeignKey("enrollment.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # where it was asked
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))  # who answered
+    day: int
+    node: str = Field(max_length=40)
+    option: str = Field(max_length=20)
+    text: str | None = Field(default=None, max_length=500)  # the free text, when typed
+    advice: str | None = Field(default=None, max_length=40)  # the advice it led to, for leaves
+    effect: str | None = Field(default=None, max_length=16)
+    fix_helped: str | None = Field(default=None, max_length=8)  # yes|partly|no, asked at the next check-in
+    answered_at: datetime = Field(sa_column=_utc(nullable=False))
