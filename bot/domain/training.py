@@ -1,0 +1,493 @@
+"""The training log: reading a typed log line, matching exercise names, units, and progression advice.
+
+Pure functions only: the handlers read and store, this module decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+Unit = Literal["kg", "lb"]
+UNITS: tuple[Unit, ...] = ("kg", "lb")
+KG_PER_LB = 0.45359237
+STEP: dict[str, float] = {"kg": 2.5, "lb": 5.0}  # the smallest sensible jump: a pair of small plates
+INCREASE: dict[str, tuple[float, float]] = {"kg": (2.5, 5.0), "lb": (5.0, 10.0)}  # the brief's 5-10 lb a week
+MAX_SETS, MAX_REPS, MAX_KG = 20, 100, 500.0
+PAIR_SETS_LIMIT = 10  # "3x12" reads as sets x reps; "35x12" (or "8kgx12") as weight x reps
+STALL_AFTER = timedelta(days=21)
+ACCEPT_SCORE, CLEAR_LEAD, SUGGEST_SCORE = 80, 8, 55
+
+
+# ----------------------------------------------------------------------------- units
+
+
+def to_kg(value: float, unit: str) -> float:
+    return value if unit == "kg" else value * KG_PER_LB
+
+
+def from_kg(kg: float, unit: str) -> float:
+    return kg if unit == "kg" else kg / KG_PER_LB
+
+
+def round_to_step(value: float, unit: str) -> float:
+    """Round to the nearest load a gym can actually make: 2.5 kg or 5 lb."""
+    step = STEP[unit]
+    return round(value / step) * step
+
+
+def format_number(value: float) -> str:
+    """35.0 -> '35', 22.5 -> '22.5', 61.2349 -> '61.2': what a person would write."""
+    rounded = round(value, 1)
+    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:.1f}"
+
+
+# ----------------------------------------------------------------------------- exercises
+
+
+@dataclass(frozen=True)
+class Exercise:
+    key: str  # a drill id from content/drills.yaml or a lift key below
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+LIFTS: tuple[Exercise, ...] = (
+    Exercise("deadlift", "Deadlift", ("deadlift", "dl", "conventional deadlift", "barbell deadlift", "conventional")),
+    Exercise("rdl", "Romanian deadlift", ("rdl", "romanian deadlift", "romanian", "barbell rdl", "bb rdl")),
+    Exercise(
+        "trap-bar-deadlift", "Trap-bar deadlift", ("trap bar", "trap bar deadlift", "hex bar", "hex bar deadlift")
+    ),
+    Exercise("sumo-deadlift", "Sumo deadlift", ("sumo", "sumo deadlift")),
+    Exercise("hip-thrust", "Hip thrust", ("hip thrust", "barbell hip thrust", "thrust")),
+    Exercise("good-morning", "Good morning", ("good morning",)),
+    Exercise("kb-swing", "Kettlebell swing", ("kb swing", "kettlebell swing", "swing")),
+)
+
+# Everyday names for the drills in content/drills.yaml, beside their own name and id.
+DRILL_ALIASES: dict[str, tuple[str, ...]] = {
+    "kb-rdl": ("kb rdl", "kettlebell rdl", "db rdl", "dumbbell rdl", "kb deadlift", "kettlebell deadlift"),
+    "glute-bridge": ("bridge", "glute bridge", "single leg bridge", "bridge march"),
+    "single-leg-rdl": ("single leg rdl", "sl rdl", "slrdl", "one leg rdl", "single leg deadlift"),
+    "dowel-hinge": ("dowel", "dowel hinge", "stick hinge", "broomstick hinge"),
+    "hip-extension-march": ("hip extension", "hip extension march", "bench march"),
+    "tempo-kb-hinge": ("tempo hinge", "tempo rdl"),
+    "band-hinge": ("band hinge", "banded hinge"),
+    "standing-hip-abduction": ("hip abduction", "abduction"),
+    "barbell-deadlift-setup": ("deadlift setup", "deadlift set up"),
+}
+
+_STOPWORDS = frozenset({"at", "of", "for", "with", "and", "the", "a", "on"})
+
+
+def normalise_name(name: str) -> str:
+    """Lower case, hyphens as spaces, filler words and plural s dropped: 'Glute-Bridges' -> 'glute bridge'."""
+    words = re.sub(r"[-_/.]", " ", name.lower()).split()
+    return " ".join(_singular(w) for w in words if w not in _STOPWORDS)
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+@dataclass(frozen=True)
+class Match:
+    exercise: Exercise | None
+    suggestions: tuple[Exercise, ...] = ()
+
+
+class Catalogue:
+    """Every exercise a log line may name: the course's drills plus the common hinge lifts."""
+
+    def __init__(self, exercises: Iterable[Exercise]) -> None:
+        self.exercises: dict[str, Exercise] = {}
+        self._alias_to_key: dict[str, str] = {}
+        for exercise in exercises:
+            self.exercises[exercise.key] = exercise
+            for alias in (exercise.key, exercise.name, *exercise.aliases):
+                self._alias_to_key.setdefault(normalise_name(alias), exercise.key)
+
+    def name_of(self, key: str) -> str:
+        exercise = self.exercises.get(key)
+        return exercise.name if exercise else key
+
+    def short_name(self, key: str) -> str:
+        """The shortest way to type it, for examples: 'kb rdl' rather than 'Kettlebell RDL'."""
+        exercise = self.exercises[key]
+        return min((normalise_name(a) for a in (exercise.name, *exercise.aliases)), key=len)
+
+    def match(self, name: str) -> Match:
+        """The exercise a typed name means, typos tolerated; otherwise the closest few to offer."""
+        wanted = normalise_name(name)
+        if not wanted:
+            return Match(None)
+        if wanted in self._alias_to_key:
+            return Match(self.exercises[self._alias_to_key[wanted]])
+        best: dict[str, float] = {}
+        for alias, score, _ in process.extract(
+            wanted, list(self._alias_to_key), scorer=fuzz.token_sort_ratio, limit=20
+        ):
+            key = self._alias_to_key[alias]
+            best[key] = max(best.get(key, 0.0), score)
+        ranked = sorted(best.items(), key=lambda item: -item[1])
+        if ranked and ranked[0][1] >= ACCEPT_SCORE and (len(ranked) == 1 or ranked[1][1] <= ranked[0][1] - CLEAR_LEAD):
+            return Match(self.exercises[ranked[0][0]])
+        return Match(None, tuple(self.exercises[key] for key, score in ranked[:3] if score >= SUGGEST_SCORE))
+
+
+def build_catalogue(drill_names: Mapping[str, str]) -> Catalogue:
+    """The catalogue for a course: its drills (id -> name) with their everyday names, then the lifts."""
+    drills = [Exercise(key, name, DRILL_ALIASES.get(key, ())) for key, name in drill_names.items()]
+    return Catalogue([*drills, *(lift for lift in LIFTS if lift.key not in drill_names)])
+
+
+# ----------------------------------------------------------------------------- the log line
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """What a line said before its exercise name is matched."""
+
+    name: str
+    weight: float | None  # None: body weight
+    unit: Unit | None  # None: the person's own unit
+    sets: int
+    reps: int
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A line ready to store: a known exercise, the weight in kg and the unit it was given in."""
+
+    exercise: Exercise
+    weight_kg: float | None
+    unit: Unit
+    sets: int
+    reps: int
+
+
+Problem = Literal["empty", "no_exercise", "no_reps", "bad_numbers", "out_of_range", "unknown_exercise"]
+
+
+@dataclass(frozen=True)
+class LogError:
+    """Why a line was not logged, with a corrected line to copy, built from what was typed."""
+
+    problem: Problem
+    example: str
+    suggestions: tuple[Exercise, ...] = ()
+    line: LogLine | None = None  # set for an unknown exercise, so a chosen suggestion can finish it
+
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+(?:['-][a-z]+)*|[x×*@#]")
+_TIMES = re.compile(r"(\d|kgs?|lbs?|#)\s*[x×*]\s*(?=\d)")  # "8kgx12" -> "8kg x 12": the x is its own token
+_UNIT_WORDS = {
+    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "k"), "kg"),
+    **dict.fromkeys(("lb", "lbs", "pound", "pounds", "#"), "lb"),
+}
+_BODYWEIGHT = {"bw", "bodyweight"}
+
+
+@dataclass
+class _Reading:
+    names: list[str] = field(default_factory=list)
+    weights: list[tuple[float, Unit | None]] = field(default_factory=list)
+    volumes: list[tuple[float | None, float | None]] = field(default_factory=list)  # (sets, reps); None: not said
+    bodyweight: bool = False
+
+
+def _tokens(text: str) -> list[tuple[str, object]]:
+    """Classify each token: number, unit, the 'x' of 3x12, set/rep words, body weight or a name word."""
+    text = _TIMES.sub(r"\1 x ", text.lower().replace("body weight", "bodyweight"))
+    out: list[tuple[str, object]] = []
+    for raw in _TOKEN.findall(text):
+        if raw[0].isdigit():
+            out.append(("num", float(raw.replace(",", "."))))
+        elif raw in _UNIT_WORDS:
+            out.append(("unit", _UNIT_WORDS[raw]))
+        elif raw in ("x", "×", "*"):
+            out.append(("x", raw))
+        elif raw in ("set", "sets"):
+            out.append(("sets", raw))
+        elif raw in ("rep", "reps"):
+            out.append(("reps", raw))
+        elif raw in _BODYWEIGHT:
+            out.append(("bw", raw))
+        elif raw == "@" or raw in _STOPWORDS:
+            out.append(("skip", raw))
+        else:
+            out.append(("word", raw))
+    return out
+
+
+def _read(tokens: list[tuple[str, object]]) -> _Reading:
+    reading = _Reading()
+
+    def kind_at(index: int) -> str | None:
+        return tokens[index][0] if index < len(tokens) else None
+
+    i = 0
+    while i < len(tokens):
+        kind, value = tokens[i]
+        if kind == "word":
+            reading.names.append(str(value))
+        elif kind == "bw":
+            reading.bodyweight = True
+        if kind != "num":
+            i += 1
+            continue
+        first, unit, j = float(value), None, i + 1
+        if kind_at(j) == "unit":
+            unit, j = tokens[j][1], j + 1
+        if kind_at(j) == "x" and kind_at(j + 1) == "num":
+            second, j = float(tokens[j + 1][1]), j + 2
+            if kind_at(j) == "x" and kind_at(j + 1) == "num":  # weight x reps x sets: 135x5x3
+                reading.weights.append((first, unit))
+                reading.volumes.append((float(tokens[j + 1][1]), second))
+                j += 2
+            elif unit is not None or first != int(first) or first > PAIR_SETS_LIMIT:  # weight x reps: 135x5
+                reading.weights.append((first, unit))
+                reading.volumes.append((None, second))
+            else:  # sets x reps: 3x12
+                reading.volumes.append((first, second))
+        elif kind_at(j) == "sets" and unit is None:  # 3 sets of 12 (reps)
+            j += 1
+            if kind_at(j) in ("skip", "x"):
+                j += 1
+            reps = None
+            if kind_at(j) == "num":
+                reps, j = float(tokens[j][1]), j + 1
+            reading.volumes.append((first, reps))
+        elif kind_at(j) == "reps" and unit is None:  # 12 reps
+            reading.volumes.append((None, first))
+            j += 1
+        else:
+            reading.weights.append((first, unit))
+        i = j
+    return reading
+
+
+def read_log_line(text: str) -> LogLine | LogError:
+    """Read '/log' arguments in the forgiving forms people type: 'rdl 35 3x12', 'deadlift 135x5x3',
+    'kb rdl 16kg 3x12', 'bridge 3x15' (body weight), '3 sets of 12 at 35 lb' ..."""
+    reading = _read(_tokens(text))
+    name = " ".join(reading.names)
+    if not text.strip():
+        return LogError("empty", _example(None, reading))
+    if not name:
+        return LogError("no_exercise", _example(None, reading))
+    if len(reading.weights) > 1 or len(reading.volumes) > 1 or (reading.bodyweight and reading.weights):
+        return LogError("bad_numbers", _example(name, reading))
+    if not reading.volumes or reading.volumes[0][1] is None:
+        return LogError("no_reps", _example(name, reading))
+    weight, unit = reading.weights[0] if reading.weights else (None, None)
+    sets, reps = reading.volumes[0]
+    sets = 1 if sets is None else sets
+    if sets != int(sets) or reps != int(reps) or not (1 <= sets <= MAX_SETS and 1 <= reps <= MAX_REPS):
+        return LogError("out_of_range", _example(name, reading))
+    if weight is not None and not 0 < weight <= from_kg(MAX_KG, unit or "lb"):
+        return LogError("out_of_range", _example(name, reading))
+    return LogLine(name=name, weight=weight, unit=unit, sets=int(sets), reps=int(reps))
+
+
+def _example(name: str | None, reading: _Reading) -> str:
+    """A corrected line from the typed parts, with sensible defaults for the missing ones."""
+    parts = [name or "rdl"]
+    if reading.weights and 0 < reading.weights[0][0] <= from_kg(MAX_KG, reading.weights[0][1] or "lb"):
+        weight, unit = reading.weights[0]
+        parts.append(format_number(weight) + (unit or ""))
+    elif not reading.bodyweight:
+        parts.append("35")
+    sets, reps = reading.volumes[0] if reading.volumes else (3, 12)
+    plausible = (
+        sets is not None
+        and reps is not None
+        and sets == int(sets)
+        and reps == int(reps)
+        and 1 <= sets <= MAX_SETS
+        and 1 <= reps <= MAX_REPS
+    )
+    parts.append(f"{format_number(sets)}x{format_number(reps)}" if plausible else "3x12")
+    return " ".join(parts)
+
+
+def entry_from(line: LogLine, exercise: Exercise, default_unit: Unit) -> LogEntry:
+    """A read line with its exercise: explicit units win over the person's own."""
+    unit = line.unit or default_unit
+    weight_kg = None if line.weight is None else to_kg(line.weight, unit)
+    return LogEntry(exercise=exercise, weight_kg=weight_kg, unit=unit, sets=line.sets, reps=line.reps)
+
+
+def parse_log_line(text: str, catalogue: Catalogue, default_unit: Unit) -> LogEntry | LogError:
+    """A whole '/log' line: read it, then match its exercise against the catalogue."""
+    line = read_log_line(text)
+    if isinstance(line, LogError):
+        return line
+    match = catalogue.match(line.name)
+    if match.exercise is not None:
+        return entry_from(line, match.exercise, default_unit)
+    weight = "" if line.weight is None else f" {format_number(line.weight)}{line.unit or ''}"
+    name = catalogue.short_name(match.suggestions[0].key) if match.suggestions else "rdl"
+    example = f"{name}{weight} {line.sets}x{line.reps}"
+    return LogError("unknown_exercise", example, match.suggestions, line)
+
+
+# ----------------------------------------------------------------------------- progression
+
+Effect = str  # clean | regress | activate | none | red_flag, as in content/checkin.yaml
+_SEVERITY = {"clean": 0, "none": 1, "activate": 2, "regress": 3, "red_flag": 4}
+
+
+@dataclass(frozen=True)
+class LoggedSet:
+    """One stored log line as the rules see it."""
+
+    at: datetime
+    on: date  # the person's local date: lines on one date make one session
+    weight_kg: float | None
+    sets: int
+    reps: int
+    effect: Effect | None = None  # how it felt: its check-in answer, or the person's own mark
+
+
+@dataclass(frozen=True)
+class FormCheck:
+    """A check-in answer not tied to any logged set: still a word on how the form is going."""
+
+    at: datetime
+    effect: Effect
+
+
+@dataclass(frozen=True)
+class Session:
+    """One exercise on one date: its heaviest line, its total volume and how it felt."""
+
+    on: date
+    first_at: datetime
+    last_at: datetime
+    top_kg: float | None  # None: body weight only
+    sets: int  # of the top line
+    reps: int
+    volume: float  # kg x reps, or total reps for body weight
+    effect: Effect | None  # the worst of the lines' marks: one lower-back set marks the session
+
+    @property
+    def measure(self) -> float:
+        """What 'progress' means here: a heavier top set, or more reps for body weight."""
+        return self.top_kg if self.top_kg is not None else self.volume
+
+
+def sessions_of(entries: Sequence[LoggedSet]) -> list[Session]:
+    """Group one exercise's lines by date, oldest first."""
+    by_date: dict[date, list[LoggedSet]] = {}
+    for entry in sorted(entries, key=lambda e: e.at):
+        by_date.setdefault(entry.on, []).append(entry)
+    sessions = []
+    for on, lines in sorted(by_date.items()):
+        weighted = [line for line in lines if line.weight_kg is not None]
+        top = max(weighted, key=lambda line: line.weight_kg) if weighted else max(lines, key=lambda e: e.sets * e.reps)
+        volume = (
+            sum(line.weight_kg * line.sets * line.reps for line in weighted)
+            if weighted
+            else float(sum(line.sets * line.reps for line in lines))
+        )
+        marks = [line.effect for line in lines if line.effect is not None]
+        effect = max(marks, key=lambda e: _SEVERITY.get(e, 1)) if marks else None
+        sessions.append(Session(on, lines[0].at, lines[-1].at, top.weight_kg, top.sets, top.reps, volume, effect))
+    return sessions
+
+
+AdviceKind = Literal["stop", "back_off", "deload", "increase", "hold"]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """What to do next time, numbers in the person's unit (None for body weight)."""
+
+    kind: AdviceKind
+    unit: Unit
+    current: float | None = None  # this session's top set
+    low: float | None = None  # the suggested load for next time, a range for an increase
+    high: float | None = None
+    sets: int | None = None  # for a deload: the reduced number of sets
+    clean_run: int = 0  # clean sessions in a row at the current load, for "hold"
+
+    @property
+    def bodyweight(self) -> bool:
+        return self.current is None
+
+
+def advise(
+    entries: Sequence[LoggedSet],
+    checks: Sequence[FormCheck],
+    *,
+    unit: Unit,
+    now: datetime,
+    stall_after: timedelta = STALL_AFTER,
+) -> Advice | None:
+    """Progression advice from one exercise's log and the check-in answers not tied to a logged set.
+
+    In order: a red flag stops the load; a lower-back answer holds or reduces it and sends the person
+    back to the dowel drill; clean form twice running at the current load earns 5-10 lb (2.5-5 kg)
+    more; three weeks without progress (and no clean run to build on) call for a deload week;
+    otherwise hold. Answers older than the stall window before the latest session are ignored.
+    """
+    sessions = sessions_of(entries)
+    if not sessions:
+        return None
+    last = sessions[-1]
+    current = None if last.top_kg is None else from_kg(last.top_kg, unit)
+    recent_enough = last.first_at - stall_after  # an answer from months ago says little about today's form
+    signals = sorted(
+        [(s.last_at, s.effect) for s in sessions if s.effect is not None]
+        + [(c.at, c.effect) for c in checks if c.at >= recent_enough]
+    )
+    latest = signals[-1][1] if signals else None
+    if latest == "red_flag":
+        return Advice("stop", unit, current)
+    if latest == "regress":
+        return Advice("back_off", unit, current, low=_lighter(current, unit, 0.8), high=current)
+    reached = _reached_current_load(sessions)
+    run = 0
+    for at, effect in reversed(signals):
+        if at < reached or effect != "clean":
+            break
+        run += 1
+    if run >= 2:
+        if current is None:
+            return Advice("increase", unit, clean_run=run)
+        low, high = (round_to_step(current + step, unit) for step in INCREASE[unit])
+        return Advice("increase", unit, current, low=low, high=high, clean_run=run)
+    if _stalled(sessions, now, stall_after):
+        return Advice("deload", unit, current, low=_lighter(current, unit, 0.8), sets=max(1, last.sets // 2))
+    return Advice("hold", unit, current, clean_run=run)
+
+
+def _lighter(current: float | None, unit: Unit, factor: float) -> float | None:
+    if current is None:
+        return None
+    return max(STEP[unit], round_to_step(current * factor, unit))
+
+
+def _stalled(sessions: Sequence[Session], now: datetime, window: timedelta) -> bool:
+    """Logged for longer than the window, yet nothing in the window beat what came before it."""
+    start = now - window
+    before = [s.measure for s in sessions if s.last_at < start]
+    recent = [s.measure for s in sessions if s.last_at >= start]
+    return bool(before) and len(recent) >= 2 and max(recent) <= max(before) + 1e-9
+
+
+def _reached_current_load(sessions: Sequence[Session]) -> datetime:
+    """When the current load was first reached: clean sessions before an increase do not count after it."""
+    current = sessions[-1].measure
+    reached = sessions[-1].first_at
+    for session in reversed(sessions):
+        if session.measure + 1e-9 < current:
+            break
+        reached = session.first_at
+    return reached
