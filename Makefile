@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check migrate clean
+.PHONY: run demo test lint check migrate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ run: $(STAMP)
 	$(BIN)/coach content check
 	$(BIN)/coach migrate
 	$(BIN)/coach run
+
+# A terminal chat with the coach against an in-process Telegram: no token, no network.
+demo: $(STAMP)
+	$(BIN)/coach demo
 
 test: $(STAMP)
 	$(BIN)/coach content check

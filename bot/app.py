@@ -2,37 +2,58 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from pathlib import Path
 
 from telegram import BotCommand, Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.request import BaseRequest
 
+from bot import metrics, web
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
+from bot.domain.checkin import CheckinMatcher
+from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.settings import Settings
 from bot.storage.db import Database
+from bot.storage.poller_lock import PollerLock
 
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 COMMANDS = [
     BotCommand("today", "Send today's lesson again"),
+    BotCommand("cue", "The right cue now: /cue lower back"),
+    BotCommand("drill", "How to do a drill: /drill wall tap"),
+    BotCommand("checkins", "Your check-ins and the advice they led to"),
     BotCommand("settings", "Lesson time, time zone, runner or lifter"),
     BotCommand("pause", "Hold the course"),
     BotCommand("resume", "Carry on after a pause"),
     BotCommand("restart", "Start over at day 1"),
     BotCommand("stop", "Unsubscribe"),
     BotCommand("help", "Everything I can do"),
+    BotCommand("log", "Log a set: /log rdl 35 3x12"),
+    BotCommand("progress", "Your progress chart: /progress rdl"),
+    BotCommand("undo", "Remove the last logged line"),
+    BotCommand("export", "Everything stored about you, as a file"),
+    BotCommand("forget", "Delete everything stored about you"),
 ]
 
 
 def build_application(
-    settings: Settings, *, clock: Clock | None = None, content: Content | None = None, content_dir: Path = CONTENT_DIR
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    content: Content | None = None,
+    content_dir: Path = CONTENT_DIR,
+    request: BaseRequest | None = None,
 ) -> CoachApplication:
+    """`request` replaces the HTTP client for every Bot API call: the demo's in-process Telegram."""
     content = content or load_content(content_dir)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
@@ -42,20 +63,26 @@ def build_application(
         db=db,
         clock=clock,
         delivery=DeliveryEngine(settings=settings, content=content, db=db, clock=clock),
+        matcher=CheckinMatcher(content.checkin),
+        cue_index=build_cue_index(content),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
-    application = (
+    builder = (
         ApplicationBuilder()
         .application_class(CoachApplication, kwargs={"services": services})
         .token(settings.require_token())
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=CoachContext))
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(metrics.CountingRateLimiter(max_retries=2))
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
-        .build()
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    application = builder.build()
+    web.register(application)
     register_all(application)
     return application
 
@@ -63,7 +90,8 @@ def build_application(
 async def delivery_tick(context: CoachContext) -> None:
     """The one repeating job: send whatever is due. A failing tick logs one line; the next catches up."""
     try:
-        report = await context.services.delivery.tick(context.bot)
+        with metrics.tick_timer():
+            report = await context.services.delivery.tick(context.bot)
     except Exception as exc:  # the database may be briefly away; never let the job die
         log.error("delivery tick failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         return
@@ -88,12 +116,103 @@ async def _post_init(application: CoachApplication) -> None:
         name="delivery-tick",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
+    application.job_queue.run_repeating(web.forget_old_updates, interval=3600, first=60, name="forget-updates")
+
+
+async def _post_stop(application: CoachApplication) -> None:
+    """Whatever ran the application, no claim of this process outlives it."""
+    await application.services.delivery.shutdown(application.services.settings.shutdown_grace_seconds)
 
 
 async def _post_shutdown(application: CoachApplication) -> None:
     await application.services.db.dispose()
 
 
-def run_polling(settings: Settings) -> None:
-    application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+def run(settings: Settings) -> None:
+    """`coach run`: serve until SIGTERM or Ctrl+C."""
+    asyncio.run(serve(build_application(settings)))
+
+
+async def serve(application: CoachApplication, *, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM or SIGINT (or until `stop` is set): long polling, or a webhook with WEBHOOK_URL.
+
+    Stopping takes no new work first (the poller or the web server stops), lets the lessons in
+    flight finish and hands back the claims not yet sent, lets the handlers finish, then closes.
+    """
+    settings = application.services.settings
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    lock = None if settings.webhook_url else PollerLock(application.services.db)
+    servers = _web_servers(application)
+    try:
+        if lock is not None:
+            await lock.acquire()
+        await application.initialize()
+        await application.post_init(application)
+        for server in servers:
+            server.start()
+        await _start_updates(application, servers)
+        await application.start()
+        await stop.wait()
+        log.info("stopping: taking no new updates; lessons in flight finish or go back to the queue")
+        if application.updater.running:
+            await application.updater.stop()
+        for server in servers:
+            await server.stop()
+        await application.services.delivery.shutdown(settings.shutdown_grace_seconds)
+        await application.stop()
+        await application.post_stop(application)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        for server in servers:
+            await server.stop()
+        if application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if lock is not None:
+            await lock.release()
+        await application.post_shutdown(application)
+    log.info("stopped cleanly")
+
+
+def _web_servers(application: CoachApplication) -> list[web.WebServer]:
+    """The webhook server (with /healthz and /metrics), and the metrics port when METRICS_PORT is set."""
+    settings = application.services.settings
+    servers = []
+    if settings.webhook_url:
+        servers.append(
+            web.WebServer(
+                application,
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                webhook_path=settings.webhook_path,
+                secret=settings.webhook_secret.get_secret_value(),
+            )
+        )
+    if settings.metrics_port is not None:
+        servers.append(web.WebServer(application, listen=settings.webhook_listen, port=settings.metrics_port))
+    return servers
+
+
+async def _start_updates(application: CoachApplication, servers: list[web.WebServer]) -> None:
+    """Tell Telegram where updates go (a webhook) or start fetching them (polling); say which, once."""
+    settings = application.services.settings
+    ports = ", ".join(f"{settings.webhook_listen}:{server.port}" for server in servers)
+    if settings.webhook_url:
+        await application.bot.set_webhook(
+            settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info(
+            "webhook mode: Telegram posts to %s; serving it, /healthz and /metrics on %s", settings.webhook_url, ports
+        )
+        return
+    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+    metrics_note = f"; /healthz and /metrics on {ports}" if servers else ""
+    log.info("polling mode: this process is the one poller for its database%s", metrics_note)

@@ -1,21 +1,20 @@
-"""`coach`: run the bot, migrate the database, check the content."""
+"""`coach`: run the bot, try it in a terminal, migrate the database, check the content."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
-from bot.settings import SettingsError, load_settings
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    """One line per event on stderr; the token and the webhook secret never appear in it."""
+    secrets = [s.get_secret_value() for s in (settings.bot_token, settings.webhook_secret) if s is not None]
+    configure_logging(settings.log_level, secrets=secrets)
 
 
 def _content_check(args: argparse.Namespace) -> int:
@@ -35,23 +34,79 @@ def _content_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _content_tree(args: argparse.Namespace) -> int:
+    from bot.content import ContentError, load_content
+    from bot.content.diagram import mermaid, outline
+
+    try:
+        content = load_content(Path(args.path))
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print((outline if args.outline else mermaid)(content.checkin), end="")
+    return 0
+
+
 def _migrate(args: argparse.Namespace) -> int:
     from bot.storage.migrate import upgrade
 
     settings = load_settings()
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     upgrade(settings.database_url)
     print("database is up to date")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.app import run_polling
+    from telegram.error import InvalidToken
+
+    from bot.app import run
+    from bot.storage.poller_lock import AlreadyPolling
 
     settings = load_settings()
     settings.require_token()
-    _configure_logging(settings.log_level)
-    run_polling(settings)
+    _configure_logging(settings)
+    try:
+        run(settings)
+    except AlreadyPolling as exc:
+        print(f"coach: {exc}", file=sys.stderr)
+        return 3
+    except InvalidToken:
+        print("coach: Telegram refused BOT_TOKEN: check it with @BotFather", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo.terminal import run_demo
+
+    return run_demo(day_seconds=args.day_seconds)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.app import CONTENT_DIR
+    from bot.content import load_content
+    from bot.stats import collect, stats_png, stats_text
+    from bot.storage.db import Database
+
+    settings = load_settings()
+    days = load_content(CONTENT_DIR).days
+
+    async def report():
+        db = Database(settings.database_url)
+        try:
+            async with db.session() as session:
+                return await collect(session=session, days=days)
+        finally:
+            await db.dispose()
+
+    stats = asyncio.run(report())
+    print(stats_text(stats))
+    if args.chart:
+        Path(args.chart).write_bytes(stats_png(stats))
+        print(f"chart written to {args.chart}")
     return 0
 
 
@@ -60,13 +115,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="coach", description="Hinge Coach, a Telegram bot for the hip hinge.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="start the bot (long polling)").set_defaults(handler=_run)
+    commands.add_parser("run", help="start the bot (long polling, or a webhook when WEBHOOK_URL is set)").set_defaults(
+        handler=_run
+    )
+    demo = commands.add_parser("demo", help="chat with the coach in this terminal: no token, no network")
+    demo.add_argument(
+        "--day-seconds", type=int, default=20, help="length of a course day in seconds (default: %(default)s)"
+    )
+    demo.set_defaults(handler=_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(handler=_migrate)
     content = commands.add_parser("content", help="work with the course content")
     content_commands = content.add_subparsers(dest="content_command", required=True, metavar="ACTION")
     check = content_commands.add_parser("check", help="validate content/, print file:line for each problem")
     check.add_argument("path", nargs="?", default=str(CONTENT_DIR), help="content folder (default: %(default)s)")
     check.set_defaults(handler=_content_check)
+    tree = content_commands.add_parser("tree", help="draw the check-in tree (Mermaid, or --outline)")
+    tree.add_argument("--outline", action="store_true", help="an indented text outline instead of Mermaid")
+    tree.add_argument("path", nargs="?", default=str(CONTENT_DIR), help="content folder (default: %(default)s)")
+    tree.set_defaults(handler=_content_tree)
+    stats = commands.add_parser("stats", help="enrolment, progress and check-in numbers for the operators")
+    stats.add_argument("--chart", metavar="PNG", help="also write the stats chart to this file")
+    stats.set_defaults(handler=_stats)
     return parser
 
 

@@ -13,6 +13,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.content import Content
+from bot.domain.checkin import CheckinMatcher
+from bot.domain.cue_search import CueIndex
 from bot.settings import Settings
 from bot.storage.db import Database
 
@@ -27,6 +29,8 @@ class Services:
     db: Database
     clock: Clock
     delivery: DeliveryEngine
+    matcher: CheckinMatcher
+    cue_index: CueIndex  # built once at start-up; every lookup reuses it
 
 
 class CoachApplication(Application):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.content.models import Content, Lesson
+from bot.content.models import Advice, Content, Lesson
 
 MESSAGE_LIMIT = 4096
 
@@ -96,3 +96,18 @@ def user_text(value: str, limit: int = 60) -> str:
     """Echo something a person typed back to them safely: escaped and shortened."""
     value = " ".join(value.split())
     return escape(value if len(value) <= limit else value[: limit - 1] + "…")
+
+
+def advice_text(content: Content, advice: Advice) -> str:
+    """Corrective advice as one message: what the answer means, what to do, the drill, the cue."""
+    texts = content.texts
+    parts = [
+        f"<b>{advice.title}</b>\n{advice.meaning.strip()}",
+        f"<b>{texts.advice_do_heading}</b>\n{advice.do.strip()}",
+    ]
+    if advice.drills:
+        blocks = "\n\n".join(drill_block(content, d.drill, d.dose, d.note) for d in advice.drills)
+        parts.append(f"<b>{texts.advice_drills_heading}</b>\n{blocks}")
+    if advice.cues:
+        parts.append(f"<b>{texts.advice_cues_heading}</b>\n" + _bullets([content.cues[c].text for c in advice.cues]))
+    return "\n\n".join(parts)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import json
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coach.db"
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class SettingsError(Exception):
@@ -26,6 +32,24 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(default=300, ge=10)
     checkin_reminder_hours: float = Field(default=4.0, ge=0, le=23)
     log_level: str = "INFO"
+    # Webhook mode (WEBHOOK_URL set) instead of long polling; see deploy/README.md.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)  # /healthz and /metrics in polling mode
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
+    admin_ids: Annotated[list[int], NoDecode] = []  # Telegram user ids allowed to use /stats
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        """ADMIN_IDS as people write it, "1,2,3" (or a JSON list)."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @field_validator("log_level")
     @classmethod
@@ -44,6 +68,32 @@ class Settings(BaseSettings):
         if "://" not in value:
             raise ValueError("must be an SQLAlchemy URL such as sqlite+aiosqlite:///./coach.db")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_https(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        official = urlsplit(info.data.get("telegram_api_base_url", "")).hostname == "api.telegram.org"
+        if not value.startswith("https://") and not (value.startswith("http://") and not official):
+            raise ValueError("must be an https:// URL that reaches this bot (Telegram refuses plain http)")
+        return value
+
+    @field_validator("webhook_secret", mode="after")
+    @classmethod
+    def _secret_with_webhook(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Without the secret anyone who finds the URL could post updates as any user."""
+        secret = value.get_secret_value().strip() if value is not None else ""
+        if info.data.get("webhook_url") and not secret:
+            raise ValueError("required with WEBHOOK_URL: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if secret and not WEBHOOK_SECRET_PATTERN.fullmatch(secret):
+            raise ValueError("use 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return SecretStr(secret) if secret else None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts to, as the reverse proxy passes it on: the URL's own path."""
+        return urlsplit(self.webhook_url or "").path.rstrip("/") or "/"
 
     @property
     def checkin_reminder_seconds(self) -> float:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.content.models import CheckinTree, Content, Course, Cue, Drill, Lesson, Texts
 
-# Check-in buttons carry "ci:<day>:<node>:<option>"; Telegram allows 64 bytes of callback data.
+# Check-in buttons carry "ci:<enrollment>:<day>:<node>:<option>"; Telegram allows 64 bytes.
 CALLBACK_DATA_LIMIT = 64
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#\d+);")
@@ -246,7 +246,7 @@ class _References:
                 self.problems.append(Problem(source.file, source.line(("nodes", i, "options")), "duplicate option id"))
             for j, option in enumerate(node.options):
                 at = ("nodes", i, "options", j)
-                data = f"ci:{days}:{node.id}:{option.id}"
+                data = f"ci:{'9' * 12}:{days}:{node.id}:{option.id}"  # the widest enrollment id
                 if len(data.encode()) > CALLBACK_DATA_LIMIT:
                     self.problems.append(
                         Problem(source.file, source.line(at), f"callback data '{data}' is over 64 bytes")

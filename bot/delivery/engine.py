@@ -11,6 +11,7 @@ sent again: the only way a lesson can arrive twice, bounded by what was in fligh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -19,18 +20,21 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import metrics
 from bot.clock import Clock
 from bot.content import Content
+from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.domain.schedule import LessonSchedule, next_due
-from bot.render import graduation_text, lesson_text, split_message
+from bot.keyboards import checkin_keyboard, fix_keyboard
+from bot.render import drill_block, graduation_text, lesson_text, split_message
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
-from bot.storage.models import Enrollment
+from bot.storage.models import CheckinAnswer, Delivery, Enrollment
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,20 @@ class TickReport:
     retried: int = 0
     failed: int = 0
     released: int = 0
+    reminded: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send: HTML text and, optionally, buttons."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+def past_answers(rows: list[CheckinAnswer]) -> list[PastAnswer]:
+    return [PastAnswer(r.id, r.day, r.advice, r.effect, r.answered_at, r.fix_helped) for r in rows]
 
 
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
@@ -76,6 +93,10 @@ class DeliveryEngine:
         self.clock = clock
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._tick_lock = asyncio.Lock()
+        self._closing = False  # set on shutdown: claim nothing new
+        self._batches_in_flight = 0
+        self._idle = asyncio.Event()  # set while no batch is being sent
+        self._idle.set()
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send everything that is due, batch by batch, until nothing is left."""
@@ -91,7 +112,36 @@ class DeliveryEngine:
                 await self._send_all(bot, batch, report)
                 if len(batch) < self.settings.delivery_batch_size:
                     break
+            await self._send_reminders(bot, report)
         return report
+
+    async def _send_reminders(self, bot: Bot, report: TickReport) -> None:
+        """One gentle nudge per lesson whose check-in is still unanswered; never a second one."""
+        async with self.db.session() as session:
+            due = await queries.claim_due_reminders(
+                session=session,
+                now=self.clock.now(),
+                limit=self.settings.delivery_batch_size,
+                delay=timedelta(seconds=self.settings.checkin_reminder_seconds),
+            )
+        texts = self.content.texts
+        nodes = {node.id: node for node in self.content.checkin.nodes}
+        for reminder in due:
+            node = nodes.get(reminder.node)
+            if node is None:
+                continue
+            nudge = Outgoing(
+                f"{texts.checkin_reminder.format(day=reminder.day).strip()}\n\n<b>{node.question}</b>",
+                checkin_keyboard(reminder.enrollment_id, reminder.day, node),
+            )
+            try:
+                await self.send(bot, reminder.chat_id, nudge)
+                report.reminded += 1
+            except Forbidden:
+                async with self.db.session() as session:
+                    await queries.mark_unreachable(session=session, chat_id=reminder.chat_id)
+            except (BadRequest, NetworkError) as exc:  # a nudge is a nicety: log it, never retry it
+                log.warning("check-in reminder to chat %s not sent: %s", reminder.chat_id, exc)
 
     async def deliver_now(self, bot: Bot, enrollment_id: int) -> TickReport:
         """Send an enrollment's due lesson right away (day 1 after onboarding, after /restart)."""
@@ -100,6 +150,8 @@ class DeliveryEngine:
         return report
 
     async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[queries.ClaimedLesson]:
+        if self._closing:
+            return []
         async with self.db.session() as session:
             return await queries.claim_due(
                 session=session,
@@ -115,53 +167,123 @@ class DeliveryEngine:
 
         async def one(item: queries.ClaimedLesson) -> None:
             async with gate:
+                if self._closing:  # claimed but not begun: `shutdown` hands it back
+                    return
                 await self._deliver(bot, item, report)
 
-        await asyncio.gather(*(one(item) for item in batch))
+        self._batches_in_flight += 1
+        self._idle.clear()
+        try:
+            await asyncio.gather(*(one(item) for item in batch))
+        finally:
+            self._batches_in_flight -= 1
+            if not self._batches_in_flight:
+                self._idle.set()
 
-    def messages_for(self, day: int, profile: str | None) -> list[str]:
-        if day > self.content.days:
-            return split_message(graduation_text(self.content))
-        return split_message(lesson_text(self.content, self.content.lesson(day), profile))
+    async def shutdown(self, grace: float) -> int:
+        """On SIGTERM: claim nothing new, give the sends in flight up to `grace` seconds to finish and
+        be recorded, then hand this worker's remaining claims back (pending, due as before) for the
+        next tick in any process. Returns how many were handed back; safe to call twice."""
+        self._closing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), grace)
+        async with self.db.session() as session:
+            released = await queries.release_claims(session=session, worker=self.worker)
+        if released:
+            log.info("shutdown: %s claimed lesson(s) handed back unsent", released)
+        return released
+
+    async def compose(self, *, enrollment_id: int, chat_id: int, day: int, profile: str | None) -> list[Outgoing]:
+        """The lesson for `day` as messages: adapted to the check-in history, with its check-in
+        question and buttons under the last part, and "did the fix help?" when that is open."""
+        content, texts = self.content, self.content.texts
+        if day > content.days:
+            return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
+        async with self.db.session() as session:
+            history = past_answers(
+                await queries.answers_with_advice(session=session, enrollment_id=enrollment_id, user_id=chat_id)
+            )
+        adaptation = adapt_next_lesson(history, day)
+        lesson = content.lesson(day)
+        text = lesson_text(content, lesson, profile, opening=self._opening(adaptation))
+        node = next((n for n in content.checkin.nodes if n.id == lesson.checkin), None)
+        if node is not None:
+            text += f"\n\n<b>{node.question}</b>"
+        chunks = split_message(text)
+        messages = [Outgoing(chunk) for chunk in chunks[:-1]]
+        markup = checkin_keyboard(enrollment_id, day, node) if node is not None else None
+        messages.append(Outgoing(chunks[-1], markup))
+        if adaptation.ask_fix is not None:
+            advice = next(a for a in content.checkin.advice if a.id == adaptation.ask_fix.advice)
+            question = texts.fix_question.format(day=adaptation.ask_fix.day, advice=advice.title)
+            messages.append(Outgoing(question, fix_keyboard(adaptation.ask_fix.answer_id, texts)))
+        return messages
+
+    def _opening(self, adaptation: Adaptation) -> str | None:
+        texts = self.content.texts
+        if adaptation.kind == "progress":
+            return texts.adapt_progress.strip()
+        if adaptation.kind in ("regress", "activate"):
+            advice = next(a for a in self.content.checkin.advice if a.id == adaptation.advice)
+            intro = texts.adapt_regress if adaptation.kind == "regress" else texts.adapt_activate
+            drills = "\n\n".join(drill_block(self.content, d.drill, d.dose, d.note) for d in advice.drills)
+            return f"{intro.strip()}\n\n{drills}" if drills else intro.strip()
+        return None
+
+    async def send(self, bot: Bot, chat_id: int, message: Outgoing, thread_id: int | None = None) -> int:
+        sent = await bot.send_message(
+            chat_id,
+            message.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=message.markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            message_thread_id=thread_id,
+        )
+        return sent.message_id
 
     async def _deliver(self, bot: Bot, item: queries.ClaimedLesson, report: TickReport) -> None:
         sent_any = False
         message_id = None
+        messages = await self.compose(
+            enrollment_id=item.enrollment_id, chat_id=item.chat_id, day=item.day, profile=item.profile
+        )
         try:
-            for chunk in self.messages_for(item.day, item.profile):
-                message = await bot.send_message(
-                    item.chat_id,
-                    chunk,
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+            for message in messages:
+                sent_id = await self.send(bot, item.chat_id, message)
                 sent_any = True
-                message_id = message_id or message.message_id
+                message_id = message_id or sent_id
         except TimedOut as exc:
             log.warning("lesson day %s to chat %s: outcome unknown (%s), not resent", item.day, item.chat_id, exc)
             report.uncertain += 1
+            metrics.lesson_uncertain()
             await self._advance(item, "uncertain", message_id, error="read timeout")
         except (Forbidden, BadRequest, ChatMigrated) as exc:
             if sent_any:
                 report.uncertain += 1
+                metrics.lesson_uncertain()
                 await self._advance(item, "uncertain", message_id, error=str(exc))
             elif isinstance(exc, Forbidden) or any(s in str(exc).lower() for s in UNREACHABLE):
                 log.info("chat %s unreachable (%s): deliveries stop until /start", item.chat_id, exc)
                 report.failed += 1
+                metrics.lesson_failed()
                 await self._unreachable(item, str(exc))
             else:
                 log.error("lesson day %s to chat %s rejected: %s", item.day, item.chat_id, exc)
                 report.failed += 1
+                metrics.lesson_failed()
                 await self._finish(item, "failed", error=str(exc))
         except (RetryAfter, NetworkError) as exc:
             if sent_any:
                 report.uncertain += 1
+                metrics.lesson_uncertain()
                 await self._advance(item, "uncertain", message_id, error=str(exc))
             else:
                 report.retried += 1
+                metrics.lesson_retried()
                 await self._retry(item, exc)
         else:
             report.sent += 1
+            metrics.lesson_sent()
             await self._advance(item, "sent", message_id)
 
     async def _advance(
@@ -181,6 +303,12 @@ class DeliveryEngine:
             enrollment = await session.get(Enrollment, item.enrollment_id)
             enrollment.current_day = min(item.day, self.content.days)
             enrollment.last_sent_at = now
+            if item.day <= self.content.days and self.content.lesson(item.day).checkin:
+                enrollment.checkin_day = item.day
+                enrollment.checkin_node = self.content.lesson(item.day).checkin
+                if self.settings.checkin_reminder_hours > 0:
+                    delivery = await session.get(Delivery, item.delivery_id)
+                    delivery.remind_at = now + timedelta(seconds=self.settings.checkin_reminder_seconds)
             if item.day > self.content.days:
                 enrollment.status = "finished"
             elif enrollment.status == "active" and item.lesson_time and item.timezone:

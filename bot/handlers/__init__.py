@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import course, fallback, onboarding
+from bot.handlers import checkin, course, cues, fallback, onboarding, training
 
 
 def register_all(application: Application) -> None:
     onboarding.register(application)
     course.register(application)
+    checkin.register(application)
+    cues.register(application)
+    training.register(application)
     fallback.register(application)  # last: catches whatever nobody else claimed

@@ -49,8 +49,14 @@ async def today(update: Update, context: CoachContext) -> None:
         report = await services.delivery.deliver_now(context.bot, enrollment.id)
         if report.claimed:
             return
-    for chunk in services.delivery.messages_for(max(1, enrollment.current_day), subscriber.profile):
-        await reply(update, chunk)
+    messages = await services.delivery.compose(
+        enrollment_id=enrollment.id,
+        chat_id=subscriber.chat_id,
+        day=max(1, enrollment.current_day),
+        profile=subscriber.profile,
+    )
+    for message in messages:
+        await services.delivery.send(context.bot, subscriber.chat_id, message)
 
 
 async def pause(update: Update, context: CoachContext) -> None:
@@ -76,9 +82,9 @@ async def resume(update: Update, context: CoachContext) -> None:
         subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
         status = None if enrollment is None else enrollment.status
-        if status in ("paused", "stopped"):
+        if status in ("paused", "stopped", "held"):
             due = await resume_course(session, subscriber, enrollment, context, now)
-    if status in ("paused", "stopped"):
+    if status in ("paused", "stopped", "held"):
         when = describe_due(schedule_for(subscriber, context), due, now)
         await reply(update, texts.resume_done.format(next_day=enrollment.current_day + 1, when=when))
         if due <= now:

@@ -12,7 +12,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CoachContext
-from bot.handlers import onboarding
+from bot.handlers import checkin, onboarding
 from bot.handlers.common import reply
 from bot.render import user_text
 from bot.storage import queries
@@ -24,8 +24,17 @@ async def private_text(update: Update, context: CoachContext) -> None:
     """Free text in a private chat: an answer to the open question, if there is one."""
     async with context.services.db.session() as session:
         subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
     if subscriber is not None and subscriber.awaiting:
         await onboarding.typed_answer(update, context, subscriber)
+        return
+    if checkin.open_question(enrollment):
+        await checkin.typed(update, context, enrollment)
+        return
+    if enrollment is not None and context.services.matcher.is_red_flag(update.effective_message.text):
+        await checkin.red_flag(
+            update, context, enrollment, max(1, enrollment.current_day), None, update.effective_message.text
+        )
         return
     texts = context.services.content.texts
     if subscriber is None or not subscriber.onboarded:

@@ -105,6 +105,10 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
             [InlineKeyboardButton(texts.settings_time_button, callback_data="set:time")],
             [InlineKeyboardButton(texts.settings_timezone_button, callback_data="set:timezone")],
             [InlineKeyboardButton(texts.settings_profile_button, callback_data="set:profile")],
+            [
+                InlineKeyboardButton(texts.units_kg_button, callback_data="units:kg"),
+                InlineKeyboardButton(texts.units_lb_button, callback_data="units:lb"),
+            ],
         ]
     )
     await reply(

@@ -121,3 +121,42 @@ class CheckinAnswer(SQLModel, table=True):
     effect: str | None = Field(default=None, max_length=16)
     fix_helped: str | None = Field(default=None, max_length=8)  # yes|partly|no, asked at the next check-in
     answered_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class LogEntry(SQLModel, table=True):
+    """One /log line: an exercise with weight, sets and reps, and how it felt."""
+
+    __table_args__ = (Index("ix_logentry_user_logged", "user_id", "logged_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    day: int | None = None  # the course day it was logged on, while a lesson is fresh
+    exercise: str = Field(max_length=40)  # a drill id or a lift key (bot/domain/training.py)
+    weight_kg: float | None = None  # None: body weight
+    unit: str = Field(max_length=2)  # kg|lb, the unit it was typed in and is shown in
+    sets: int
+    reps: int
+    felt: str | None = Field(default=None, max_length=16)  # clean|regress, marked under the log reply
+    checkin_answer_id: int | None = Field(
+        default=None, sa_column=Column(ForeignKey("checkinanswer.id", ondelete="SET NULL"), nullable=True)
+    )  # the check-in answer of the same course day: how that day's hinges felt
+    logged_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class Preference(SQLModel, table=True):
+    """A person's own choices outside the course schedule: log units and the weekly check-in."""
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    units: str = Field(default="lb", max_length=2)  # kg|lb
+    weekly: bool = False  # opted in to a check-in message once a (course) week
+    last_weekly_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """An update already handled: Telegram delivers a webhook update again when it missed the answer."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    seen_at: datetime = Field(sa_column=_utc(nullable=False, index=True))  # old rows are pruned by age

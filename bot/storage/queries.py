@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
-from bot.storage.models import Delivery, Enrollment, Subscriber
+from bot.storage.models import CheckinAnswer, Delivery, Enrollment, LogEntry, Preference, ProcessedUpdate, Subscriber
 
 LIVE = ("active", "paused", "stopped")
 
@@ -195,6 +196,123 @@ async def mark_unreachable(*, session: AsyncSession, chat_id: int) -> None:
     await session.execute(update(Subscriber).where(Subscriber.chat_id == chat_id).values(reachable=False))
 
 
+async def record_answer(
+    *,
+    session: AsyncSession,
+    enrollment_id: int,
+    chat_id: int,
+    user_id: int,
+    day: int,
+    node: str,
+    option: str,
+    text: str | None,
+    advice: str | None,
+    effect: str | None,
+    now: datetime,
+    clear_nodes: set[str] = frozenset(),
+) -> int:
+    """Store one answer, replacing this person's earlier answer to the same question that day,
+    and drop their answers to follow-ups below it, which a changed answer makes stale."""
+    if clear_nodes:
+        await session.execute(
+            delete(CheckinAnswer).where(
+                CheckinAnswer.enrollment_id == enrollment_id,
+                CheckinAnswer.user_id == user_id,
+                CheckinAnswer.day == day,
+                CheckinAnswer.node.in_(clear_nodes),
+            )
+        )
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    values = dict(option=option, text=text[:500] if text else None, advice=advice, effect=effect, answered_at=now)
+    result = await session.execute(
+        insert(CheckinAnswer)
+        .values(enrollment_id=enrollment_id, chat_id=chat_id, user_id=user_id, day=day, node=node, **values)
+        .on_conflict_do_update(index_elements=["enrollment_id", "user_id", "day", "node"], set_=values)
+        .returning(CheckinAnswer.id)
+    )
+    return result.scalar_one()
+
+
+async def answers_with_advice(*, session: AsyncSession, enrollment_id: int, user_id: int) -> list[CheckinAnswer]:
+    """The answers that ended in advice, oldest first: the history the adaptation rules read."""
+    result = await session.execute(
+        select(CheckinAnswer)
+        .where(
+            CheckinAnswer.enrollment_id == enrollment_id,
+            CheckinAnswer.user_id == user_id,
+            CheckinAnswer.advice.is_not(None),
+        )
+        .order_by(CheckinAnswer.day, CheckinAnswer.answered_at)
+    )
+    return list(result.scalars())
+
+
+async def set_fix_helped(*, session: AsyncSession, answer_id: int, user_id: int, helped: str) -> CheckinAnswer | None:
+    answer = await session.get(CheckinAnswer, answer_id)
+    if answer is None or answer.user_id != user_id:
+        return None
+    answer.fix_helped = helped
+    return answer
+
+
+async def checkin_history(*, session: AsyncSession, enrollment_id: int, user_id: int) -> list[CheckinAnswer]:
+    result = await session.execute(
+        select(CheckinAnswer)
+        .where(CheckinAnswer.enrollment_id == enrollment_id, CheckinAnswer.user_id == user_id)
+        .order_by(CheckinAnswer.day, CheckinAnswer.answered_at)
+    )
+    return list(result.scalars())
+
+
+async def clear_reminder(*, session: AsyncSession, enrollment_id: int, day: int) -> None:
+    """An answered check-in needs no nudge."""
+    await session.execute(
+        update(Delivery).where(Delivery.enrollment_id == enrollment_id, Delivery.day == day).values(remind_at=None)
+    )
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    enrollment_id: int
+    day: int
+    chat_id: int
+    node: str
+
+
+async def claim_due_reminders(
+    *, session: AsyncSession, now: datetime, limit: int, delay: timedelta
+) -> list[DueReminder]:
+    """Take the check-in nudges that are due, clearing them so each is sent at most once; keep only
+    those whose question is still open (answered check-ins need no nudge) and that are not overdue
+    by more than the delay itself (after downtime a nudge about yesterday would only confuse)."""
+    due = (
+        select(Delivery.id)
+        .where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = await session.execute(
+        update(Delivery).where(Delivery.id.in_(due.scalar_subquery())).values(remind_at=None).returning(Delivery.id)
+    )
+    ids = [row[0] for row in claimed]
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Enrollment.id, Delivery.day, Enrollment.chat_id, Enrollment.checkin_node)
+        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
+        .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
+        .where(
+            Delivery.id.in_(ids),
+            Enrollment.status == "active",
+            Enrollment.checkin_day == Delivery.day,
+            Enrollment.checkin_node.is_not(None),
+            Subscriber.reachable.is_(True),
+            Delivery.sent_at >= now - 2 * delay,
+        )
+    )
+    return [DueReminder(*row) for row in rows]
+
+
 async def count_deliveries(*, session: AsyncSession, enrollment_id: int, status: str) -> int:
     result = await session.execute(
         select(func.count())
@@ -202,3 +320,189 @@ async def count_deliveries(*, session: AsyncSession, enrollment_id: int, status:
         .where(Delivery.enrollment_id == enrollment_id, Delivery.status == status)
     )
     return result.scalar_one()
+
+
+async def latest_checkin_advice(*, session: AsyncSession, user_id: int) -> str | None:
+    """The advice id of the person's newest check-in answer that led to advice, in any chat."""
+    result = await session.execute(
+        select(CheckinAnswer.advice)
+        .where(CheckinAnswer.user_id == user_id, CheckinAnswer.advice.is_not(None))
+        .order_by(CheckinAnswer.answered_at.desc(), CheckinAnswer.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def first_sighting(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Record the update as handled; False when some process already did (a re-delivery).
+
+    The primary key decides, so two processes given the same update race safely: one wins.
+    """
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, seen_at=now)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(ProcessedUpdate.update_id)
+    )
+    return result.first() is not None
+
+
+async def forget_processed_updates(*, session: AsyncSession, before: datetime) -> int:
+    """Telegram gives up re-delivering within a day; older records only take space."""
+    result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.seen_at < before))
+    return result.rowcount or 0
+
+
+async def release_claims(*, session: AsyncSession, worker: str) -> int:
+    """On shutdown: this worker's claims go back to pending, due as they were, for the next tick anywhere."""
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_by == worker)
+        .values(status="pending", claimed_by=None)
+    )
+    return result.rowcount or 0
+
+
+async def count_active_people(*, session: AsyncSession) -> int:
+    """Chats whose course is running now."""
+    result = await session.execute(
+        select(func.count(func.distinct(Enrollment.chat_id))).where(Enrollment.status == "active")
+    )
+    return result.scalar_one()
+
+
+# ----------------------------------------------------------------------------- training log
+
+
+async def preference_of(*, session: AsyncSession, chat_id: int) -> Preference:
+    """The person's preferences, created with the defaults on first use."""
+    preference = await session.get(Preference, chat_id)
+    if preference is None:
+        preference = Preference(chat_id=chat_id)
+        session.add(preference)
+        await session.flush()
+    return preference
+
+
+async def add_log_entry(*, session: AsyncSession, entry: LogEntry) -> LogEntry:
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def last_log_entry(*, session: AsyncSession, user_id: int) -> LogEntry | None:
+    result = await session.execute(
+        select(LogEntry).where(LogEntry.user_id == user_id).order_by(LogEntry.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def log_history(*, session: AsyncSession, user_id: int, exercise: str) -> list[tuple[LogEntry, str | None]]:
+    """One exercise's log, oldest first, each line with the effect of its linked check-in answer."""
+    result = await session.execute(
+        select(LogEntry, CheckinAnswer.effect)
+        .outerjoin(CheckinAnswer, CheckinAnswer.id == LogEntry.checkin_answer_id)
+        .where(LogEntry.user_id == user_id, LogEntry.exercise == exercise)
+        .order_by(LogEntry.logged_at, LogEntry.id)
+    )
+    return [(entry, effect) for entry, effect in result]
+
+
+async def unlinked_checkins(*, session: AsyncSession, user_id: int) -> list[CheckinAnswer]:
+    """Answers that ended in advice but belong to no logged set: still a word on the person's form."""
+    linked = select(LogEntry.checkin_answer_id).where(
+        LogEntry.user_id == user_id, LogEntry.checkin_answer_id.is_not(None)
+    )
+    result = await session.execute(
+        select(CheckinAnswer)
+        .where(CheckinAnswer.user_id == user_id, CheckinAnswer.effect.is_not(None), CheckinAnswer.id.not_in(linked))
+        .order_by(CheckinAnswer.answered_at)
+    )
+    return list(result.scalars())
+
+
+async def link_checkins(*, session: AsyncSession, user_id: int, day_length: timedelta) -> None:
+    """Tie each logged set of a course day to that day's check-in answer, whichever came first."""
+    entries = await session.execute(
+        select(LogEntry).where(
+            LogEntry.user_id == user_id, LogEntry.day.is_not(None), LogEntry.checkin_answer_id.is_(None)
+        )
+    )
+    for entry in entries.scalars():
+        entry.checkin_answer_id = await session.scalar(
+            select(CheckinAnswer.id)
+            .where(
+                CheckinAnswer.user_id == user_id,
+                CheckinAnswer.day == entry.day,
+                CheckinAnswer.effect.is_not(None),
+                CheckinAnswer.answered_at.between(entry.logged_at - day_length, entry.logged_at + day_length),
+            )
+            .order_by(CheckinAnswer.answered_at.desc())
+            .limit(1)
+        )
+
+
+async def latest_exercise(*, session: AsyncSession, user_id: int) -> str | None:
+    entry = await last_log_entry(session=session, user_id=user_id)
+    return None if entry is None else entry.exercise
+
+
+async def claim_weekly(*, session: AsyncSession, now: datetime, every: timedelta, limit: int = 200) -> list[int]:
+    """Chats opted in to the weekly check-in whose last one is a week old, stamped now so each goes
+    out at most once (several processes may run this at the same time)."""
+    due = (
+        select(Preference.chat_id)
+        .outerjoin(Subscriber, Subscriber.chat_id == Preference.chat_id)
+        .where(
+            Preference.weekly.is_(True),
+            or_(Preference.last_weekly_at.is_(None), Preference.last_weekly_at <= now - every),
+            or_(Subscriber.chat_id.is_(None), Subscriber.reachable.is_(True)),
+        )
+        .limit(limit)
+        .with_for_update(of=Preference, skip_locked=True)
+    )
+    result = await session.execute(
+        update(Preference)
+        .where(Preference.chat_id.in_(due.scalar_subquery()))
+        .values(last_weekly_at=now)
+        .returning(Preference.chat_id)
+    )
+    return [row[0] for row in result]
+
+
+# ----------------------------------------------------------------------------- a person's data
+
+
+def _person_rows(chat_id: int, user_id: int) -> list[tuple[Table, ColumnElement[bool]]]:
+    """For every table, the condition picking a person's rows: their chat or user id, or a foreign
+    key to rows already picked (a lesson of their enrollment). Parents come before children."""
+    picked: dict[str, ColumnElement[bool]] = {}
+    tables = SQLModel.metadata.sorted_tables
+    for table in tables:
+        ids = (("chat_id", chat_id), ("user_id", user_id))
+        conditions = [table.c[name] == value for name, value in ids if name in table.c]
+        for key in table.foreign_keys:
+            if key.column.table.name in picked:
+                conditions.append(key.parent.in_(select(key.column).where(picked[key.column.table.name])))
+        if conditions:
+            picked[table.name] = or_(*conditions)
+    return [(table, picked[table.name]) for table in tables if table.name in picked]
+
+
+async def export_person(*, session: AsyncSession, chat_id: int, user_id: int) -> dict[str, list[dict]]:
+    """Every row stored about a person, table by table."""
+    exported = {}
+    for table, condition in _person_rows(chat_id, user_id):
+        rows = await session.execute(select(table).where(condition))
+        exported[table.name] = [dict(row._mapping) for row in rows]
+    return exported
+
+
+async def forget_person(*, session: AsyncSession, chat_id: int, user_id: int) -> int:
+    """Delete every row stored about a person, children first; returns how many went."""
+    deleted = 0
+    for table, condition in reversed(_person_rows(chat_id, user_id)):
+        result = await session.execute(delete(table).where(condition))
+        deleted += result.rowcount or 0
+    return deleted

@@ -1,0 +1,1 @@
+"""`coach demo`: the real bot in a terminal, against an in-process Telegram."""

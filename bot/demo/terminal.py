@@ -1,0 +1,235 @@
+"""`coach demo`: chat with the coach in a terminal. No token, no network.
+
+The real application runs against the in-process Telegram of `fake_telegram`, on a fresh SQLite
+database in a temporary folder, with a short course day so the week passes in minutes. Lessons
+arrive through the real delivery engine. Buttons show as numbered choices: typing the number
+presses the button; anything else is sent as a message; /quit leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import build_application, serve
+from bot.demo.fake_telegram import FakeTelegram, JSONDict
+from bot.logs import configure_logging
+from bot.settings import load_settings
+from bot.storage.migrate import upgrade_async
+
+DEMO_TOKEN = "100000001:demo-token-not-a-real-one"
+BOLD, PLAIN = "\033[1m", "\033[0m"
+SPEAKER = "Coach: "
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One numbered button: a callback to press, a text to send (reply keyboard) or a link to show."""
+
+    label: str
+    message_id: int
+    data: str | None = None
+    text: str | None = None
+    url: str | None = None
+
+
+class _PlainText(HTMLParser):
+    """Telegram HTML as terminal text: tags dropped (bold kept on a terminal), links spelled out."""
+
+    def __init__(self, bold: bool) -> None:
+        super().__init__(convert_charrefs=True)
+        self.bold = bold
+        self.parts: list[str] = []
+        self._links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("b", "strong") and self.bold:
+            self.parts.append(BOLD)
+        if tag == "a":
+            self._links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("b", "strong") and self.bold:
+            self.parts.append(PLAIN)
+        if tag == "a" and self._links and (href := self._links.pop()):
+            self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str, *, bold: bool = False) -> str:
+    parser = _PlainText(bold)
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
+
+
+def choices_of(message: JSONDict) -> list[Choice]:
+    """The numbered choices under a message: its inline buttons, or its reply keyboard's text buttons."""
+    markup = message.get("reply_markup") or {}
+    choices: list[Choice] = []
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            if "callback_data" in button:
+                choices.append(Choice(button["text"], message["message_id"], data=button["callback_data"]))
+            elif "url" in button:
+                choices.append(Choice(button["text"], message["message_id"], url=button["url"]))
+    for row in markup.get("keyboard", []):
+        for button in row:
+            button = {"text": button} if isinstance(button, str) else button
+            if len(button) == 1:  # a plain text button; location and contact requests need a phone
+                choices.append(Choice(button["text"], message["message_id"], text=button["text"]))
+    return choices
+
+
+class Terminal:
+    """Shows what the bot sends and turns typed lines into messages and button presses."""
+
+    def __init__(self, out: TextIO, *, echo: bool, bold: bool) -> None:
+        self.out = out
+        self.echo = echo  # piped input is not shown by a terminal, so say what was sent
+        self.bold = bold
+        self.choices: list[Choice] = []
+        self._choices_from: int | None = None
+        self.telegram: FakeTelegram | None = None
+
+    def _print(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def message(self, message: JSONDict, *, edited: bool) -> None:
+        """A new message's buttons replace the numbered choices; an edit changes them only if they are its own."""
+        prefix = "Coach (edited): " if edited else SPEAKER
+        lines = plain_text(message.get("text", ""), bold=self.bold).strip().splitlines() or [""]
+        self._print()
+        for i, line in enumerate(lines):
+            self._print(((prefix if i == 0 else " " * len(prefix)) + line).rstrip())
+        if not edited or message["message_id"] == self._choices_from:
+            self._offer(message, indent=len(prefix))
+
+    def buttons_changed(self, message: JSONDict) -> None:
+        """Buttons edited under a message: only those under the current choices matter."""
+        if message["message_id"] == self._choices_from:
+            self._offer(message, indent=len(SPEAKER))
+
+    def _offer(self, message: JSONDict, *, indent: int) -> None:
+        self.choices, self._choices_from = choices_of(message), message["message_id"]
+        if self.choices:
+            self._print(" " * indent + "   ".join(f"[{n}] {c.label}" for n, c in enumerate(self.choices, 1)))
+
+    def notice(self, text: str) -> None:
+        self._print(f"       ({text})")
+
+    def handle(self, line: str) -> bool:
+        """One typed line; False when the person leaves."""
+        line = line.strip()
+        if not line:
+            return True
+        if line == "/quit":
+            return False
+        if line.isdigit() and 1 <= int(line) <= len(self.choices):
+            self.choose(self.choices[int(line) - 1])
+            return True
+        if self.echo:
+            self._print(f"You: {line}")
+        self.telegram.say(line)
+        return True
+
+    def choose(self, choice: Choice) -> None:
+        self._print(f"You: [{choice.label}]")
+        if choice.url is not None:
+            self._print(f"       (opens {choice.url})")
+        elif choice.text is not None:
+            self.telegram.say(choice.text)
+        else:
+            self.telegram.press(choice.message_id, choice.data)
+
+    async def chat(self, stdin: TextIO, stop: asyncio.Event) -> None:
+        """Read lines until /quit or the end of input (then let the bot answer first), and stop the bot."""
+        lines = _lines_of(stdin)
+        try:
+            while (line := await lines.get()) is not None:
+                if not self.handle(line):
+                    return
+                if self.echo:  # piped input: answer each line before reading the next, as a person would
+                    await self.telegram.settled()
+            await self.telegram.settled()
+        finally:
+            stop.set()
+
+
+def _lines_of(stream: TextIO) -> asyncio.Queue[str | None]:
+    """Lines from a blocking stream, read by a daemon thread so Ctrl+C never waits for Enter."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        for line in stream:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=read, name="demo-stdin", daemon=True).start()
+    return queue
+
+
+def banner(day_seconds: int) -> str:
+    return (
+        "Hinge Coach demo: the real bot, talking to a pretend Telegram in this terminal.\n"
+        f"A course day lasts {day_seconds} seconds here, so the whole week takes a few minutes.\n"
+        "Type as you would in Telegram (start with /start). A number presses that button. /quit leaves."
+    )
+
+
+def _person_name() -> str:
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        return "Friend"
+    return name.capitalize() if name and name != "root" else "Friend"
+
+
+async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO) -> None:
+    with tempfile.TemporaryDirectory(prefix="hinge-coach-demo-") as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'coach.db'}"
+        settings = load_settings(
+            _env_file=None,
+            bot_token=DEMO_TOKEN,
+            database_url=url,
+            course_day_seconds=day_seconds,
+            delivery_tick_seconds=1.0,
+            webhook_url=None,
+            webhook_secret=None,
+            metrics_port=None,
+            log_level=os.environ.get("LOG_LEVEL", "WARNING"),
+        )
+        configure_logging(settings.log_level, secrets=[DEMO_TOKEN])
+        await upgrade_async(url)
+        terminal = Terminal(out, echo=not _is_tty(stdin), bold=_is_tty(out))
+        telegram = FakeTelegram(terminal, person_name=_person_name())
+        terminal.telegram = telegram
+        application = build_application(settings, request=telegram)
+        print(banner(day_seconds), file=out, flush=True)
+        stop = asyncio.Event()
+        chat = asyncio.create_task(terminal.chat(stdin, stop))
+        try:
+            await serve(application, stop=stop)
+        finally:
+            chat.cancel()
+        print("Bye! (the demo's database is gone with it)", file=out, flush=True)
+
+
+def _is_tty(stream: Any) -> bool:
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def run_demo(*, day_seconds: int = 20, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    asyncio.run(demo(day_seconds=day_seconds, stdin=stdin or sys.stdin, out=out or sys.stdout))
+    return 0

@@ -1,0 +1,208 @@
+"""Check-ins: where did you feel it? Answers by button or free text lead to follow-up questions
+or corrective advice, change what the next lesson opens with, and a red flag holds the course.
+
+Every answer is stored at once, so a restart between question and answer loses nothing.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import CoachContext
+from bot.domain.checkin import Step, descendants, step
+from bot.domain.schedule import describe_due
+from bot.handlers.common import reply, schedule_for
+from bot.handlers.course import resume_course
+from bot.keyboards import FIX_ANSWERS, checkin_keyboard, hold_keyboard
+from bot.render import advice_text, user_text
+from bot.storage import queries
+from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
+
+RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed rather than tapped
+
+
+def _parse(data: str) -> tuple[int, int, str, str] | None:
+    """'ci:<enrollment>:<day>:<node>:<option>', or None for anything malformed or forged."""
+    parts = data.split(":")
+    if len(parts) != 5 or not parts[1].isdigit() or not parts[2].isdigit():
+        return None
+    return int(parts[1]), int(parts[2]), parts[3], parts[4]
+
+
+async def pressed(update: Update, context: CoachContext) -> None:
+    """A check-in button: valid only for its own person and its own run of the course."""
+    texts, query = context.services.content.texts, update.callback_query
+    parsed = _parse(query.data)
+    next_step = parsed and step(context.services.matcher, parsed[2], parsed[3])
+    if parsed is None or next_step is None:
+        await query.answer(texts.button_expired)
+        return
+    enrollment_id, day, node_id, option_id = parsed
+    async with context.services.db.session() as session:
+        enrollment = await session.get(Enrollment, enrollment_id)
+    chat = update.effective_chat
+    someone_else = chat.type == "private" and update.effective_user.id != chat.id
+    if enrollment is None or enrollment.chat_id != chat.id or someone_else:
+        await query.answer(texts.checkin_not_yours)
+        return
+    if enrollment.status == "replaced":
+        await query.answer(texts.checkin_expired)
+        return
+    if not 1 <= day <= enrollment.current_day:  # a day that was never sent: forged
+        await query.answer(texts.button_expired)
+        return
+    await query.answer(texts.checkin_recorded)
+    await _record(update, context, enrollment_id, day, node_id, option_id, None, next_step)
+
+
+async def typed(update: Update, context: CoachContext, enrollment: Enrollment) -> None:
+    """Free text while a check-in question is open: read it, or ask with buttons when unsure."""
+    services, text = context.services, update.effective_message.text
+    node_id, day = enrollment.checkin_node, enrollment.checkin_day
+    reading = services.matcher.read(node_id, text)
+    if reading.kind == "red_flag":
+        await red_flag(update, context, enrollment, day, node_id, text)
+        return
+    if reading.kind == "option":
+        next_step = step(services.matcher, node_id, reading.option)
+        await _record(update, context, enrollment.id, day, node_id, reading.option, text, next_step)
+        return
+    texts, node = services.content.texts, services.matcher.nodes[node_id]
+    intro = texts.checkin_ambiguous if reading.kind == "ambiguous" else texts.checkin_unknown
+    markup = checkin_keyboard(enrollment.id, day, node, only=reading.candidates)
+    await reply(update, f"{intro.strip()}\n\n<b>{node.question}</b>", markup)
+
+
+async def red_flag(
+    update: Update, context: CoachContext, enrollment: Enrollment, day: int, node_id: str | None, text: str
+) -> None:
+    """Sharp pain, numbness, tingling: stop, see a professional, hold the course. Always wins."""
+    advice = context.services.matcher.red_flag_advice()
+    await _record(
+        update, context, enrollment.id, day, node_id or RED_FLAG_OPTION, RED_FLAG_OPTION, text, Step(advice=advice)
+    )
+
+
+async def _record(
+    update: Update,
+    context: CoachContext,
+    enrollment_id: int,
+    day: int,
+    node_id: str,
+    option_id: str,
+    text: str | None,
+    next_step: Step,
+) -> None:
+    services = context.services
+    advice = next_step.advice
+    async with services.db.session() as session:
+        enrollment = await session.get(Enrollment, enrollment_id)
+        await queries.record_answer(
+            session=session,
+            enrollment_id=enrollment_id,
+            chat_id=update.effective_chat.id,
+            user_id=update.effective_user.id,
+            day=day,
+            node=node_id,
+            option=option_id,
+            text=text,
+            advice=advice.id if advice else None,
+            effect=advice.effect if advice else None,
+            now=services.clock.now(),
+            clear_nodes=descendants(services.matcher, node_id),
+        )
+        if enrollment.checkin_day == day:
+            enrollment.checkin_node = next_step.node.id if next_step.node else None
+        if advice is not None:
+            await queries.clear_reminder(session=session, enrollment_id=enrollment_id, day=day)
+            if advice.effect == "red_flag" and enrollment.status == "active":
+                enrollment.status = "held"
+                await queries.cancel_pending(session=session, enrollment_id=enrollment_id)
+    if next_step.node is not None:
+        await reply(update, f"<b>{next_step.node.question}</b>", checkin_keyboard(enrollment_id, day, next_step.node))
+    elif advice.effect == "red_flag":
+        await reply(
+            update,
+            f"{advice_text(services.content, advice)}\n\n{services.content.texts.hold_note.strip()}",
+            hold_keyboard(services.content.texts),
+        )
+    else:
+        await reply(update, advice_text(services.content, advice))
+
+
+async def fix_answer(update: Update, context: CoachContext) -> None:
+    """Did yesterday's fix help? Stored with the advice it follows, so what works can be counted."""
+    texts, query = context.services.content.texts, update.callback_query
+    _, answer_id, helped = (query.data.split(":") + ["", ""])[:3]
+    if not answer_id.isdigit() or helped not in FIX_ANSWERS:
+        await query.answer(texts.button_expired)
+        return
+    async with context.services.db.session() as session:
+        answer = await queries.set_fix_helped(
+            session=session, answer_id=int(answer_id), user_id=update.effective_user.id, helped=helped
+        )
+    await query.answer(texts.fix_thanks if answer else texts.button_expired)
+    if answer:
+        await query.edit_message_reply_markup(None)
+
+
+async def fine_again(update: Update, context: CoachContext) -> None:
+    """'I'm fine now': lift a red-flag hold; the next lesson comes at the next lesson time."""
+    services, query = context.services, update.callback_query
+    texts, now = services.content.texts, services.clock.now()
+    async with services.db.session() as session:
+        subscriber = await session.get(Subscriber, update.effective_chat.id)
+        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        held = enrollment is not None and enrollment.status == "held"
+        if held:
+            due = await resume_course(session, subscriber, enrollment, context, now)
+    await query.answer()
+    if not held:
+        await reply(update, texts.hold_not_held)
+        return
+    when = describe_due(schedule_for(subscriber, context), due, now)
+    await reply(update, texts.hold_resumed.format(next_day=enrollment.current_day + 1, when=when))
+    if due <= now:
+        await services.delivery.deliver_now(context.bot, enrollment.id)
+
+
+async def history(update: Update, context: CoachContext) -> None:
+    """/checkins: every answer of this run of the course, with the advice it led to."""
+    services = context.services
+    texts = services.content.texts
+    async with services.db.session() as session:
+        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        rows = (
+            []
+            if enrollment is None
+            else await queries.checkin_history(
+                session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
+            )
+        )
+    if not rows:
+        await reply(update, texts.checkins_empty)
+        return
+    lines = [texts.checkins_heading] + [_history_line(context, row) for row in rows]
+    await reply(update, "\n".join(lines))
+
+
+def _history_line(context: CoachContext, row: CheckinAnswer) -> str:
+    matcher, texts = context.services.matcher, context.services.content.texts
+    node = matcher.nodes.get(row.node)
+    option = next((o for o in node.options if o.id == row.option), None) if node else None
+    answer = option.label if option else user_text(row.text or row.option)
+    advice = matcher.advice[row.advice].title if row.advice in matcher.advice else "…"
+    helped = texts.checkins_helped.format(helped=row.fix_helped) if row.fix_helped else ""
+    return texts.checkins_line.format(day=row.day, answer=answer, advice=advice, helped=helped)
+
+
+def open_question(enrollment: Enrollment | None) -> bool:
+    return enrollment is not None and enrollment.status in ("active", "held") and bool(enrollment.checkin_node)
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(pressed, pattern=r"^ci:"))
+    application.add_handler(CallbackQueryHandler(fix_answer, pattern=r"^fx:"))
+    application.add_handler(CallbackQueryHandler(fine_again, pattern=r"^hold:ok$"))
+    application.add_handler(CommandHandler("checkins", history, filters=filters.ChatType.PRIVATE))

@@ -1,0 +1,35 @@
+"""Inline keyboards used by more than one module (the lesson sender and the handlers).
+
+Callback data formats, all well under Telegram's 64 bytes (the content loader checks the longest):
+  ci:<enrollment>:<day>:<node>:<option>   a check-in answer
+  fx:<answer id>:<yes|partly|no>          did the corrective advice help?
+  hold:ok                                 fine again after a red flag
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.content.models import Node, Texts
+
+FIX_ANSWERS = ("yes", "partly", "no")
+
+
+def checkin_keyboard(enrollment_id: int, day: int, node: Node, only: tuple[str, ...] = ()) -> InlineKeyboardMarkup:
+    """One button per option, two to a row; `only` narrows it to the options in doubt."""
+    options = [o for o in node.options if not only or o.id in only]
+    buttons = [
+        InlineKeyboardButton(o.label, callback_data=f"ci:{enrollment_id}:{day}:{node.id}:{o.id}") for o in options
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def fix_keyboard(answer_id: int, texts: Texts) -> InlineKeyboardMarkup:
+    labels = {"yes": texts.fix_yes, "partly": texts.fix_partly, "no": texts.fix_no}
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(labels[a], callback_data=f"fx:{answer_id}:{a}") for a in FIX_ANSWERS]]
+    )
+
+
+def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.hold_ok_button, callback_data="hold:ok")]])

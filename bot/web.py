@@ -1,0 +1,173 @@
+"""The bot's HTTP side: Telegram's webhook, /healthz and /metrics, and once-only update handling.
+
+Following python-telegram-bot's custom webhook example, the server is our own (on tornado, which
+python-telegram-bot's webhook extra already brings) so the health and metrics routes can sit beside
+the webhook: the updates go onto `application.update_queue` exactly as PTB's own server puts them.
+It refuses, like PTB's, any request without the secret header Telegram sends (compared in constant
+time). Telegram re-sends an update it thinks was lost; `once_per_update` drops the second copy,
+across all processes, by recording each update id in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import socket
+from datetime import timedelta
+from http import HTTPStatus
+
+import tornado.web
+from sqlalchemy import text
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from bot import metrics
+from bot.context import CoachApplication, CoachContext
+from bot.logs import bind_update
+from bot.storage import queries
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+KEEP_PROCESSED_UPDATES = timedelta(days=2)  # Telegram keeps an undelivered update for at most a day
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+
+class _CoachHandler(tornado.web.RequestHandler):
+    def initialize(self, coach: CoachApplication, secret: str = "") -> None:
+        self.coach = coach
+        self.secret = secret
+
+
+class TelegramUpdates(_CoachHandler):
+    """POST <webhook path>: one update from Telegram, queued for the Application."""
+
+    SUPPORTED_METHODS = ("POST",)
+
+    async def post(self) -> None:
+        given = self.request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN, reason="wrong or missing secret token")
+        try:
+            update = Update.de_json(json.loads(self.request.body), self.coach.bot)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            log.warning("webhook body is not an update (%s: %s)", type(exc).__name__, exc)
+            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not an update") from None
+        await self.coach.update_queue.put(update)
+        self.set_status(HTTPStatus.OK)
+
+
+class Health(_CoachHandler):
+    """GET /healthz: 200 while the bot runs and its database answers, 503 otherwise."""
+
+    async def get(self) -> None:
+        healthy = self.coach.running and await _database_answers(self.coach)
+        self.set_status(HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE)
+        self.write({"status": "ok" if healthy else "unavailable"})
+
+
+class Metrics(_CoachHandler):
+    """GET /metrics: Prometheus text format, with the active-people gauge read just now."""
+
+    async def get(self) -> None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), self.coach.services.db.session() as session:
+                metrics.set_active_people(await queries.count_active_people(session=session))
+        except Exception as exc:  # the counters are still worth serving without the gauge
+            log.warning("metrics: active people not counted: %s: %s", type(exc).__name__, exc)
+        body, content_type = metrics.exposition()
+        self.set_header("Content-Type", content_type)
+        self.write(body)
+
+
+async def _database_answers(application: CoachApplication) -> bool:
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), application.services.db.session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health check: database did not answer: %s: %s", type(exc).__name__, exc)
+        return False
+    return True
+
+
+class WebServer:
+    """/healthz and /metrics, plus the webhook route when `webhook_path` is given."""
+
+    def __init__(
+        self,
+        application: CoachApplication,
+        *,
+        listen: str,
+        port: int,
+        webhook_path: str | None = None,
+        secret: str = "",
+    ) -> None:
+        routes: list[tuple] = [
+            (r"/healthz", Health, {"coach": application}),
+            (r"/metrics", Metrics, {"coach": application}),
+        ]
+        if webhook_path is not None:
+            path = re.escape(webhook_path.rstrip("/"))
+            routes.append((rf"{path}/?", TelegramUpdates, {"coach": application, "secret": secret}))
+        self._server = HTTPServer(tornado.web.Application(routes), xheaders=True)
+        self.listen = listen
+        self.port = port
+        self._sockets: list[socket.socket] = []
+
+    def start(self) -> int:
+        """Bind and serve; returns the port (useful when 0 asked for any free one)."""
+        self._sockets = bind_sockets(self.port, address=self.listen)
+        self._server.add_sockets(self._sockets)
+        self.port = self._sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting (Telegram retries elsewhere or later), then close open connections."""
+        self._server.stop()
+        await self._server.close_all_connections()
+
+
+async def once_per_update(update: Update, context: CoachContext) -> None:
+    """Runs before every other handler: tags log lines with the update, skips a re-delivered one."""
+    chat = update.effective_chat
+    bind_update(update.update_id, chat.id if chat is not None else None)
+    services = context.services
+    async with services.db.session() as session:
+        first = await queries.first_sighting(session=session, update_id=update.update_id, now=services.clock.now())
+    if not first:
+        metrics.duplicate_update()
+        log.info("delivered again, already handled: skipped")
+        raise ApplicationHandlerStop
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("update received: %s", _kind(update))
+
+
+def _kind(update: Update) -> str:
+    """What arrived, without what anyone wrote: the update type, the command or the button data."""
+    message = update.effective_message
+    if update.callback_query is not None:
+        return f"button {update.callback_query.data}"
+    if message is not None and message.text and message.text.startswith("/"):
+        return f"command {message.text.split()[0][:40]}"
+    return next((key for key in update.to_dict() if key != "update_id"), "update")
+
+
+async def forget_old_updates(context: CoachContext) -> None:
+    """An hourly job: drop update records older than Telegram could re-deliver."""
+    services = context.services
+    try:
+        async with services.db.session() as session:
+            await queries.forget_processed_updates(
+                session=session, before=services.clock.now() - KEEP_PROCESSED_UPDATES
+            )
+    except Exception as exc:  # the database may be briefly away; the next run catches up
+        log.warning("pruning processed updates failed: %s: %s", type(exc).__name__, exc)
+
+
+def register(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, once_per_update), group=-1)
