@@ -20,21 +20,20 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import metrics
 from bot.clock import Clock
 from bot.content import Content
-from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
+from bot.delivery.compose import LessonComposer, Outgoing
 from bot.domain.schedule import LessonSchedule, next_due
-from bot.keyboards import checkin_keyboard, fix_keyboard
-from bot.render import drill_block, graduation_text, lesson_text, split_message
+from bot.keyboards import checkin_keyboard
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
-from bot.storage.models import CheckinAnswer, Delivery, Enrollment
+from bot.storage.models import Delivery, Enrollment
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +63,6 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """One message to send: HTML text and, optionally, buttons."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-
-
-def past_answers(rows: list[CheckinAnswer]) -> list[PastAnswer]:
-    return [PastAnswer(r.id, r.day, r.advice, r.effect, r.answered_at, r.fix_helped) for r in rows]
-
-
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
     return LessonSchedule(time.fromisoformat(lesson_time), timezone, settings.course_day_seconds)
 
@@ -91,6 +78,7 @@ class DeliveryEngine:
         self.content = content
         self.db = db
         self.clock = clock
+        self.composer = LessonComposer(content=content, db=db)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._tick_lock = asyncio.Lock()
         self._closing = False  # set on shutdown: claim nothing new
@@ -193,43 +181,6 @@ class DeliveryEngine:
             log.info("shutdown: %s claimed lesson(s) handed back unsent", released)
         return released
 
-    async def compose(self, *, enrollment_id: int, chat_id: int, day: int, profile: str | None) -> list[Outgoing]:
-        """The lesson for `day` as messages: adapted to the check-in history, with its check-in
-        question and buttons under the last part, and "did the fix help?" when that is open."""
-        content, texts = self.content, self.content.texts
-        if day > content.days:
-            return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
-        async with self.db.session() as session:
-            history = past_answers(
-                await queries.answers_with_advice(session=session, enrollment_id=enrollment_id, user_id=chat_id)
-            )
-        adaptation = adapt_next_lesson(history, day)
-        lesson = content.lesson(day)
-        text = lesson_text(content, lesson, profile, opening=self._opening(adaptation))
-        node = next((n for n in content.checkin.nodes if n.id == lesson.checkin), None)
-        if node is not None:
-            text += f"\n\n<b>{node.question}</b>"
-        chunks = split_message(text)
-        messages = [Outgoing(chunk) for chunk in chunks[:-1]]
-        markup = checkin_keyboard(enrollment_id, day, node) if node is not None else None
-        messages.append(Outgoing(chunks[-1], markup))
-        if adaptation.ask_fix is not None:
-            advice = next(a for a in content.checkin.advice if a.id == adaptation.ask_fix.advice)
-            question = texts.fix_question.format(day=adaptation.ask_fix.day, advice=advice.title)
-            messages.append(Outgoing(question, fix_keyboard(adaptation.ask_fix.answer_id, texts)))
-        return messages
-
-    def _opening(self, adaptation: Adaptation) -> str | None:
-        texts = self.content.texts
-        if adaptation.kind == "progress":
-            return texts.adapt_progress.strip()
-        if adaptation.kind in ("regress", "activate"):
-            advice = next(a for a in self.content.checkin.advice if a.id == adaptation.advice)
-            intro = texts.adapt_regress if adaptation.kind == "regress" else texts.adapt_activate
-            drills = "\n\n".join(drill_block(self.content, d.drill, d.dose, d.note) for d in advice.drills)
-            return f"{intro.strip()}\n\n{drills}" if drills else intro.strip()
-        return None
-
     async def send(self, bot: Bot, chat_id: int, message: Outgoing, thread_id: int | None = None) -> int:
         sent = await bot.send_message(
             chat_id,
@@ -244,7 +195,7 @@ class DeliveryEngine:
     async def _deliver(self, bot: Bot, item: queries.ClaimedLesson, report: TickReport) -> None:
         sent_any = False
         message_id = None
-        messages = await self.compose(
+        messages = await self.composer.compose(
             enrollment_id=item.enrollment_id, chat_id=item.chat_id, day=item.day, profile=item.profile
         )
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot import metrics
 from bot.context import CoachContext
 from bot.domain.checkin import Step, descendants, step
 from bot.domain.schedule import describe_due
@@ -119,6 +120,7 @@ async def _record(
             if advice.effect == "red_flag" and enrollment.status == "active":
                 enrollment.status = "held"
                 await queries.cancel_pending(session=session, enrollment_id=enrollment_id)
+    metrics.checkin_recorded()
     if next_step.node is not None:
         await reply(update, f"<b>{next_step.node.question}</b>", checkin_keyboard(enrollment_id, day, next_step.node))
     elif advice.effect == "red_flag":

@@ -49,7 +49,7 @@ async def today(update: Update, context: CoachContext) -> None:
         report = await services.delivery.deliver_now(context.bot, enrollment.id)
         if report.claimed:
             return
-    messages = await services.delivery.compose(
+    messages = await services.delivery.composer.compose(
         enrollment_id=enrollment.id,
         chat_id=subscriber.chat_id,
         day=max(1, enrollment.current_day),
