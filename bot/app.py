@@ -42,6 +42,8 @@ COMMANDS = [
     BotCommand("undo", "Remove the last logged line"),
     BotCommand("export", "Everything stored about you, as a file"),
     BotCommand("forget", "Delete everything stored about you"),
+    BotCommand("units", "Log in kg or lb"),
+    BotCommand("weekly", "A weekly check-in after the course: on or off"),
 ]
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from telegram.request import BaseRequest, RequestData
@@ -70,7 +72,10 @@ class FakeTelegram(BaseRequest):
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
+            "sendPhoto": self._send_file,
+            "sendDocument": self._send_file,
         }
+        self.files = Path(tempfile.mkdtemp(prefix="hinge-demo-files-"))  # photos and documents land here
 
     # ----------------------------------------------------------------- the person
 
@@ -144,7 +149,9 @@ class FakeTelegram(BaseRequest):
         handler = self._methods.get(name)
         if handler is None:
             return _answer(400, {"ok": False, "error_code": 400, "description": f"Bad Request: no {name} in the demo"})
-        params = request_data.parameters if request_data is not None else {}
+        params = dict(request_data.parameters) if request_data is not None else {}
+        if request_data is not None and request_data.contains_files:
+            params["_files"] = request_data.multipart_data
         if name != "getUpdates":
             self._last_call = asyncio.get_running_loop().time()
         try:
@@ -182,6 +189,22 @@ class FakeTelegram(BaseRequest):
         self.messages[message["message_id"]] = message
         self.screen.message(message, edited=False)
         return _public(message)
+
+    async def _send_file(self, params: JSONDict) -> JSONDict:
+        """A chart or an export: saved to a file the person can open, and shown as its caption."""
+        self._check_chat(params)
+        saved = []
+        for name, part in (params.get("_files") or {}).items():
+            file_name, content = part[0] or name, part[1]
+            path = self.files / f"{self._last_message_id + 1}-{Path(file_name).name}"
+            path.write_bytes(content if isinstance(content, bytes) else content.read())
+            saved.append(str(path))
+        caption = str(params.get("caption", ""))
+        message = self._new_message({"from": self.bot_user, "text": "\n".join(filter(None, [caption, *saved]))})
+        message["reply_markup"] = params.get("reply_markup")
+        self.messages[message["message_id"]] = message
+        self.screen.message(message, edited=False)
+        return _public({**message, "document": {"file_id": saved[0] if saved else "", "file_unique_id": "demo"}})
 
     async def _edit_message_text(self, params: JSONDict) -> JSONDict:
         message = self._editable(params)
