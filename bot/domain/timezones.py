@@ -115,7 +115,7 @@ def resolve_timezone(text: str, *, limit: int = 3) -> list[ZoneChoice]:
 def _finder():
     from timezonefinder import TimezoneFinder
 
-    return TimezoneFinder()
+    return TimezoneFinder(in_memory=True)  # reads its files once and closes them
 
 
 def timezone_at(latitude: float, longitude: float) -> str | None:
