@@ -14,37 +14,35 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
     Content keeps each HTML tag inside one line, so a split never breaks a tag pair.
     """
+    pieces: list[str] = []
+    for paragraph in text.strip().split("\n\n"):
+        if len(paragraph) <= limit:
+            pieces.append(paragraph)
+            continue
+        lines = [part for line in paragraph.split("\n") for part in _hard_cut(line, limit)]
+        pieces += _pack(lines, "\n", limit)
+    return _pack(pieces, "\n\n", limit)
+
+
+def _hard_cut(line: str, limit: int) -> list[str]:
+    """A single line longer than a message is cut where it must be."""
+    return [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
+
+
+def _pack(pieces: list[str], separator: str, limit: int) -> list[str]:
+    """Join pieces with the separator, greedily, into chunks of at most `limit` characters."""
     chunks: list[str] = []
     current = ""
-    for paragraph in text.strip().split("\n\n"):
-        pieces = [paragraph] if len(paragraph) <= limit else _split_lines(paragraph, limit)
-        for piece in pieces:
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                chunks.append(current)
-                current = piece
-    if current:
-        chunks.append(current)
-    return chunks
-
-
-def _split_lines(paragraph: str, limit: int) -> list[str]:
-    pieces, current = [], ""
-    for line in paragraph.split("\n"):
-        while len(line) > limit:  # a single line longer than a message: cut it hard
-            pieces.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
+    for piece in pieces:
+        candidate = f"{current}{separator}{piece}" if current else piece
         if len(candidate) <= limit:
             current = candidate
         else:
-            pieces.append(current)
-            current = line
+            chunks.append(current)
+            current = piece
     if current:
-        pieces.append(current)
-    return pieces
+        chunks.append(current)
+    return chunks
 
 
 def _bullets(lines: list[str]) -> str:

@@ -91,6 +91,10 @@ def test_split_message_keeps_paragraphs_whole():
     assert all(len(c) <= MESSAGE_LIMIT for c in chunks)
     assert "".join(chunks).count("paragraph") == 10
     assert split_message("y" * 9000) == ["y" * 4096, "y" * 4096, "y" * 808]
+    one_long_paragraph = "\n".join(f"line {i:03d} " + "z" * 90 for i in range(100))
+    parts = split_message(one_long_paragraph)
+    assert len(parts) == 3 and all(len(p) <= MESSAGE_LIMIT for p in parts)
+    assert "\n".join(parts) == one_long_paragraph, "split only at line breaks, nothing lost"
 
 
 def _broken_copy(tmp_path: Path, file: str, old: str, new: str) -> Path:
