@@ -7,7 +7,7 @@ import logging
 import signal
 from pathlib import Path
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
 from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
+from bot.delivery.ratelimit import RateLimiter
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
@@ -76,7 +77,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=CoachContext))
-        .rate_limiter(metrics.CountingRateLimiter(max_retries=2))
+        .rate_limiter(RateLimiter(settings, db))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -109,7 +110,21 @@ async def delivery_tick(context: CoachContext) -> None:
         )
 
 
+# In groups members see only what works there; admins also see the coach commands.
+GROUP_COMMANDS = [
+    BotCommand("cue", "The right cue now: /cue lower back"),
+    BotCommand("drill", "How to do a drill: /drill wall tap"),
+]
+GROUP_ADMIN_COMMANDS = [
+    BotCommand("groupcourse", "Run the course here: start 18:30 Europe/Berlin, pause, resume, stop, here"),
+    BotCommand("summary", "Today's check-ins, sent to you privately"),
+    *GROUP_COMMANDS,
+]
+
+
 async def _post_init(application: CoachApplication) -> None:
+    await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
+    await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands(COMMANDS)
     application.job_queue.run_repeating(
         delivery_tick,

@@ -4,6 +4,7 @@ Callback data formats, all well under Telegram's 64 bytes (the content loader ch
   ci:<enrollment>:<day>:<node>:<option>   a check-in answer
   fx:<answer id>:<yes|partly|no>          did the corrective advice help?
   hold:ok                                 fine again after a red flag
+  gci:<enrollment>:<day>:<node>:<option>  a member's check-in under a group lesson (or its private follow-up)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content.models import Node, Texts
+from bot.domain.groups import GroupButton
 
 FIX_ANSWERS = ("yes", "partly", "no")
 
@@ -33,3 +35,18 @@ def fix_keyboard(answer_id: int, texts: Texts) -> InlineKeyboardMarkup:
 
 def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(texts.hold_ok_button, callback_data="hold:ok")]])
+
+
+def group_checkin_keyboard(
+    enrollment_id: int, day: int, node: Node, link: str | None = None, link_label: str = ""
+) -> InlineKeyboardMarkup:
+    """Everyone's check-in under a group lesson, two to a row, and (in the group) a link to the
+    private chat where the full advice waits."""
+    buttons = [
+        InlineKeyboardButton(o.label, callback_data=GroupButton(enrollment_id, day, node.id, o.id).data)
+        for o in node.options
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    if link:
+        rows.append([InlineKeyboardButton(link_label, url=link)])
+    return InlineKeyboardMarkup(rows)

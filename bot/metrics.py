@@ -7,12 +7,9 @@ the same, whole number.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
-from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter
 
 LESSONS = Counter("coach_lessons_total", "Lessons handed to Telegram, by outcome", ["outcome"])
 TOO_MANY_REQUESTS = Counter("coach_telegram_429_total", "Answers 'Too Many Requests' (429) from Telegram")
@@ -69,25 +66,3 @@ def set_active_people(count: int) -> None:
 def exposition() -> tuple[bytes, str]:
     """The /metrics body and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-class CountingRateLimiter(AIORateLimiter):
-    """python-telegram-bot's rate limiter, counting every 429 Telegram answers, retried or not."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        async def counted(*call_args: Any, **call_kwargs: Any) -> Any:
-            try:
-                return await callback(*call_args, **call_kwargs)
-            except RetryAfter:
-                rate_limited()
-                raise
-
-        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)

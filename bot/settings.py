@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # /healthz and /metrics in polling mode
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     admin_ids: Annotated[list[int], NoDecode] = []  # Telegram user ids allowed to use /stats
+    # Telegram's limits, kept for the whole deployment (every process on one PostgreSQL database).
+    global_rate: float = Field(default=30, gt=0, le=1000)  # messages a second, all chats together
+    private_chat_rate: float = Field(default=1, gt=0, le=30)  # messages a second in one private chat
+    group_rate_per_minute: int = Field(default=20, ge=5, le=600)  # messages and edits a minute in one group
+    allow_paid_broadcast: bool = False  # lessons go out as paid broadcast (Telegram Stars per message)
+    broadcast_rate: float = Field(default=1000, gt=0, le=1000)  # messages a second with paid broadcast
+    group_tally_seconds: float = Field(default=5.0, gt=0, le=60)  # at most one tally edit per group lesson per this
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -102,11 +102,15 @@ class Upload:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Telegram's broadcast limits; a send/edit over any of them is answered with a 429."""
+    """Telegram's broadcast limits; a send/edit over any of them is answered with a 429.
+
+    Sends with ``allow_paid_broadcast`` count against ``paid_per_second`` instead of the global limit.
+    """
 
     global_per_second: int | None = 30
     per_chat_per_second: int | None = 1
     per_group_per_minute: int | None = 20
+    paid_per_second: int | None = 1000
 
 
 class ApiError(Exception):
@@ -337,6 +341,7 @@ class FakeBotApi:
         self._random = random.Random(0)
         self._limits = limits
         self._global_hits: deque[float] = deque()
+        self._paid_hits: deque[float] = deque()
         self._chat_hits: defaultdict[int, deque[float]] = defaultdict(deque)
         self._group_hits: defaultdict[int, deque[float]] = defaultdict(deque)
 
@@ -679,7 +684,10 @@ class FakeBotApi:
         if self._limits is None or method not in _RATE_LIMITED_METHODS:
             return
         limits, chat_id, now = self._limits, params.get("chat_id"), time.monotonic()
-        windows = [(self._global_hits, limits.global_per_second, 1.0)]
+        if params.get("allow_paid_broadcast"):
+            windows = [(self._paid_hits, limits.paid_per_second, 1.0)]
+        else:
+            windows = [(self._global_hits, limits.global_per_second, 1.0)]
         if isinstance(chat_id, int):
             windows.append((self._chat_hits[chat_id], limits.per_chat_per_second, 1.0))
             if chat_id < 0:

@@ -63,6 +63,18 @@ def test_every_text_placeholder_is_known(content):
         unit="lb",
         units="lb",
         date="8 Jun",
+        defaults="",
+        zones="Europe/Berlin, America/New_York",
+        zone="Europe/Berlin",
+        tally="🍑 Hamstrings and glutes 3",
+        tip="That is the pattern you want: Keep going as planned.",
+        count=3,
+        label="🔻 Lower back",
+        names="Kim, Lee",
+        fix=1,
+        red=0,
+        link="https://t.me/HingeCoachBot?start=s1",
+        bot="HingeCoachBot",
     )
     for _field, text in content.texts:
         text.format(**values)

@@ -268,6 +268,51 @@ class Texts(Strict):
     forget_no: str
     forget_done: str
     forget_cancelled: str
+    group_welcome: str
+    group_admins_only: str
+    group_usage: str
+    group_started: str
+    group_defaults_note: str
+    group_updated: str
+    group_resumed: str
+    group_next_lesson: str
+    group_time_invalid: str
+    group_zone_choices: str
+    group_paused: str
+    group_pause_already: str
+    group_resume_not_paused: str
+    group_stopped: str
+    group_not_started: str
+    group_here_topic: str
+    group_here_general: str
+    group_here_no_topics: str
+    group_topic_gone: str
+    group_link_button: str
+    group_tally: str
+    group_alert_tip: str
+    group_alert_followup: str
+    group_alert_red_flag: str
+    group_private_question: str
+    group_link_expired: str
+    group_offer_course: str
+    group_summary_heading: str
+    group_summary_answers: str
+    group_summary_answer_line: str
+    group_summary_no_answers: str
+    group_summary_no_question: str
+    group_summary_not_yet: str
+    group_summary_red_flags: str
+    group_summary_red_flag_line: str
+    group_summary_missing: str
+    group_summary_all_in: str
+    group_summary_trend: str
+    group_summary_trend_line: str
+    group_summary_sent: str
+    group_summary_start_me: str
+    group_summary_admins_only: str
+    group_summary_to_admins: str
+    group_digest_heading: str
+    group_commands_here: str
 
 
 class Content(Strict):

@@ -4,16 +4,22 @@ and buttons, the "did the fix help?" follow-up, or the graduation message. Build
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 
 from telegram import InlineKeyboardMarkup
 
 from bot.content import Content
 from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
-from bot.keyboards import checkin_keyboard, fix_keyboard
-from bot.render import drill_block, graduation_text, lesson_text, split_message
+from bot.domain.groups import member_link_payload, start_link, tally
+from bot.keyboards import checkin_keyboard, fix_keyboard, group_checkin_keyboard
+from bot.render import MESSAGE_LIMIT, drill_block, graduation_text, lesson_text, split_message
 from bot.storage import queries
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer
+
+# Room a group lesson's last part must have left for the tally line at its longest; without it the
+# question and buttons come as a message of their own.
+GROUP_CHECKIN_ROOM = 600
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,21 @@ class LessonComposer:
         self.content = content
         self.db = db
 
-    async def compose(self, *, enrollment_id: int, chat_id: int, day: int, profile: str | None) -> list[Outgoing]:
+    async def compose(
+        self,
+        *,
+        enrollment_id: int,
+        chat_id: int,
+        day: int,
+        profile: str | None,
+        kind: str = "private",
+        bot_username: str | None = None,
+    ) -> list[Outgoing]:
         """The lesson for `day` as messages: adapted to the check-in history, with its check-in
-        question and buttons under the last part, and "did the fix help?" when that is open."""
+        question and buttons under the last part, and "did the fix help?" when that is open.
+        A group or channel gets the group lesson instead."""
+        if kind != "private":
+            return await self.compose_group(enrollment_id=enrollment_id, day=day, bot_username=bot_username)
         content, texts = self.content, self.content.texts
         if day > content.days:
             return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
@@ -58,6 +76,38 @@ class LessonComposer:
             question = texts.fix_question.format(day=adaptation.ask_fix.day, advice=advice.title)
             messages.append(Outgoing(question, fix_keyboard(adaptation.ask_fix.answer_id, texts)))
         return messages
+
+    async def compose_group(self, *, enrollment_id: int, day: int, bot_username: str | None) -> list[Outgoing]:
+        """A group's lesson, the same for everyone (every profile's notes, no adaptation), with the
+        check-in buttons, a link to the full advice in private, and the anonymous tally under the
+        question. Composed again with fresh counts whenever the tally is edited."""
+        content = self.content
+        if day > content.days:
+            return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
+        lesson = content.lesson(day)
+        chunks = split_message(lesson_text(content, lesson, "both"))
+        node = next((n for n in content.checkin.nodes if n.id == lesson.checkin), None)
+        if node is None:
+            return [Outgoing(chunk) for chunk in chunks]
+        block = f"<b>{node.question}</b>"
+        counts = await self.tally_line(enrollment_id=enrollment_id, day=day, node_id=node.id)
+        if counts:
+            block += f"\n{content.texts.group_tally.format(tally=counts)}"
+        if len(chunks[-1]) + len(node.question) + GROUP_CHECKIN_ROOM <= MESSAGE_LIMIT:
+            chunks[-1] = f"{chunks[-1]}\n\n{block}"
+        else:
+            chunks.append(block)
+        link = start_link(bot_username, member_link_payload(enrollment_id, day)) if bot_username else None
+        markup = group_checkin_keyboard(enrollment_id, day, node, link, content.texts.group_link_button)
+        return [Outgoing(chunk) for chunk in chunks[:-1]] + [Outgoing(chunks[-1], markup)]
+
+    async def tally_line(self, *, enrollment_id: int, day: int, node_id: str) -> str:
+        """'🍑 Hamstrings and glutes 5 · 🔻 Lower back 2': how many chose each answer, no names."""
+        node = next(n for n in self.content.checkin.nodes if n.id == node_id)
+        async with self.db.session() as session:
+            chosen = await queries.chosen_options(session=session, enrollment_id=enrollment_id, day=day, node=node_id)
+        counts = tally([(o.id, o.label) for o in node.options], chosen)
+        return " · ".join(f"{escape(label)} {count}" for label, count in counts)
 
     def _opening(self, adaptation: Adaptation) -> str | None:
         texts = self.content.texts

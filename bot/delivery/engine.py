@@ -17,6 +17,9 @@ import os
 import random
 import socket
 import uuid
+from asyncio import FIRST_COMPLETED
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 
@@ -28,6 +31,8 @@ from bot import metrics
 from bot.clock import Clock
 from bot.content import Content
 from bot.delivery.compose import LessonComposer, Outgoing
+from bot.delivery.groups import GroupDelivery
+from bot.delivery.ratelimit import BULK
 from bot.domain.schedule import LessonSchedule, next_due
 from bot.keyboards import checkin_keyboard
 from bot.settings import Settings
@@ -40,6 +45,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_CAP_SECONDS = 600
 SEND_CONCURRENCY = 32  # the rate limiter paces; this only bounds sends in flight
+# True while a tick runs: what it sends is fan-out, paced behind the replies to people (ratelimit.py).
+SCHEDULED: ContextVar[bool] = ContextVar("scheduled", default=False)
 UNREACHABLE = (
     "chat not found",
     "user not found",
@@ -63,6 +70,16 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
 
+@contextlib.asynccontextmanager
+async def fan_out() -> AsyncIterator[None]:
+    """Mark the sends inside as the scheduled fan-out rather than replies."""
+    token = SCHEDULED.set(True)
+    try:
+        yield
+    finally:
+        SCHEDULED.reset(token)
+
+
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
     return LessonSchedule(time.fromisoformat(lesson_time), timezone, settings.course_day_seconds)
 
@@ -79,6 +96,7 @@ class DeliveryEngine:
         self.db = db
         self.clock = clock
         self.composer = LessonComposer(content=content, db=db)
+        self.groups = GroupDelivery(content=content, db=db, clock=clock)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._tick_lock = asyncio.Lock()
         self._closing = False  # set on shutdown: claim nothing new
@@ -89,17 +107,13 @@ class DeliveryEngine:
     async def tick(self, bot: Bot) -> TickReport:
         """Send everything that is due, batch by batch, until nothing is left."""
         report = TickReport()
-        async with self._tick_lock:  # one tick at a time per process; a second caller waits
+        async with self._tick_lock, fan_out():  # one tick at a time per process; a second caller waits
             now = self.clock.now()
             async with self.db.session() as session:
                 report.released = await queries.release_stale_claims(
                     session=session, now=now, lease=timedelta(seconds=self.settings.delivery_lease_seconds)
                 )
-            while True:
-                batch = await self._claim(limit=self.settings.delivery_batch_size)
-                await self._send_all(bot, batch, report)
-                if len(batch) < self.settings.delivery_batch_size:
-                    break
+            await self._send_due(bot, report)
             await self._send_reminders(bot, report)
         return report
 
@@ -115,6 +129,9 @@ class DeliveryEngine:
         texts = self.content.texts
         nodes = {node.id: node for node in self.content.checkin.nodes}
         for reminder in due:
+            if reminder.kind != "private":  # a group's check-in window closed: its coaches get the digest
+                await self.groups.send_digest(bot, reminder.chat_id, reminder.day, self.send)
+                continue
             node = nodes.get(reminder.node)
             if node is None:
                 continue
@@ -149,12 +166,47 @@ class DeliveryEngine:
                 enrollment_id=enrollment_id,
             )
 
-    async def _send_all(self, bot: Bot, batch: list[queries.ClaimedLesson], report: TickReport) -> None:
+    async def _send_due(self, bot: Bot, report: TickReport) -> None:
+        """Claim and send batch after batch until nothing is due. The next batch is claimed as soon as
+        the last lesson of the current one has begun, so the fan-out never stalls between batches,
+        and a claimed lesson waits at most for the few dozen sends ahead of it."""
+        size, gate = self.settings.delivery_batch_size, asyncio.Semaphore(SEND_CONCURRENCY)
+        batches: list[asyncio.Task[None]] = []
+        try:
+            while True:
+                batch, begun = await self._claim(limit=size), asyncio.Event()
+                batches.append(asyncio.create_task(self._send_all(bot, batch, report, gate=gate, begun=begun)))
+                if len(batch) < size:
+                    break
+                all_begun = asyncio.create_task(begun.wait())
+                await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
+                all_begun.cancel()
+                if batches[-1].done():
+                    batches[-1].result()  # a failed batch (the database went away) ends the tick
+        finally:
+            await asyncio.gather(*batches)
+
+    async def _send_all(
+        self,
+        bot: Bot,
+        batch: list[queries.ClaimedLesson],
+        report: TickReport,
+        *,
+        gate: asyncio.Semaphore | None = None,
+        begun: asyncio.Event | None = None,
+    ) -> None:
+        """Send a claimed batch, at most SEND_CONCURRENCY at a time (`gate`, shared by a tick's
+        batches); `begun` is set once every lesson of the batch has started."""
         report.claimed += len(batch)
-        gate = asyncio.Semaphore(SEND_CONCURRENCY)
+        gate = gate or asyncio.Semaphore(SEND_CONCURRENCY)
+        waiting = len(batch)
 
         async def one(item: queries.ClaimedLesson) -> None:
+            nonlocal waiting
             async with gate:
+                waiting -= 1
+                if not waiting and begun is not None:
+                    begun.set()
                 if self._closing:  # claimed but not begun: `shutdown` hands it back
                     return
                 await self._deliver(bot, item, report)
@@ -182,6 +234,11 @@ class DeliveryEngine:
         return released
 
     async def send(self, bot: Bot, chat_id: int, message: Outgoing, thread_id: int | None = None) -> int:
+        """Inside a tick a send is fan-out: paced behind replies, and paid broadcast when
+        ALLOW_PAID_BROADCAST is on. Anywhere else it answers someone and goes first."""
+        pacing = {}
+        if SCHEDULED.get():
+            pacing = {"rate_limit_args": BULK, "allow_paid_broadcast": self.settings.allow_paid_broadcast or None}
         sent = await bot.send_message(
             chat_id,
             message.text,
@@ -189,6 +246,7 @@ class DeliveryEngine:
             reply_markup=message.markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             message_thread_id=thread_id,
+            **pacing,
         )
         return sent.message_id
 
@@ -196,11 +254,19 @@ class DeliveryEngine:
         sent_any = False
         message_id = None
         messages = await self.composer.compose(
-            enrollment_id=item.enrollment_id, chat_id=item.chat_id, day=item.day, profile=item.profile
+            enrollment_id=item.enrollment_id,
+            chat_id=item.chat_id,
+            day=item.day,
+            profile=item.profile,
+            kind=item.kind,
+            bot_username=bot.username,
         )
         try:
             for message in messages:
-                sent_id = await self.send(bot, item.chat_id, message)
+                if item.kind == "private":
+                    sent_id = await self.send(bot, item.chat_id, message)
+                else:  # to the group's topic, wherever the group is now
+                    sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
                 sent_any = True
                 message_id = message_id or sent_id
         except TimedOut as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import checkin, course, cues, fallback, onboarding, training
+from bot.handlers import checkin, course, cues, fallback, group, onboarding, training
 
 
 def register_all(application: Application) -> None:
@@ -17,4 +17,5 @@ def register_all(application: Application) -> None:
     checkin.register(application)
     cues.register(application)
     training.register(application)
+    group.register(application)
     fallback.register(application)  # last: catches whatever nobody else claimed

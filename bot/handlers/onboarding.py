@@ -22,6 +22,7 @@ from bot.context import CoachContext
 from bot.domain.schedule import describe_due, local_now, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
+from bot.handlers import group
 from bot.handlers.common import display_name, reply, schedule_for
 from bot.handlers.course import resume_course
 from bot.render import user_text
@@ -54,7 +55,11 @@ def _zone_keyboard(choices: list[ZoneChoice]) -> InlineKeyboardMarkup:
 
 
 async def start(update: Update, context: CoachContext) -> None:
-    """Welcome a new person into onboarding; tell a known one where they are, changing nothing."""
+    """Welcome a new person into onboarding; tell a known one where they are, changing nothing.
+    A link from a group (`/start g...`, `/start s...`) first shows what it points to."""
+    if context.args and await group.open_link(update, context, context.args[0]):
+        await _offer_course(update, context)
+        return
     services = context.services
     texts, now = services.content.texts, services.clock.now()
     name = user_text(display_name(update))
@@ -87,6 +92,23 @@ async def start(update: Update, context: CoachContext) -> None:
     )
     if resumed:
         await services.delivery.deliver_now(context.bot, enrollment.id)
+
+
+async def _offer_course(update: Update, context: CoachContext) -> None:
+    """Someone who came from a group and has no course of their own is invited to start one."""
+    services = context.services
+    async with services.db.session() as session:
+        subscriber, _ = await queries.get_or_create_subscriber(
+            session=session,
+            chat_id=update.effective_chat.id,
+            name=display_name(update),
+            kind="private",
+            now=services.clock.now(),
+        )
+        if subscriber.onboarded:
+            return
+        subscriber.awaiting = "profile"
+    await reply(update, services.content.texts.group_offer_course, _profile_keyboard(context))
 
 
 async def settings_menu(update: Update, context: CoachContext) -> None:

@@ -43,6 +43,7 @@ class Subscriber(SQLModel, table=True):
     onboarded: bool = False
     reachable: bool = True  # False after Telegram said blocked / chat not found
     created_at: datetime = Field(sa_column=_utc(nullable=False))
+    thread_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # a forum's lesson topic
 
 
 class Enrollment(SQLModel, table=True):
@@ -160,3 +161,26 @@ class ProcessedUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     seen_at: datetime = Field(sa_column=_utc(nullable=False, index=True))  # old rows are pruned by age
+
+
+class GroupMember(SQLModel, table=True):
+    """Someone seen in a coached group (pressed a check-in button or used a command there): the
+    roster a coach's summary reads to name who has not checked in yet."""
+
+    __tablename__ = "group_member"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    name: str = Field(default="", max_length=128)
+    first_seen: datetime = Field(sa_column=_utc(nullable=False))
+    last_seen: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class SendBudget(SQLModel, table=True):
+    """The send schedule of one of Telegram's limits (all sends of the bot, or one group), shared by
+    every process: `tat` is when, in the database's clock (epoch seconds), the booked slots run out."""
+
+    __tablename__ = "send_budget"
+
+    scope: str = Field(primary_key=True, max_length=64)
+    tat: float

@@ -1,0 +1,159 @@
+"""Fan-out at scale: N people whose lesson falls due at the same instant, sent by the real delivery
+engine and rate limiter to a fake Telegram that enforces the limits (429 over them).
+
+Run: .venv/bin/python benchmarks/fanout.py [--users 10000] [--rate 30] [--paid] [--processes 1]
+     [--database-url URL]   (default: a fresh SQLite file; a PostgreSQL URL is emptied first)
+--rate is the limit the bot is configured with and the fake enforces: the global one, or with
+--paid the paid broadcast one. The bot runs in its own process(es), the fake in this one.
+Prints delivered, duplicates, missed, 429s received, messages a second as a share of the limit,
+CPU seconds per 1,000 messages and the peak RSS of a bot process.
+Targets: at least 95 % of the limit; 0 duplicates, 0 missed, 0 429s; peak RSS under 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from sqlalchemy import func, select  # noqa: E402
+
+from benchmarks.seed import FIRST_CHAT, TOKEN, fresh_database, seed_people  # noqa: E402
+from bot.app import build_application  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from bot.storage.db import Database  # noqa: E402
+from bot.storage.models import Delivery  # noqa: E402
+from tests.fakebotapi import FakeBotApi, RateLimits  # noqa: E402
+
+TARGET_SHARE = 0.95
+TARGET_RSS_MB = 200
+
+
+def bot_settings(args: argparse.Namespace) -> Settings:
+    rates = {"broadcast_rate": args.rate, "allow_paid_broadcast": True} if args.paid else {"global_rate": args.rate}
+    return Settings(
+        bot_token=TOKEN,
+        database_url=args.database_url,
+        telegram_api_base_url=args.api,
+        checkin_reminder_hours=0,
+        log_level="WARNING",
+        _env_file=None,
+        **rates,
+    )
+
+
+async def unfinished(db: Database) -> int:
+    """Day 1 lessons still waiting or being sent (day 2 waits for tomorrow)."""
+    async with db.session() as session:
+        return await session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.day == 1, Delivery.status.in_(("pending", "sending")))
+        )
+
+
+async def worker(args: argparse.Namespace) -> None:
+    """One bot process: tick until no lesson is waiting or being sent, then report its resources."""
+    application = build_application(bot_settings(args))
+    await application.initialize()
+    engine, db = application.services.delivery, application.services.db
+    try:
+        while await unfinished(db):
+            report = await engine.tick(application.bot)
+            if not report.claimed:
+                await asyncio.sleep(0.05)
+    finally:
+        await application.shutdown()
+        await db.dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}))
+
+
+async def lesson_parts(args: argparse.Namespace) -> int:
+    """How many messages day 1 takes: a person gets their lesson when all of them arrived."""
+    application = build_application(bot_settings(args))
+    messages = await application.services.delivery.composer.compose(
+        enrollment_id=1, chat_id=FIRST_CHAT + 1, day=1, profile="runner"
+    )
+    await application.services.db.dispose()
+    return len(messages)
+
+
+async def main(args: argparse.Namespace) -> None:
+    folder = tempfile.TemporaryDirectory()
+    args.database_url = args.database_url or f"sqlite+aiosqlite:///{Path(folder.name) / 'fanout.db'}"
+    await fresh_database(args.database_url)
+    now = datetime.now(UTC)
+    db = Database(args.database_url)
+    await seed_people(db, args.users, now=now, due_at=now - timedelta(seconds=1))
+    await db.dispose()
+    limits = RateLimits(paid_per_second=args.rate) if args.paid else RateLimits(global_per_second=int(args.rate))
+    async with FakeBotApi(TOKEN, limits=limits) as telegram:
+        args.api = telegram.base_url
+        parts = await lesson_parts(args)
+        command = [sys.executable, __file__, "--worker", "--rate", str(args.rate), "--api", args.api]
+        command += ["--database-url", args.database_url] + (["--paid"] if args.paid else [])
+        started = time.monotonic()
+        workers = [
+            await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
+            for _ in range(args.processes)
+        ]
+        outputs = [await process.communicate() for process in workers]
+        elapsed = time.monotonic() - started
+        usages = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+        report(args, telegram, parts, usages, elapsed)
+    folder.cleanup()
+
+
+def report(args: argparse.Namespace, telegram: FakeBotApi, parts: int, usages: list[dict], elapsed: float) -> None:
+    accepted = [c.at for c in telegram.calls if c.method == "sendMessage"]
+    per_chat = telegram.counts_per_chat()
+    duplicates = 0
+    for chat_id in per_chat:
+        texts = Counter(message["text"] for message in telegram.messages_to(chat_id))
+        duplicates += sum(count - 1 for count in texts.values())
+    delivered = sum(
+        1 for chat_id in range(FIRST_CHAT + 1, FIRST_CHAT + args.users + 1) if per_chat.get(chat_id, 0) >= parts
+    )
+    messages = sum(per_chat.values())
+    span = (max(accepted) - min(accepted)) if len(accepted) > 1 else float("nan")
+    rate = (len(accepted) - 1) / span
+    cpu = sum(usage["cpu"] for usage in usages)
+    mode = "paid broadcast" if args.paid else "global"
+    print(f"people {args.users}, {parts} message(s) each, {mode} limit {args.rate:g}/s, {args.processes} process(es)")
+    print(f"delivered        {delivered}")
+    print(f"duplicates       {duplicates}")
+    print(f"missed           {args.users - delivered}")
+    print(f"429s received    {telegram.rate_limited_count}")
+    print(f"messages/second  {rate:.1f} = {rate / args.rate:.1%} of the limit ({messages} messages in {span:.1f} s)")
+    print(f"CPU per 1,000    {cpu / messages * 1000:.2f} s (bot processes, {cpu:.1f} s in all; wall {elapsed:.1f} s)")
+    print(f"peak RSS         {max(usage['rss_mb'] for usage in usages):.0f} MB (largest bot process)")
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=30.0, help="the configured and enforced limit, messages/s")
+    parser.add_argument("--paid", action="store_true", help="lessons as paid broadcast (ALLOW_PAID_BROADCAST)")
+    parser.add_argument("--processes", type=int, default=1, help="bot processes sharing the database")
+    parser.add_argument("--database-url", help="PostgreSQL URL to use (emptied!); default a temporary SQLite file")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    arguments = parse()
+    asyncio.run(worker(arguments) if arguments.worker else main(arguments))

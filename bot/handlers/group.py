@@ -1,0 +1,534 @@
+"""Group coaching: one coach, many people, one chat (a group, a forum topic or a channel).
+
+Admins run the course with /groupcourse and read /summary; members check in with the buttons under
+each lesson, get a short tip in an alert and the full advice in private. A good citizen: the bot
+speaks when it is added, when an admin asks, when a lesson is due, and never to ordinary chatter.
+Members' individual answers only ever reach the admins, privately.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from html import escape
+
+from telegram import ChatMember, ChatMemberUpdated, LinkPreviewOptions, Update, User
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import metrics
+from bot.context import CoachContext
+from bot.domain.checkin import Step, descendants, step
+from bot.domain.groups import (
+    fit,
+    parse_group_button,
+    parse_start_payload,
+    short_tip,
+    split_time_and_zone,
+    start_link,
+    summary_link_payload,
+)
+from bot.domain.schedule import describe_due, next_due
+from bot.domain.timeparse import format_time, parse_lesson_time
+from bot.domain.timezones import resolve_timezone
+from bot.handlers.common import reply, schedule_for
+from bot.handlers.course import resume_course
+from bot.keyboards import group_checkin_keyboard
+from bot.render import advice_text, user_text
+from bot.storage import queries
+from bot.storage.models import Enrollment, Subscriber
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIME, DEFAULT_ZONE = "07:00", "Etc/UTC"
+CHANNEL_COMMAND = re.compile(r"^/(groupcourse|summary)(@\w+)?(\s|$)", re.IGNORECASE)
+PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+# ----------------------------------------------------------------------------- who is who
+
+
+async def _is_admin(update: Update, context: CoachContext) -> bool:
+    """Telegram's own list of admins decides. A channel post is written by the channel's admins, and
+    a message sent as the group itself comes from an anonymous admin."""
+    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
+    if chat.type == ChatType.CHANNEL:
+        return True
+    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
+        return True
+    return user is not None and user.id in await context.services.delivery.groups.admins(context.bot, chat.id)
+
+
+async def _note_member(context: CoachContext, chat_id: int, user: User | None) -> None:
+    """Whoever uses a command or presses a button joins the roster /summary accounts for."""
+    if user is None or user.is_bot:
+        return
+    async with context.services.db.session() as session:
+        await queries.note_member(
+            session=session, chat_id=chat_id, user_id=user.id, name=user.full_name, now=context.services.clock.now()
+        )
+
+
+# ----------------------------------------------------------------------------- coach commands
+
+
+async def groupcourse_command(update: Update, context: CoachContext) -> None:
+    await _coach_command(update, context, "groupcourse", context.args or [])
+
+
+async def summary_command(update: Update, context: CoachContext) -> None:
+    await _coach_command(update, context, "summary", [])
+
+
+async def channel_command(update: Update, context: CoachContext) -> None:
+    """A channel post carries no sender and may carry no command entity: read the command from the text."""
+    words = update.effective_message.text.split()
+    command, _, addressee = words[0][1:].partition("@")
+    if addressee and addressee.lower() != context.bot.username.lower():
+        return
+    await _coach_command(update, context, command.lower(), words[1:])
+
+
+async def _coach_command(update: Update, context: CoachContext, command: str, args: list[str]) -> None:
+    texts = context.services.content.texts
+    await _note_member(context, update.effective_chat.id, update.effective_user)
+    if not await _is_admin(update, context):
+        await reply(update, texts.group_admins_only)
+        return
+    if command == "summary":
+        await _summary(update, context)
+        return
+    actions = {"start": _start, "pause": _pause, "resume": _resume, "stop": _stop, "here": _here}
+    action = actions.get(args[0].lower() if args else "")
+    if action is None:
+        await reply(update, texts.group_usage)
+        return
+    await action(update, context, args[1:])
+
+
+def _read_schedule(args: list[str], context: CoachContext) -> tuple[str, str, bool] | str:
+    """(lesson time, zone, whether a default filled a gap) from '18:30 Europe/Berlin', or the reply
+    explaining what could not be read."""
+    texts = context.services.content.texts
+    time_text, zone_text = split_time_and_zone(args, parse_lesson_time)
+    zone = DEFAULT_ZONE
+    if zone_text:
+        choices = resolve_timezone(zone_text)
+        if not choices:
+            return texts.group_time_invalid.format(text=user_text(" ".join(args)))
+        if len(choices) > 1:
+            zones = ", ".join(escape(choice.zone) for choice in choices)
+            return texts.group_zone_choices.format(text=user_text(zone_text), zones=zones, zone=escape(choices[0].zone))
+        zone = choices[0].zone
+    lesson_time = format_time(parse_lesson_time(time_text)) if time_text else DEFAULT_TIME
+    return lesson_time, zone, not (time_text and zone_text)
+
+
+async def _start(update: Update, context: CoachContext, args: list[str]) -> None:
+    """Start the group's course (day 1 right away), or set a new time for the one running here."""
+    services = context.services
+    texts, now, chat = services.content.texts, services.clock.now(), update.effective_chat
+    schedule = _read_schedule(args, context)
+    if isinstance(schedule, str):
+        await reply(update, schedule)
+        return
+    lesson_time, zone, defaulted = schedule
+    started, due = None, None
+    async with services.db.session() as session:
+        subscriber, _ = await queries.get_or_create_subscriber(
+            session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=now
+        )
+        subscriber.kind, subscriber.profile, subscriber.onboarded = str(chat.type), "both", True
+        subscriber.lesson_time, subscriber.timezone = lesson_time, zone
+        enrollment = await queries.current_enrollment(session=session, chat_id=chat.id)
+        status = None if enrollment is None else enrollment.status
+        if status in ("active", "paused", "held"):
+            due = await _move_next_lesson(session, subscriber, enrollment, context, now)
+        elif status == "stopped":
+            due = await resume_course(session, subscriber, enrollment, context, now)
+        else:
+            started = await queries.start_enrollment(session=session, chat_id=chat.id, now=now)
+    defaults = f"\n{texts.group_defaults_note}" if defaulted else ""
+    if started is not None:
+        await reply(update, texts.group_started.format(time=lesson_time, timezone=zone, defaults=defaults))
+        await services.delivery.deliver_now(context.bot, started.id)
+        return
+    next_lesson = ""
+    if due is not None:
+        when = describe_due(schedule_for(subscriber, context), due, now)
+        next_lesson = texts.group_next_lesson.format(next_day=enrollment.current_day + 1, when=when)
+    await reply(
+        update, texts.group_updated.format(time=lesson_time, timezone=zone, next_lesson=next_lesson, defaults=defaults)
+    )
+    if due is not None and due <= now:
+        await services.delivery.deliver_now(context.bot, enrollment.id)
+
+
+async def _move_next_lesson(
+    session, subscriber: Subscriber, enrollment: Enrollment, context: CoachContext, now: datetime
+) -> datetime | None:
+    """A new lesson time: the waiting lesson moves to the next slot; returns when it is due."""
+    pending = await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
+    if pending is None or enrollment.status != "active":
+        return None
+    if enrollment.current_day > 0:
+        pending.due_at = next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
+    return pending.due_at
+
+
+async def _pause(update: Update, context: CoachContext, _args: list[str]) -> None:
+    texts = context.services.content.texts
+    async with context.services.db.session() as session:
+        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        status = None if enrollment is None else enrollment.status
+        if status == "active":
+            enrollment.status = "paused"
+            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+    if status == "active":
+        await reply(update, texts.group_paused.format(day=max(1, enrollment.current_day)))
+    elif status == "paused":
+        await reply(update, texts.group_pause_already)
+    else:
+        await reply(update, texts.group_not_started)
+
+
+async def _resume(update: Update, context: CoachContext, _args: list[str]) -> None:
+    services = context.services
+    texts, now, chat_id = services.content.texts, services.clock.now(), update.effective_chat.id
+    async with services.db.session() as session:
+        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
+        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+        status = None if enrollment is None else enrollment.status
+        if status in ("paused", "stopped", "held"):
+            due = await resume_course(session, subscriber, enrollment, context, now)
+    if status in ("paused", "stopped", "held"):
+        when = describe_due(schedule_for(subscriber, context), due, now)
+        await reply(update, texts.group_resumed.format(next_day=enrollment.current_day + 1, when=when))
+        if due <= now:
+            await services.delivery.deliver_now(context.bot, enrollment.id)
+    elif status == "active":
+        await reply(update, texts.group_resume_not_paused)
+    else:
+        await reply(update, texts.group_not_started)
+
+
+async def _stop(update: Update, context: CoachContext, _args: list[str]) -> None:
+    texts = context.services.content.texts
+    async with context.services.db.session() as session:
+        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        live = enrollment is not None and enrollment.status in ("active", "paused", "held")
+        if live:
+            enrollment.status = "stopped"
+            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+    await reply(update, texts.group_stopped if live else texts.group_not_started)
+
+
+async def _here(update: Update, context: CoachContext, _args: list[str]) -> None:
+    """In a forum: the lessons go to the topic this was sent in (General when sent there)."""
+    services = context.services
+    texts, chat, message = services.content.texts, update.effective_chat, update.effective_message
+    if not chat.is_forum:
+        await reply(update, texts.group_here_no_topics)
+        return
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    async with services.db.session() as session:
+        subscriber, _ = await queries.get_or_create_subscriber(
+            session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
+        )
+        subscriber.thread_id = thread_id
+    await reply(update, texts.group_here_topic if thread_id else texts.group_here_general)
+
+
+async def _summary(update: Update, context: CoachContext) -> None:
+    """The detail goes to the asking admin privately; the chat only hears that it was sent. With no
+    admin to send it to (a channel, an anonymous admin) the chat gets the anonymous tally and the
+    admins who have started the bot get the detail."""
+    services = context.services
+    texts, chat, user = services.content.texts, update.effective_chat, update.effective_user
+    groups, send = services.delivery.groups, services.delivery.send
+    async with services.db.session() as session:
+        enrollment = await queries.current_enrollment(session=session, chat_id=chat.id)
+    if enrollment is None or enrollment.current_day == 0:
+        await reply(update, texts.group_summary_not_yet if enrollment else texts.group_not_started)
+        return
+    if user is None or user.is_bot:
+        day = min(enrollment.current_day, services.content.days)
+        await groups.send_digest(context.bot, chat.id, day, send)
+        node = services.content.lesson(day).checkin
+        if node is None:
+            tally = texts.group_summary_no_question
+        else:
+            composer = services.delivery.composer
+            counts = await composer.tally_line(enrollment_id=enrollment.id, day=day, node_id=node)
+            tally = counts or texts.group_summary_no_answers
+        await reply(update, texts.group_summary_to_admins.format(day=day, tally=tally))
+        return
+    async with services.db.session() as session:
+        started_bot = await queries.private_chats_of(session=session, user_ids=[user.id])
+    text = await groups.summary_text(context.bot, chat.id)
+    if started_bot and await groups.send_private(context.bot, user.id, text, send):
+        await reply(update, texts.group_summary_sent.format(name=user_text(user.first_name)))
+        return
+    link = start_link(context.bot.username, summary_link_payload(enrollment.id))
+    await reply(update, texts.group_summary_start_me.format(link=link))
+
+
+# ----------------------------------------------------------------------------- members' check-ins
+
+
+async def pressed(update: Update, context: CoachContext) -> None:
+    """A check-in button: under the group lesson (the day's question) or, in private, a follow-up."""
+    services, query = context.services, update.callback_query
+    texts, matcher = services.content.texts, services.matcher
+    button = parse_group_button(query.data)
+    next_step = button and step(matcher, button.node, button.option)
+    if button is None or next_step is None:
+        await query.answer(texts.button_expired)
+        return
+    async with services.db.session() as session:
+        enrollment = await session.get(Enrollment, button.enrollment_id)
+        subscriber = None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
+    if subscriber is None or subscriber.kind == ChatType.PRIVATE or not 1 <= button.day <= enrollment.current_day:
+        await query.answer(texts.button_expired)
+        return
+    if enrollment.status == "replaced":
+        await query.answer(texts.checkin_expired)
+        return
+    entry = services.content.lesson(button.day).checkin
+    in_group = update.effective_chat.type != ChatType.PRIVATE
+    belongs = (
+        update.effective_chat.id == enrollment.chat_id and button.node == entry
+        if in_group
+        else button.node == entry or button.node in descendants(matcher, entry or "")
+    )
+    if not belongs:
+        await query.answer(texts.button_expired)
+        return
+    await _record(context, enrollment, button.day, button.node, button.option, update.effective_user, next_step)
+    if in_group:
+        await query.answer(_alert(context, next_step), show_alert=True)
+        _schedule_tally(context, update.effective_chat.id, query.message.message_id, enrollment.id, button.day)
+        return
+    await query.answer(texts.checkin_recorded)
+    await _answer_privately(update, context, enrollment.id, button.day, next_step)
+
+
+async def _record(
+    context: CoachContext, enrollment: Enrollment, day: int, node_id: str, option_id: str, user: User, next_step: Step
+) -> None:
+    """One member's answer for the day: pressing again changes it, never counts it twice."""
+    services, advice = context.services, next_step.advice
+    async with services.db.session() as session:
+        await queries.record_answer(
+            session=session,
+            enrollment_id=enrollment.id,
+            chat_id=enrollment.chat_id,
+            user_id=user.id,
+            day=day,
+            node=node_id,
+            option=option_id,
+            text=None,
+            advice=advice.id if advice else None,
+            effect=advice.effect if advice else None,
+            now=services.clock.now(),
+            clear_nodes=descendants(services.matcher, node_id),
+        )
+        await queries.note_member(
+            session=session, chat_id=enrollment.chat_id, user_id=user.id, name=user.full_name, now=services.clock.now()
+        )
+    metrics.checkin_recorded()
+
+
+def _alert(context: CoachContext, next_step: Step) -> str:
+    """What the presser alone sees: the short tip, a pointer to the follow-up in private, or stop."""
+    texts = context.services.content.texts
+    if next_step.node is not None:
+        return texts.group_alert_followup
+    if next_step.advice.effect == "red_flag":
+        return texts.group_alert_red_flag
+    return fit(texts.group_alert_tip, short_tip(next_step.advice.title, next_step.advice.do))
+
+
+async def _answer_privately(
+    update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step
+) -> None:
+    if next_step.node is not None:
+        keyboard = group_checkin_keyboard(enrollment_id, day, next_step.node)
+        await reply(update, f"<b>{next_step.node.question}</b>", keyboard)
+    else:
+        await reply(update, advice_text(context.services.content, next_step.advice))
+
+
+def _schedule_tally(context: CoachContext, chat_id: int, message_id: int, enrollment_id: int, day: int) -> None:
+    """Edit the lesson's tally a few seconds after a press; presses meanwhile ride on that one edit,
+    so a message is edited at most once per GROUP_TALLY_SECONDS however many people press."""
+    name = f"tally:{chat_id}:{message_id}"
+    if context.job_queue.get_jobs_by_name(name):
+        return
+    context.job_queue.run_once(
+        _edit_tally,
+        when=context.services.settings.group_tally_seconds,
+        data=(chat_id, message_id, enrollment_id, day),
+        name=name,
+    )
+
+
+async def _edit_tally(context: CoachContext) -> None:
+    """The lesson's last part again, with the counts as the database has them now. Best effort."""
+    chat_id, message_id, enrollment_id, day = context.job.data
+    composer = context.services.delivery.composer
+    last = (await composer.compose_group(enrollment_id=enrollment_id, day=day, bot_username=context.bot.username))[-1]
+    try:
+        await context.bot.edit_message_text(
+            last.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=last.markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except TelegramError as exc:  # unchanged counts, a deleted message, a migrated group: the next press retries
+        log.debug("tally of message %s in chat %s not edited: %s", message_id, chat_id, exc)
+
+
+# ----------------------------------------------------------------------------- links into the private chat
+
+
+async def open_link(update: Update, context: CoachContext, payload: str) -> bool:
+    """`/start g<enrollment>_<day>` (a member's advice) or `/start s<enrollment>` (a coach's summary)
+    from a group; False when the payload is neither, so /start goes on as usual."""
+    link = parse_start_payload(payload)
+    if link is None:
+        return False
+    services = context.services
+    async with services.db.session() as session:
+        enrollment = await session.get(Enrollment, link.enrollment_id)
+        subscriber = None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
+    if subscriber is None or subscriber.kind == ChatType.PRIVATE:
+        await reply(update, services.content.texts.group_link_expired)
+    elif link.kind == "s":
+        await _summary_link(update, context, subscriber)
+    else:
+        await _advice_link(update, context, enrollment, subscriber, link.day)
+    return True
+
+
+async def _summary_link(update: Update, context: CoachContext, subscriber: Subscriber) -> None:
+    groups = context.services.delivery.groups
+    try:
+        admin = update.effective_user.id in await groups.admins(context.bot, subscriber.chat_id)
+    except TelegramError:
+        admin = False
+    if not admin:
+        await reply(update, context.services.content.texts.group_summary_admins_only)
+        return
+    await reply(update, await groups.summary_text(context.bot, subscriber.chat_id))
+
+
+async def _advice_link(
+    update: Update, context: CoachContext, enrollment: Enrollment, subscriber: Subscriber, day: int
+) -> None:
+    """The full advice for the member's answer that day; or the question still open for them."""
+    services = context.services
+    content, matcher, texts = services.content, services.matcher, services.content.texts
+    entry = content.lesson(day).checkin if 1 <= day <= min(enrollment.current_day, content.days) else None
+    if entry is None:
+        await reply(update, texts.group_link_expired)
+        return
+    async with services.db.session() as session:
+        rows = await queries.checkin_history(
+            session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
+        )
+    answered = {row.node: row for row in rows if row.day == day}
+    node_id = entry
+    while node_id in answered:
+        row = answered[node_id]
+        if row.advice is not None:
+            await reply(update, advice_text(content, matcher.advice[row.advice]))
+            return
+        following = step(matcher, node_id, row.option)
+        if following is None or following.node is None:
+            break
+        node_id = following.node.id
+    heading = texts.group_private_question.format(title=escape(subscriber.name), day=day)
+    node = matcher.nodes[node_id]
+    await reply(update, f"{heading}\n\n<b>{node.question}</b>", group_checkin_keyboard(enrollment.id, day, node))
+
+
+# ----------------------------------------------------------------------------- the bot's own membership
+
+
+def _present(chat_type: str, member: ChatMember) -> bool:
+    """Can the bot post there? In a channel only as an admin; in a group as any member allowed to."""
+    if chat_type == ChatType.CHANNEL:
+        return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+    if member.status == ChatMember.RESTRICTED:
+        return bool(member.is_member and member.can_send_messages)
+    return member.status in PRESENT
+
+
+async def membership(update: Update, context: CoachContext) -> None:
+    """The bot added (a welcome, once), removed or demoted (deliveries stop), or blocked in private."""
+    services = context.services
+    change: ChatMemberUpdated = update.my_chat_member
+    chat, old, new = change.chat, change.old_chat_member, change.new_chat_member
+    if chat.type == ChatType.PRIVATE:
+        async with services.db.session() as session:
+            if new.status == ChatMember.BANNED:
+                await queries.mark_unreachable(session=session, chat_id=chat.id)
+            elif old.status == ChatMember.BANNED:
+                await queries.mark_reachable(session=session, chat_id=chat.id)
+        return
+    services.delivery.groups.forget_admins(chat.id)
+    was_present, present = _present(chat.type, old), _present(chat.type, new)
+    if present and not was_present:
+        async with services.db.session() as session:
+            await queries.get_or_create_subscriber(
+                session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
+            )
+        if chat.type != ChatType.CHANNEL:  # a channel's readers need no word about the bot's set-up
+            await context.bot.send_message(chat.id, services.content.texts.group_welcome, parse_mode=ParseMode.HTML)
+    elif was_present and not present:
+        log.info("removed from %s %s: deliveries there stop", chat.type, chat.id)
+        async with services.db.session() as session:
+            await queries.stop_chat(session=session, chat_id=chat.id)
+
+
+async def migrated(update: Update, context: CoachContext) -> None:
+    """A group became a supergroup: both chats announce it; whichever comes first moves the course."""
+    message = update.effective_message
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    else:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    await context.services.delivery.groups.move(old, new)
+
+
+async def addressed_command(update: Update, context: CoachContext) -> None:
+    """Any other command in a group is answered only when addressed to this bot by name: commands
+    meant for other bots, or typed in passing, stay unanswered."""
+    command = update.effective_message.text.split()[0]
+    if command.lower().endswith(f"@{context.bot.username.lower()}"):
+        await reply(update, context.services.content.texts.group_commands_here.format(bot=context.bot.username))
+
+
+def register(application: Application) -> None:
+    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("groupcourse", groupcourse_command, filters=groups))
+    application.add_handler(CommandHandler("summary", summary_command, filters=groups))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(CHANNEL_COMMAND), channel_command)
+    )
+    application.add_handler(CallbackQueryHandler(pressed, pattern=r"^gci:"))
+    application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
+    application.add_handler(MessageHandler(groups & filters.COMMAND, addressed_command))
