@@ -59,14 +59,20 @@ async def today(update: Update, context: CoachContext) -> None:
         await services.delivery.send(context.bot, subscriber.chat_id, message)
 
 
-async def pause(update: Update, context: CoachContext) -> None:
-    texts = context.services.content.texts
+async def pause_course(context: CoachContext, chat_id: int) -> tuple[str | None, Enrollment | None]:
+    """Hold a running course (its waiting lesson comes back on resume); returns the status it had."""
     async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
         status = None if enrollment is None else enrollment.status
         if status == "active":
             enrollment.status = "paused"
             await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+    return status, enrollment
+
+
+async def pause(update: Update, context: CoachContext) -> None:
+    texts = context.services.content.texts
+    status, enrollment = await pause_course(context, update.effective_chat.id)
     if status == "active":
         await reply(update, texts.pause_done.format(day=max(1, enrollment.current_day)))
     elif status == "paused":

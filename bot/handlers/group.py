@@ -41,7 +41,7 @@ from bot.domain.schedule import describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import resolve_timezone
 from bot.handlers.common import reply, schedule_for
-from bot.handlers.course import resume_course
+from bot.handlers.course import pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, user_text
 from bot.storage import queries
@@ -187,12 +187,7 @@ async def _move_next_lesson(
 
 async def _pause(update: Update, context: CoachContext, _args: list[str]) -> None:
     texts = context.services.content.texts
-    async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        status = None if enrollment is None else enrollment.status
-        if status == "active":
-            enrollment.status = "paused"
-            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+    status, enrollment = await pause_course(context, update.effective_chat.id)
     if status == "active":
         await reply(update, texts.group_paused.format(day=max(1, enrollment.current_day)))
     elif status == "paused":
