@@ -657,6 +657,11 @@ class FakeBotApi:
         self._fault_methods = frozenset(method.lower() for method in methods)
         self._fault_table = [(rate, kinds[kind]) for kind, rate in rates.items()]
 
+    def clear_faults(self) -> None:
+        """Forget queued and random faults: the server behaves again (e.g. after a simulated crash)."""
+        self._faults.clear()
+        self._fault_table = []
+
     def _queue_fault(self, method: str, times: int, fault: _Fault, chat_id: int | None = None) -> None:
         self._faults.append(_QueuedFault(method.lower(), chat_id, times, fault))
 

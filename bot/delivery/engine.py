@@ -2,8 +2,10 @@
 
 Exactly-once rests on the database: a row is claimed (status 'sending') and committed before the
 send, so no other tick or process can take it; the outcome is written after. A send whose outcome
-is unknown (a read timeout: the message may well have arrived) is recorded as 'uncertain' and not
-resent, and the course moves on as if it had arrived; the person can always ask for /today.
+is unknown (a read timeout, or a connection dropped after the request went out: the message may
+well have arrived) is recorded as 'uncertain' and not resent, and the course moves on as if it had
+arrived; the person can always ask for /today. 429s, 5xx answers and refused connections are
+retried with capped, jittered backoff (`may_have_arrived` draws the line).
 A process that dies between claim and outcome leaves a claim that expires after the lease and is
 sent again: the only way a lesson can arrive twice, bounded by what was in flight.
 """
@@ -23,6 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 
+import httpx
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -80,6 +83,17 @@ async def fan_out() -> AsyncIterator[None]:
         SCHEDULED.reset(token)
 
 
+def may_have_arrived(exc: Exception) -> bool:
+    """Whether Telegram may have carried out a request that got no answer: after a read timeout or
+    a connection dropped once the request was out, it may well have. A refused connection, a full
+    connection pool or an error answer (429, 5xx) means it did not: those are safe to send again."""
+    if isinstance(exc, RetryAfter) or not isinstance(exc, NetworkError):
+        return False
+    if isinstance(exc, TimedOut):
+        return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(exc.__cause__, httpx.ReadError | httpx.RemoteProtocolError)
+
+
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
     return LessonSchedule(time.fromisoformat(lesson_time), timezone, settings.course_day_seconds)
 
@@ -108,11 +122,11 @@ class DeliveryEngine:
         """Send everything that is due, batch by batch, until nothing is left."""
         report = TickReport()
         async with self._tick_lock, fan_out():  # one tick at a time per process; a second caller waits
-            now = self.clock.now()
+            now, lease = self.clock.now(), timedelta(seconds=self.settings.delivery_lease_seconds)
             async with self.db.session() as session:
-                report.released = await queries.release_stale_claims(
-                    session=session, now=now, lease=timedelta(seconds=self.settings.delivery_lease_seconds)
-                )
+                if not await queries.work_waiting(session=session, now=now, lease=lease):
+                    return report  # the common case: one read, no writes
+                report.released = await queries.release_stale_claims(session=session, now=now, lease=lease)
             await self._send_due(bot, report)
             await self._send_reminders(bot, report)
         return report
@@ -269,11 +283,6 @@ class DeliveryEngine:
                     sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
                 sent_any = True
                 message_id = message_id or sent_id
-        except TimedOut as exc:
-            log.warning("lesson day %s to chat %s: outcome unknown (%s), not resent", item.day, item.chat_id, exc)
-            report.uncertain += 1
-            metrics.lesson_uncertain()
-            await self._advance(item, "uncertain", message_id, error="read timeout")
         except (Forbidden, BadRequest, ChatMigrated) as exc:
             if sent_any:
                 report.uncertain += 1
@@ -290,10 +299,11 @@ class DeliveryEngine:
                 metrics.lesson_failed()
                 await self._finish(item, "failed", error=str(exc))
         except (RetryAfter, NetworkError) as exc:
-            if sent_any:
+            if sent_any or may_have_arrived(exc):
+                log.warning("lesson day %s to chat %s: outcome unknown (%s), not resent", item.day, item.chat_id, exc)
                 report.uncertain += 1
                 metrics.lesson_uncertain()
-                await self._advance(item, "uncertain", message_id, error=str(exc))
+                await self._advance(item, "uncertain", message_id, error=f"outcome unknown: {exc}")
             else:
                 report.retried += 1
                 metrics.lesson_retried()

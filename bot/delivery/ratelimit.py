@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -114,7 +115,8 @@ class LocalSchedules:
 
 
 class SharedSchedules:
-    """The schedules in PostgreSQL, booked atomically in the database's clock by every process.
+    """The schedules in PostgreSQL, booked atomically in the database's clock by every process, over
+    one connection of their own in autocommit: a booking is a single round trip.
 
     Should the database not answer within a second, this process paces from memory until it does:
     a send is never held up, and never unpaced."""
@@ -123,14 +125,20 @@ class SharedSchedules:
         self._db = db
         self._fallback = LocalSchedules()
         self._failing = False
+        self._connection: AsyncConnection | None = None
+        self._lock = asyncio.Lock()  # one statement at a time on the connection
 
     async def book(self, scope: Scope, count: int) -> list[float]:
-        asked = time.monotonic()
         try:
-            async with asyncio.timeout(BOOKING_TIMEOUT_SECONDS), self._db.session() as session:
-                span = count * scope.interval
-                tat, db_now = await queries.book_send_slots(session=session, scope=scope.key, span=span)
+            async with asyncio.timeout(BOOKING_TIMEOUT_SECONDS), self._lock:
+                connection = await self._connect()
+                asked = time.monotonic()
+                tat, db_now = await queries.book_send_slots(
+                    session=connection, scope=scope.key, span=count * scope.interval
+                )
+                answered = time.monotonic()
         except Exception as exc:  # whatever the database's trouble, sending goes on
+            await self.close()
             if not self._failing:
                 log.warning("send budget: database unavailable (%s), pacing this process alone", type(exc).__name__)
             self._failing = True
@@ -138,9 +146,21 @@ class SharedSchedules:
         if self._failing:
             log.info("send budget: database back, pacing with the other processes again")
             self._failing = False
-        local_now = (asked + time.monotonic()) / 2  # the database read its clock about half way
+        local_now = (asked + answered) / 2  # the database read its clock about half way
         slots, _ = scope.slots(tat - count * scope.interval, db_now, count)
         return [slot - db_now + local_now for slot in slots]
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # it may be the broken one
+                await connection.close()
+
+    async def _connect(self) -> AsyncConnection:
+        if self._connection is None:
+            connection = await self._db.engine.connect()
+            self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return self._connection
 
 
 class LastSecond:
@@ -332,6 +352,8 @@ class RateLimiter(BaseRateLimiter[dict[str, str]]):
     async def shutdown(self) -> None:
         await self._all.close()
         await self._broadcast.close()
+        if isinstance(self._schedules, SharedSchedules):
+            await self._schedules.close()
 
     async def process_request(
         self,

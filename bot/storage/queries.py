@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Table, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlmodel import SQLModel
 
 from bot.storage.models import (
@@ -301,6 +301,7 @@ async def claim_due_reminders(
     due = (
         select(Delivery.id)
         .where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
+        .order_by(Delivery.remind_at)  # oldest first, and PostgreSQL reads the partial index instead of every row
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
@@ -631,10 +632,11 @@ async def mark_reachable(*, session: AsyncSession, chat_id: int) -> None:
 # ----------------------------------------------------------------------------- send budget
 
 
-async def book_send_slots(*, session: AsyncSession, scope: str, span: float) -> tuple[float, float]:
+async def book_send_slots(*, session: AsyncSession | AsyncConnection, scope: str, span: float) -> tuple[float, float]:
     """Book `span` seconds of a shared send schedule (PostgreSQL): one atomic upsert, so processes
     booking at once get back-to-back stretches. Returns the schedule's new end and the database's
-    clock, both epoch seconds; the booked stretch ends at the first and is `span` long."""
+    clock, both epoch seconds; the booked stretch ends at the first and is `span` long. Runs on an
+    autocommit connection too, where it is a single round trip."""
     clock = func.extract("epoch", func.statement_timestamp())
     result = await session.execute(
         pg_insert(SendBudget)
@@ -644,3 +646,23 @@ async def book_send_slots(*, session: AsyncSession, scope: str, span: float) -> 
     )
     tat, now = result.one()
     return float(tat), float(now)
+
+
+async def work_waiting(*, session: AsyncSession, now: datetime, lease: timedelta) -> bool:
+    """Whether a tick has anything to do: a claim gone stale, a lesson due to an active, reachable
+    chat, or a check-in nudge due. Read only, each part answered from its partial index, so an idle
+    tick over a million enrollments costs one round trip and writes nothing."""
+    stale = select(Delivery.id).where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
+    due = (
+        select(Delivery.id)
+        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
+        .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.due_at <= now,
+            Enrollment.status == "active",
+            Subscriber.reachable.is_(True),
+        )
+    )
+    nudge = select(Delivery.id).where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
+    return bool(await session.scalar(select(or_(stale.exists(), due.exists(), nudge.exists()))))
