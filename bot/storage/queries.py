@@ -95,6 +95,21 @@ async def cancel_pending(*, session: AsyncSession, enrollment_id: int) -> int | 
     return day
 
 
+def _due_lessons(now: datetime):
+    """Pending lessons due by `now` for active courses in reachable chats (the partial index's query)."""
+    return (
+        select(Delivery.id)
+        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
+        .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
+        .where(
+            Delivery.status == "pending",
+            Delivery.due_at <= now,
+            Enrollment.status == "active",
+            Subscriber.reachable.is_(True),
+        )
+    )
+
+
 @dataclass(frozen=True)
 class ClaimedLesson:
     delivery_id: int
@@ -116,20 +131,7 @@ async def claim_due(
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim disjoint rows at once;
     SQLite runs the single UPDATE atomically. Commit before sending so others see the claim.
     """
-    due = (
-        select(Delivery.id)
-        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
-        .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
-        .where(
-            Delivery.status == "pending",
-            Delivery.due_at <= now,
-            Enrollment.status == "active",
-            Subscriber.reachable.is_(True),
-        )
-        .order_by(Delivery.due_at)
-        .limit(limit)
-        .with_for_update(of=Delivery, skip_locked=True)
-    )
+    due = _due_lessons(now).order_by(Delivery.due_at).limit(limit).with_for_update(of=Delivery, skip_locked=True)
     if enrollment_id is not None:
         due = due.where(Delivery.enrollment_id == enrollment_id)
     result = await session.execute(
@@ -653,16 +655,6 @@ async def work_waiting(*, session: AsyncSession, now: datetime, lease: timedelta
     chat, or a check-in nudge due. Read only, each part answered from its partial index, so an idle
     tick over a million enrollments costs one round trip and writes nothing."""
     stale = select(Delivery.id).where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
-    due = (
-        select(Delivery.id)
-        .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
-        .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
-        .where(
-            Delivery.status == "pending",
-            Delivery.due_at <= now,
-            Enrollment.status == "active",
-            Subscriber.reachable.is_(True),
-        )
-    )
+    due = _due_lessons(now)
     nudge = select(Delivery.id).where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
     return bool(await session.scalar(select(or_(stale.exists(), due.exists(), nudge.exists()))))
