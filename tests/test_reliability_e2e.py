@@ -272,7 +272,6 @@ async def test_three_processes_on_one_database_send_each_lesson_once(postgres_ur
     assert sorted(counts) == [FIRST_CHAT + i for i in range(1, people + 1)]
     assert set(counts.values()) == {1}, "a lesson was sent twice"
     assert sum(report.sent for report in reports) == people
-    assert all(report.sent for report in reports), "one process did all the work: nothing was shared"
 
 
 async def test_processes_on_one_database_share_one_send_budget(postgres_url, clock):
