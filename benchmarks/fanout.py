@@ -2,9 +2,11 @@
 engine and rate limiter to a fake Telegram that enforces the limits (429 over them).
 
 Run: .venv/bin/python benchmarks/fanout.py [--users 10000] [--rate 30] [--paid] [--processes 1]
-     [--database-url URL]   (default: a fresh SQLite file; a PostgreSQL URL is emptied first)
+     [--latency 0.05] [--database-url URL]   (default: a fresh SQLite file; a PostgreSQL URL is emptied first)
 --rate is the limit the bot is configured with and the fake enforces: the global one, or with
---paid the paid broadcast one. The bot runs in its own process(es), the fake in this one.
+--paid the paid broadcast one. --latency is how long the fake takes to answer a send (a message
+counts from its arrival), as Telegram does over the network. The bot runs in its own process(es),
+the fake in this one.
 Prints delivered, duplicates, missed, 429s received, messages a second as a share of the limit,
 CPU seconds per 1,000 messages and the peak RSS of a bot process.
 Targets: at least 95 % of the limit; 0 duplicates, 0 missed, 0 429s; peak RSS under 200 MB.
@@ -84,9 +86,7 @@ async def worker(args: argparse.Namespace) -> None:
 async def lesson_parts(args: argparse.Namespace) -> int:
     """How many messages day 1 takes: a person gets their lesson when all of them arrived."""
     application = build_application(bot_settings(args))
-    messages = await application.services.delivery.composer.compose(
-        enrollment_id=1, chat_id=FIRST_CHAT + 1, day=1, profile="runner"
-    )
+    messages = await application.services.delivery.composer.compose(enrollment_id=1, day=1, profile="runner")
     await application.services.db.dispose()
     return len(messages)
 
@@ -102,6 +102,8 @@ async def main(args: argparse.Namespace) -> None:
     limits = RateLimits(paid_per_second=args.rate) if args.paid else RateLimits(global_per_second=int(args.rate))
     async with FakeBotApi(TOKEN, limits=limits) as telegram:
         args.api = telegram.base_url
+        if args.latency:
+            telegram.delay_next("sendMessage", args.latency, times=sys.maxsize)
         parts = await lesson_parts(args)
         command = [sys.executable, __file__, "--worker", "--rate", str(args.rate), "--api", args.api]
         command += ["--database-url", args.database_url] + (["--paid"] if args.paid else [])
@@ -132,7 +134,10 @@ def report(args: argparse.Namespace, telegram: FakeBotApi, parts: int, usages: l
     rate = (len(accepted) - 1) / span
     cpu = sum(usage["cpu"] for usage in usages)
     mode = "paid broadcast" if args.paid else "global"
-    print(f"people {args.users}, {parts} message(s) each, {mode} limit {args.rate:g}/s, {args.processes} process(es)")
+    print(
+        f"people {args.users}, {parts} message(s) each, {mode} limit {args.rate:g}/s, {args.processes} process(es),"
+        f" Telegram answering in {args.latency * 1000:.0f} ms"
+    )
     print(f"delivered        {delivered}")
     print(f"duplicates       {duplicates}")
     print(f"missed           {args.users - delivered}")
@@ -148,6 +153,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=30.0, help="the configured and enforced limit, messages/s")
     parser.add_argument("--paid", action="store_true", help="lessons as paid broadcast (ALLOW_PAID_BROADCAST)")
     parser.add_argument("--processes", type=int, default=1, help="bot processes sharing the database")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds the fake takes to answer a send")
     parser.add_argument("--database-url", help="PostgreSQL URL to use (emptied!); default a temporary SQLite file")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)

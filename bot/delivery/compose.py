@@ -3,6 +3,7 @@ and buttons, the "did the fix help?" follow-up, or the graduation message. Build
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
@@ -30,7 +31,7 @@ class Outgoing:
     markup: InlineKeyboardMarkup | None = None
 
 
-def past_answers(rows: list[CheckinAnswer]) -> list[PastAnswer]:
+def past_answers(rows: Iterable[CheckinAnswer]) -> list[PastAnswer]:
     return [PastAnswer(r.id, r.day, r.advice, r.effect, r.answered_at, r.fix_helped) for r in rows]
 
 
@@ -43,24 +44,24 @@ class LessonComposer:
         self,
         *,
         enrollment_id: int,
-        chat_id: int,
         day: int,
         profile: str | None,
         kind: str = "private",
         bot_username: str | None = None,
+        history: list[PastAnswer] | None = None,
     ) -> list[Outgoing]:
-        """The lesson for `day` as messages: adapted to the check-in history, with its check-in
-        question and buttons under the last part, and "did the fix help?" when that is open.
-        A group or channel gets the group lesson instead."""
+        """The lesson for `day` as messages: adapted to the check-in `history` (read when not given),
+        with its check-in question and buttons under the last part, and "did the fix help?" when
+        that is open. A group or channel gets the group lesson instead."""
         if kind != "private":
             return await self.compose_group(enrollment_id=enrollment_id, day=day, bot_username=bot_username)
         content, texts = self.content, self.content.texts
         if day > content.days:
             return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
-        async with self.db.session() as session:
-            history = past_answers(
-                await queries.answers_with_advice(session=session, enrollment_id=enrollment_id, user_id=chat_id)
-            )
+        if history is None:
+            async with self.db.session() as session:
+                histories = await queries.advice_histories(session=session, enrollment_ids=[enrollment_id])
+            history = past_answers(histories.get(enrollment_id, []))
         adaptation = adapt_next_lesson(history, day)
         lesson = content.lesson(day)
         text = lesson_text(content, lesson, profile, opening=self._opening(adaptation))

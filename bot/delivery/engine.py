@@ -15,15 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import random
 import socket
+import time
 import uuid
 from asyncio import FIRST_COMPLETED
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import time as clock_time
+from datetime import timedelta
 
 import httpx
 from telegram import Bot, LinkPreviewOptions
@@ -33,7 +36,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot import metrics
 from bot.clock import Clock
 from bot.content import Content
-from bot.delivery.compose import LessonComposer, Outgoing
+from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
 from bot.delivery.ratelimit import BULK
 from bot.domain.schedule import LessonSchedule, next_due
@@ -41,13 +44,14 @@ from bot.keyboards import checkin_keyboard
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
-from bot.storage.models import Delivery, Enrollment
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 BACKOFF_CAP_SECONDS = 600
-SEND_CONCURRENCY = 32  # the rate limiter paces; this only bounds sends in flight
+SEND_WINDOW_SECONDS = 0.1  # Telegram answers a send well within this, from a server near it
+OUTCOME_FLUSH_SIZE = 64  # outcomes written per transaction, at most
+OUTCOME_FLUSH_SECONDS = 0.5  # and none waits longer than this while lessons go out
 # True while a tick runs: what it sends is fan-out, paced behind the replies to people (ratelimit.py).
 SCHEDULED: ContextVar[bool] = ContextVar("scheduled", default=False)
 UNREACHABLE = (
@@ -95,7 +99,15 @@ def may_have_arrived(exc: Exception) -> bool:
 
 
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
-    return LessonSchedule(time.fromisoformat(lesson_time), timezone, settings.course_day_seconds)
+    return LessonSchedule(clock_time.fromisoformat(lesson_time), timezone, settings.course_day_seconds)
+
+
+def send_concurrency(settings: Settings) -> int:
+    """Lessons under way at once: the rate limiter paces them, this only keeps enough in flight for
+    the fan-out's rate while each waits up to SEND_WINDOW_SECONDS for Telegram (Little's law).
+    More would only queue for the limiter and leave idle connections for the HTTP pool to scan."""
+    rate = settings.broadcast_rate if settings.allow_paid_broadcast else settings.global_rate
+    return max(8, min(128, math.ceil(rate * SEND_WINDOW_SECONDS)))
 
 
 def backoff(attempt: int) -> float:
@@ -111,12 +123,16 @@ class DeliveryEngine:
         self.clock = clock
         self.composer = LessonComposer(content=content, db=db)
         self.groups = GroupDelivery(content=content, db=db, clock=clock)
+        self.concurrency = send_concurrency(settings)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._tick_lock = asyncio.Lock()
         self._closing = False  # set on shutdown: claim nothing new
         self._batches_in_flight = 0
         self._idle = asyncio.Event()  # set while no batch is being sent
         self._idle.set()
+        self._outcomes: list[queries.LessonOutcome] = []  # sent, not yet written (`flush_outcomes`)
+        self._oldest_outcome = 0.0
+        self._flush_lock = asyncio.Lock()
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send everything that is due, batch by batch, until nothing is left."""
@@ -184,7 +200,7 @@ class DeliveryEngine:
         """Claim and send batch after batch until nothing is due. The next batch is claimed as soon as
         the last lesson of the current one has begun, so the fan-out never stalls between batches,
         and a claimed lesson waits at most for the few dozen sends ahead of it."""
-        size, gate = self.settings.delivery_batch_size, asyncio.Semaphore(SEND_CONCURRENCY)
+        size, gate = self.settings.delivery_batch_size, asyncio.Semaphore(self.concurrency)
         batches: list[asyncio.Task[None]] = []
         try:
             while True:
@@ -209,10 +225,10 @@ class DeliveryEngine:
         gate: asyncio.Semaphore | None = None,
         begun: asyncio.Event | None = None,
     ) -> None:
-        """Send a claimed batch, at most SEND_CONCURRENCY at a time (`gate`, shared by a tick's
+        """Send a claimed batch, at most `concurrency` at a time (`gate`, shared by a tick's
         batches); `begun` is set once every lesson of the batch has started."""
         report.claimed += len(batch)
-        gate = gate or asyncio.Semaphore(SEND_CONCURRENCY)
+        gate = gate or asyncio.Semaphore(self.concurrency)
         waiting = len(batch)
 
         async def one(item: queries.ClaimedLesson) -> None:
@@ -229,6 +245,7 @@ class DeliveryEngine:
         self._idle.clear()
         try:
             await asyncio.gather(*(one(item) for item in batch))
+            await self.flush_outcomes()
         finally:
             self._batches_in_flight -= 1
             if not self._batches_in_flight:
@@ -241,6 +258,11 @@ class DeliveryEngine:
         self._closing = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
+        try:
+            await self.flush_outcomes()  # sent lessons are recorded, never handed back
+        except Exception as exc:  # their claims expire after the lease instead
+            log.error("shutdown: %s sent lesson(s) not recorded: %s", len(self._outcomes), exc)
+            return 0
         async with self.db.session() as session:
             released = await queries.release_claims(session=session, worker=self.worker)
         if released:
@@ -269,11 +291,11 @@ class DeliveryEngine:
         message_id = None
         messages = await self.composer.compose(
             enrollment_id=item.enrollment_id,
-            chat_id=item.chat_id,
             day=item.day,
             profile=item.profile,
             kind=item.kind,
             bot_username=bot.username,
+            history=past_answers(item.history),
         )
         try:
             for message in messages:
@@ -316,33 +338,54 @@ class DeliveryEngine:
     async def _advance(
         self, item: queries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
     ) -> None:
-        """Record the outcome and schedule the next lesson, in one transaction."""
-        now = self.clock.now()
-        async with self.db.session() as session:
-            await queries.finish_delivery(
-                session=session,
+        """Queue the outcome of a lesson that went out (or may have): what it changes and the next
+        lesson are written with others' in one transaction, once OUTCOME_FLUSH_SIZE are queued or
+        the oldest has waited OUTCOME_FLUSH_SECONDS, and at the end of each batch."""
+        now, days = self.clock.now(), self.content.days
+        lesson = self.content.lesson(item.day) if item.day <= days else None  # past the last day: graduation
+        checkin = lesson.checkin if lesson is not None else None
+        remind_at = None
+        if checkin and self.settings.checkin_reminder_hours > 0:
+            remind_at = now + timedelta(seconds=self.settings.checkin_reminder_seconds)
+        next_due_at = None
+        if lesson is not None and item.lesson_time and item.timezone:
+            next_due_at = next_due(schedule_of(item.lesson_time, item.timezone, self.settings), now=now, last_sent=now)
+        if not self._outcomes:
+            self._oldest_outcome = time.monotonic()
+        self._outcomes.append(
+            queries.LessonOutcome(
                 delivery_id=item.delivery_id,
+                enrollment_id=item.enrollment_id,
+                day=item.day,
                 status=status,
-                now=now,
+                at=now,
                 message_id=message_id,
                 error=error,
+                current_day=min(item.day, days),
+                checkin_node=checkin,
+                remind_at=remind_at,
+                finished=lesson is None,
+                next_due=next_due_at,
             )
-            enrollment = await session.get(Enrollment, item.enrollment_id)
-            enrollment.current_day = min(item.day, self.content.days)
-            enrollment.last_sent_at = now
-            if item.day <= self.content.days and self.content.lesson(item.day).checkin:
-                enrollment.checkin_day = item.day
-                enrollment.checkin_node = self.content.lesson(item.day).checkin
-                if self.settings.checkin_reminder_hours > 0:
-                    delivery = await session.get(Delivery, item.delivery_id)
-                    delivery.remind_at = now + timedelta(seconds=self.settings.checkin_reminder_seconds)
-            if item.day > self.content.days:
-                enrollment.status = "finished"
-            elif enrollment.status == "active" and item.lesson_time and item.timezone:
-                due = next_due(schedule_of(item.lesson_time, item.timezone, self.settings), now=now, last_sent=now)
-                await queries.schedule_lesson(
-                    session=session, enrollment_id=item.enrollment_id, day=item.day + 1, due_at=due
-                )
+        )
+        waited = time.monotonic() - self._oldest_outcome
+        if len(self._outcomes) >= OUTCOME_FLUSH_SIZE or waited >= OUTCOME_FLUSH_SECONDS:
+            await self.flush_outcomes()
+
+    async def flush_outcomes(self) -> None:
+        """Write the queued outcomes and schedule each person's next lesson, in one transaction.
+        Until then their rows stay claimed ('sending'), so no process sends them again; should the
+        database fail, they stay queued for the next flush."""
+        async with self._flush_lock:
+            outcomes, self._outcomes = self._outcomes, []
+            if not outcomes:
+                return
+            try:
+                async with self.db.session() as session:
+                    await queries.record_outcomes(session=session, outcomes=outcomes)
+            except BaseException:
+                self._outcomes[:0] = outcomes
+                raise
 
     async def _finish(self, item: queries.ClaimedLesson, status: str, error: str) -> None:
         async with self.db.session() as session:

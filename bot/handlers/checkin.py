@@ -6,6 +6,7 @@ Every answer is stored at once, so a restart between question and answer loses n
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -32,7 +33,8 @@ def _parse(data: str) -> tuple[int, int, str, str] | None:
 
 
 async def pressed(update: Update, context: CoachContext) -> None:
-    """A check-in button: valid only for its own person and its own run of the course."""
+    """A check-in button: valid only for its own person and its own run of the course. Checked and
+    recorded in one transaction, then answered."""
     texts, query = context.services.content.texts, update.callback_query
     parsed = _parse(query.data)
     next_step = parsed and step(context.services.matcher, parsed[2], parsed[3])
@@ -42,19 +44,27 @@ async def pressed(update: Update, context: CoachContext) -> None:
     enrollment_id, day, node_id, option_id = parsed
     async with context.services.db.session() as session:
         enrollment = await session.get(Enrollment, enrollment_id)
-    chat = update.effective_chat
-    someone_else = chat.type == "private" and update.effective_user.id != chat.id
-    if enrollment is None or enrollment.chat_id != chat.id or someone_else:
-        await query.answer(texts.checkin_not_yours)
-        return
-    if enrollment.status == "replaced":
-        await query.answer(texts.checkin_expired)
-        return
-    if not 1 <= day <= enrollment.current_day:  # a day that was never sent: forged
-        await query.answer(texts.button_expired)
+        refusal = _refusal(update, context, enrollment, day)
+        if refusal is None:
+            await _store(session, update, context, enrollment, day, node_id, option_id, None, next_step)
+    if refusal is not None:
+        await query.answer(refusal)
         return
     await query.answer(texts.checkin_recorded)
-    await _record(update, context, enrollment_id, day, node_id, option_id, None, next_step)
+    await _respond(update, context, enrollment_id, day, next_step)
+
+
+def _refusal(update: Update, context: CoachContext, enrollment: Enrollment | None, day: int) -> str | None:
+    """Why a pressed button cannot count, or None when it can."""
+    texts, chat = context.services.content.texts, update.effective_chat
+    someone_else = chat.type == "private" and update.effective_user.id != chat.id
+    if enrollment is None or enrollment.chat_id != chat.id or someone_else:
+        return texts.checkin_not_yours
+    if enrollment.status == "replaced":
+        return texts.checkin_expired
+    if not 1 <= day <= enrollment.current_day:  # a day that was never sent: forged
+        return texts.button_expired
+    return None
 
 
 async def typed(update: Update, context: CoachContext, enrollment: Enrollment) -> None:
@@ -95,42 +105,59 @@ async def _record(
     text: str | None,
     next_step: Step,
 ) -> None:
-    services = context.services
-    advice = next_step.advice
-    async with services.db.session() as session:
+    async with context.services.db.session() as session:
         enrollment = await session.get(Enrollment, enrollment_id)
-        await queries.record_answer(
-            session=session,
-            enrollment_id=enrollment_id,
-            chat_id=update.effective_chat.id,
-            user_id=update.effective_user.id,
-            day=day,
-            node=node_id,
-            option=option_id,
-            text=text,
-            advice=advice.id if advice else None,
-            effect=advice.effect if advice else None,
-            now=services.clock.now(),
-            clear_nodes=descendants(services.matcher, node_id),
-        )
-        if enrollment.checkin_day == day:
-            enrollment.checkin_node = next_step.node.id if next_step.node else None
-        if advice is not None:
-            await queries.clear_reminder(session=session, enrollment_id=enrollment_id, day=day)
-            if advice.effect == "red_flag" and enrollment.status == "active":
-                enrollment.status = "held"
-                await queries.cancel_pending(session=session, enrollment_id=enrollment_id)
+        await _store(session, update, context, enrollment, day, node_id, option_id, text, next_step)
+    await _respond(update, context, enrollment_id, day, next_step)
+
+
+async def _store(
+    session: AsyncSession,
+    update: Update,
+    context: CoachContext,
+    enrollment: Enrollment,
+    day: int,
+    node_id: str,
+    option_id: str,
+    text: str | None,
+    next_step: Step,
+) -> None:
+    """The answer and what follows from it: the open question moves on (closed, it gets no
+    reminder), and a red flag holds the course."""
+    services, advice = context.services, next_step.advice
+    await queries.record_answer(
+        session=session,
+        enrollment_id=enrollment.id,
+        chat_id=update.effective_chat.id,
+        user_id=update.effective_user.id,
+        day=day,
+        node=node_id,
+        option=option_id,
+        text=text,
+        advice=advice.id if advice else None,
+        effect=advice.effect if advice else None,
+        now=services.clock.now(),
+        clear_nodes=descendants(services.matcher, node_id),
+    )
+    if enrollment.checkin_day == day:
+        enrollment.checkin_node = next_step.node.id if next_step.node else None
+    if advice is not None and advice.effect == "red_flag" and enrollment.status == "active":
+        enrollment.status = "held"
+        await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
     metrics.checkin_recorded()
+
+
+async def _respond(update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step) -> None:
+    """The follow-up question, or the advice (with the hold note after a red flag)."""
+    content, advice = context.services.content, next_step.advice
     if next_step.node is not None:
         await reply(update, f"<b>{next_step.node.question}</b>", checkin_keyboard(enrollment_id, day, next_step.node))
     elif advice.effect == "red_flag":
         await reply(
-            update,
-            f"{advice_text(services.content, advice)}\n\n{services.content.texts.hold_note.strip()}",
-            hold_keyboard(services.content.texts),
+            update, f"{advice_text(content, advice)}\n\n{content.texts.hold_note.strip()}", hold_keyboard(content.texts)
         )
     else:
-        await reply(update, advice_text(services.content, advice))
+        await reply(update, advice_text(content, advice))
 
 
 async def fix_answer(update: Update, context: CoachContext) -> None:

@@ -51,7 +51,6 @@ async def today(update: Update, context: CoachContext) -> None:
             return
     messages = await services.delivery.composer.compose(
         enrollment_id=enrollment.id,
-        chat_id=subscriber.chat_id,
         day=max(1, enrollment.current_day),
         profile=subscriber.profile,
     )

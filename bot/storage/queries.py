@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -121,6 +121,7 @@ class ClaimedLesson:
     timezone: str | None
     attempts: int
     kind: str = "private"  # the chat's type: a group, supergroup or channel gets the group lesson
+    history: tuple[CheckinAnswer, ...] = ()  # a person's answers that ended in advice: what adapts the lesson
 
 
 async def claim_due(
@@ -160,7 +161,11 @@ async def claim_due(
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.due_at)
     )
-    return [ClaimedLesson(*row) for row in rows]
+    lessons = [ClaimedLesson(*row) for row in rows]
+    histories = await advice_histories(
+        session=session, enrollment_ids=[lesson.enrollment_id for lesson in lessons if lesson.kind == "private"]
+    )
+    return [replace(lesson, history=tuple(histories.get(lesson.enrollment_id, ()))) for lesson in lessons]
 
 
 async def release_stale_claims(*, session: AsyncSession, now: datetime, lease: timedelta) -> int:
@@ -174,6 +179,85 @@ async def release_stale_claims(*, session: AsyncSession, now: datetime, lease: t
         .values(status="pending", claimed_by=None)
     )
     return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class LessonOutcome:
+    """A lesson that went out (or may have), and what it changes."""
+
+    delivery_id: int
+    enrollment_id: int
+    day: int
+    status: str  # 'sent' or 'uncertain'
+    at: datetime
+    message_id: int | None
+    error: str | None
+    current_day: int
+    checkin_node: str | None  # the lesson's check-in question, now the open one
+    remind_at: datetime | None
+    finished: bool  # the graduation message: the course is over
+    next_due: datetime | None  # when the next lesson falls due, if the course is still running then
+
+
+async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome]) -> None:
+    """Record many sent lessons at once and schedule each next lesson (for courses still active):
+    a few statements for the whole list, each run for every row (executemany)."""
+    outcomes = sorted(outcomes, key=lambda o: o.delivery_id)  # one lock order for every process
+    connection = await session.connection()
+    await connection.execute(
+        update(Delivery)
+        .where(Delivery.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            sent_at=bindparam("b_at"),
+            message_id=bindparam("b_message_id"),
+            error=bindparam("b_error"),
+            remind_at=bindparam("b_remind_at"),
+        ),
+        [
+            dict(
+                b_id=o.delivery_id,
+                b_status=o.status,
+                b_at=o.at,
+                b_message_id=o.message_id,
+                b_error=o.error[:200] if o.error else None,
+                b_remind_at=o.remind_at,
+            )
+            for o in outcomes
+        ],
+    )
+    moved = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
+    shapes = {
+        "question": moved | dict(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
+        "plain": moved,
+        "finished": moved | dict(status="finished"),
+    }
+    for shape, values in shapes.items():
+        rows = [
+            dict(b_id=o.enrollment_id, b_day=o.current_day, b_at=o.at, b_node=o.checkin_node)
+            for o in outcomes
+            if shape == ("finished" if o.finished else "question" if o.checkin_node else "plain")
+        ]
+        if rows:
+            await connection.execute(update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values), rows)
+    scheduled = [o for o in outcomes if o.next_due is not None]
+    if not scheduled:
+        return
+    active = set(
+        await session.scalars(
+            select(Enrollment.id).where(
+                Enrollment.id.in_([o.enrollment_id for o in scheduled]), Enrollment.status == "active"
+            )
+        )
+    )
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    rows = [
+        dict(enrollment_id=o.enrollment_id, day=o.day + 1, due_at=o.next_due, status="pending", attempts=0)
+        for o in scheduled
+        if o.enrollment_id in active
+    ]
+    if rows:
+        await connection.execute(insert(Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]), rows)
 
 
 async def finish_delivery(
@@ -224,7 +308,7 @@ async def record_answer(
     effect: str | None,
     now: datetime,
     clear_nodes: set[str] = frozenset(),
-) -> int:
+) -> None:
     """Store one answer, replacing this person's earlier answer to the same question that day,
     and drop their answers to follow-ups below it, which a changed answer makes stale."""
     if clear_nodes:
@@ -238,27 +322,32 @@ async def record_answer(
         )
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     values = dict(option=option, text=text[:500] if text else None, advice=advice, effect=effect, answered_at=now)
-    result = await session.execute(
+    await session.execute(
         insert(CheckinAnswer)
         .values(enrollment_id=enrollment_id, chat_id=chat_id, user_id=user_id, day=day, node=node, **values)
         .on_conflict_do_update(index_elements=["enrollment_id", "user_id", "day", "node"], set_=values)
-        .returning(CheckinAnswer.id)
     )
-    return result.scalar_one()
 
 
-async def answers_with_advice(*, session: AsyncSession, enrollment_id: int, user_id: int) -> list[CheckinAnswer]:
-    """The answers that ended in advice, oldest first: the history the adaptation rules read."""
+async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[CheckinAnswer]]:
+    """Each enrollment's own answers (not a group member's) that ended in advice, oldest first: the
+    history the adaptation rules read. One query for a whole batch of lessons."""
+    if not enrollment_ids:
+        return {}
     result = await session.execute(
         select(CheckinAnswer)
+        .join(Enrollment, Enrollment.id == CheckinAnswer.enrollment_id)
         .where(
-            CheckinAnswer.enrollment_id == enrollment_id,
-            CheckinAnswer.user_id == user_id,
+            CheckinAnswer.enrollment_id.in_(enrollment_ids),
+            CheckinAnswer.user_id == Enrollment.chat_id,
             CheckinAnswer.advice.is_not(None),
         )
         .order_by(CheckinAnswer.day, CheckinAnswer.answered_at)
     )
-    return list(result.scalars())
+    histories: dict[int, list[CheckinAnswer]] = {}
+    for answer in result.scalars():
+        histories.setdefault(answer.enrollment_id, []).append(answer)
+    return histories
 
 
 async def set_fix_helped(*, session: AsyncSession, answer_id: int, user_id: int, helped: str) -> CheckinAnswer | None:
@@ -276,13 +365,6 @@ async def checkin_history(*, session: AsyncSession, enrollment_id: int, user_id:
         .order_by(CheckinAnswer.day, CheckinAnswer.answered_at)
     )
     return list(result.scalars())
-
-
-async def clear_reminder(*, session: AsyncSession, enrollment_id: int, day: int) -> None:
-    """An answered check-in needs no nudge."""
-    await session.execute(
-        update(Delivery).where(Delivery.enrollment_id == enrollment_id, Delivery.day == day).values(remind_at=None)
-    )
 
 
 @dataclass(frozen=True)
