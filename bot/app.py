@@ -20,9 +20,11 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
+from bot.http import POOL_SIZE, PooledRequest
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
+from bot.update_order import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +80,15 @@ def build_application(
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=CoachContext))
         .rate_limiter(RateLimiter(settings, db))
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:  # room for every lesson in flight, and for replies beside them
+        builder = builder.request(PooledRequest(connections=services.delivery.concurrency + POOL_SIZE))
     application = builder.build()
     web.register(application)
     register_all(application)

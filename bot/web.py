@@ -136,15 +136,17 @@ async def once_per_update(update: Update, context: CoachContext) -> None:
     """Runs before every other handler: tags log lines with the update, skips a re-delivered one."""
     chat = update.effective_chat
     bind_update(update.update_id, chat.id if chat is not None else None)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("update received: %s", _kind(update))
     services = context.services
+    if services.settings.webhook_url is None:  # polling: getUpdates' offset hands each update out once
+        return
     async with services.db.session() as session:
         first = await queries.first_sighting(session=session, update_id=update.update_id, now=services.clock.now())
     if not first:
         metrics.duplicate_update()
         log.info("delivered again, already handled: skipped")
         raise ApplicationHandlerStop
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("update received: %s", _kind(update))
 
 
 def _kind(update: Update) -> str:

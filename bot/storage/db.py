@@ -38,9 +38,12 @@ class Database:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets readers run beside the one writer; busy_timeout waits instead of failing."""
+    """WAL lets readers run beside the one writer; busy_timeout waits instead of failing.
+    synchronous=NORMAL is WAL's recommended pairing: no fsync per commit, and still no corruption
+    or lost commit when the bot crashes; only a power cut may undo the last moments' commits."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
