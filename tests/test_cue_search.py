@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 
 from bot.app import CONTENT_DIR
 from bot.content import load_content
-from bot.domain.cue_search import CueIndex, build_cue_index, normalise
+from bot.domain.cue_search import CueIndex, build_cue_index
+from bot.domain.text import normalise
 
 
 @pytest.fixture(scope="module")

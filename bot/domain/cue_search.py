@@ -12,8 +12,6 @@ query is computed in `build_cue_index`.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import get_args
@@ -22,6 +20,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel
 
 from bot.content.models import Content, Option, Topic
+from bot.domain.text import normalise
 
 MAX_QUERY_CHARS = 200  # a mid-set query is a few words; a pasted essay is cut, not scanned
 MAX_QUERY_WORDS = 30
@@ -33,8 +32,6 @@ _STOPWORD_TEXT = (
     "just really very too some any feel feels felt feeling like cue cues please help tip tips"
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-_APOSTROPHES = re.compile(r"['’‘`´]")
-_NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 _SUFFIXES = ("ing", "ed", "es", "s")
 
 # How much a phrase hit of each kind counts; a cue's score adds up its best hit of each kind.
@@ -48,13 +45,6 @@ FOLLOW_UP_FACTOR = 0.9  # advice reached through a follow-up question is one ste
 AGREEMENT = 0.1  # what each further piece of advice naming the same cue adds
 DRILL_CUTOFF = 70
 SYNONYM_WORD, WHY_WORD = 0.7, 0.5  # a word met in a synonym or the why line, against one in the cue
-
-
-def normalise(text: str) -> str:
-    """Lower case, accents and apostrophes dropped, everything else that is not a letter or digit a space."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return " ".join(_NOT_A_WORD.sub(" ", _APOSTROPHES.sub("", plain)).split())
 
 
 def _content_words(words: list[str] | tuple[str, ...]) -> list[str]:
@@ -203,7 +193,7 @@ def build_cue_index(content: Content) -> CueIndex:
     phrases: defaultdict[str, dict[tuple[str, str], float]] = defaultdict(dict)
 
     def add(phrase: str, cue_id: str, kind: str, weight: float = 1.0) -> None:
-        text = normalise(phrase)
+        text = normalise(phrase, limit=None)
         if text:
             key = (cue_id, kind)
             phrases[text][key] = max(weight, phrases[text].get(key, 0.0))
@@ -277,7 +267,7 @@ def _word_bags(content: Content) -> tuple[dict[str, list[tuple[str, float]]], di
     word_cues: defaultdict[str, dict[str, float]] = defaultdict(dict)
     for cue in content.cues.values():
         for text, weight in ((cue.why, WHY_WORD), (" ".join(cue.synonyms), SYNONYM_WORD), (cue.text, 1.0)):
-            for word in _content_words(normalise(text).split()):
+            for word in _content_words(normalise(text, limit=None).split()):
                 word_cues[word][cue.id] = max(weight, word_cues[word].get(cue.id, 0.0))
     total = len(content.cues)
     idf = {word: math.log(1 + total / len(cues)) for word, cues in word_cues.items()}
