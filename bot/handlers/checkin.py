@@ -125,6 +125,7 @@ async def _store(
     """The answer and what follows from it: the open question moves on (closed, it gets no
     reminder), and a red flag holds the course."""
     services, advice = context.services, next_step.advice
+    still_open = enrollment.checkin_day == day and enrollment.checkin_node == node_id  # nothing below it answered yet
     await queries.record_answer(
         session=session,
         enrollment_id=enrollment.id,
@@ -137,7 +138,7 @@ async def _store(
         advice=advice.id if advice else None,
         effect=advice.effect if advice else None,
         now=services.clock.now(),
-        clear_nodes=descendants(services.matcher, node_id),
+        clear_nodes=set() if still_open else descendants(services.matcher, node_id),
     )
     if enrollment.checkin_day == day:
         enrollment.checkin_node = next_step.node.id if next_step.node else None
