@@ -164,32 +164,36 @@ class SharedSchedules:
 
 
 class LastSecond:
-    """This process's sends that may have reached Telegram within the last second: those answered
-    in it (each arrived before its answer) and those still in flight. The schedule spaces sends
-    evenly; this keeps the limit when a busy event loop put a message on the wire late."""
+    """This process's sends begun within the last second. The schedule spaces sends evenly; this
+    keeps the limit when a busy event loop let several slots go at once. Sends count from when they
+    begin, not from Telegram's answer: counting both a send in flight and those answered within the
+    second would hold the rate to limit / (1 + answer time)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.in_flight = 0
-        self._answered: deque[float] = deque()
+        self._begun: deque[float] = deque()
 
     def wait(self, now: float) -> float:
         """Seconds until one more send cannot put more than the limit into any second."""
-        while self._answered and self._answered[0] <= now - 1.0:
-            self._answered.popleft()
-        if len(self._answered) + self.in_flight < self.limit:
+        while self._begun and self._begun[0] <= now - 1.0:
+            self._begun.popleft()
+        if len(self._begun) < self.limit:
             return 0.0
-        return self._answered[0] + 1.0 - now if self._answered else LATE_SLOT_SECONDS
+        return self._begun[0] + 1.0 - now
 
-    def answered(self) -> None:
-        self.in_flight -= 1
-        self._answered.append(time.monotonic())
+    def begin(self, now: float) -> None:
+        self._begun.append(now)
+
+    def unused(self) -> None:
+        """A send given its slot did not happen after all: it no longer counts."""
+        if self._begun:
+            self._begun.pop()
 
 
 class Lane:
     """The slots of one shared schedule, handed out as they come due: replies first, then the
     fan-out, which books ahead only while its slots reach less than the horizon into the future.
-    Whoever gets a slot sends at once and then calls `answered`, or `unused` when it did not send."""
+    Whoever gets a slot sends at once, or calls `unused` when it did not send."""
 
     def __init__(self, schedules: Schedules, scope: Scope, per_second: float) -> None:
         self._schedules = schedules
@@ -224,11 +228,8 @@ class Lane:
             self.unused()
             queue.appendleft(waiter := asyncio.get_running_loop().create_future())
 
-    def answered(self) -> None:
-        self._last_second.answered()
-
     def unused(self) -> None:
-        self._last_second.in_flight -= 1
+        self._last_second.unused()
 
     def pause_bulk(self, seconds: float) -> None:
         self._bulk_paused_until = max(self._bulk_paused_until, time.monotonic() + seconds)
@@ -267,7 +268,7 @@ class Lane:
             if (wait := self._last_second.wait(now)) > 0:
                 await asyncio.sleep(wait)
                 continue
-            self._last_second.in_flight += 1
+            self._last_second.begin(now)
             queue.popleft().set_result(self._slots.popleft())
 
     def _next_in_line(self, now: float) -> deque[asyncio.Future[float]] | None:
@@ -387,7 +388,6 @@ class RateLimiter(BaseRateLimiter[dict[str, str]]):
                     raise
                 log.info("429 from Telegram on %s (retry after %.0f s), retrying", endpoint, wait)
             finally:
-                lane.answered()
                 if isinstance(chat_id, int) and chat_id > 0:
                     self._chats.mark(chat_id)  # the message arrived before this: keep the distance from here
             if not bulk:  # the fan-out waits out the pause; a reply tries again soon
