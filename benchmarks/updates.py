@@ -1,6 +1,6 @@
-"""Check-in button presses per second through the full application (polling, once-only update
-bookkeeping, every handler, the database, the rate limiter), against a bare python-telegram-bot
-bot that answers each press and echoes it, both polling the same fake Telegram.
+"""Check-in button presses per second through the full application (polling, chats side by side,
+every handler, the database, the rate limiter), against a bare python-telegram-bot bot that
+answers each press and echoes it, both polling the same fake Telegram.
 
 Run: .venv/bin/python benchmarks/updates.py [--presses 500] [--database-url URL]
      (default: a fresh SQLite file; a PostgreSQL URL is emptied first)

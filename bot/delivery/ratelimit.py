@@ -198,7 +198,7 @@ class Lane:
     def __init__(self, schedules: Schedules, scope: Scope, per_second: float) -> None:
         self._schedules = schedules
         self._scope = scope
-        self._last_second = LastSecond(max(1, math.floor(per_second)))
+        self._last_second = LastSecond(max(1, math.floor(per_second * RATE_SHARE)))
         self._block = max(1, math.ceil(BULK_HORIZON_SECONDS / scope.interval))
         self._replies: deque[asyncio.Future[float]] = deque()
         self._bulk: deque[asyncio.Future[float]] = deque()
