@@ -22,6 +22,7 @@ from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
 from bot.settings import Settings
+from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
 from bot.update_order import PerChatUpdateProcessor
@@ -70,6 +71,7 @@ def build_application(
         delivery=DeliveryEngine(settings=settings, content=content, db=db, clock=clock),
         matcher=CheckinMatcher(content.checkin),
         cue_index=build_cue_index(content),
+        answers=AnswerWriter(db),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (

@@ -16,6 +16,7 @@ from bot.content import Content
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import CueIndex
 from bot.settings import Settings
+from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class Services:
     delivery: DeliveryEngine
     matcher: CheckinMatcher
     cue_index: CueIndex  # built once at start-up; every lookup reuses it
+    answers: AnswerWriter  # check-in answers, written together when they come together
 
 
 class CoachApplication(Application):

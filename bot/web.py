@@ -4,8 +4,9 @@ Following python-telegram-bot's custom webhook example, the server is our own (o
 python-telegram-bot's webhook extra already brings) so the health and metrics routes can sit beside
 the webhook: the updates go onto `application.update_queue` exactly as PTB's own server puts them.
 It refuses, like PTB's, any request without the secret header Telegram sends (compared in constant
-time). Telegram re-sends an update it thinks was lost; `once_per_update` drops the second copy,
-across all processes, by recording each update id in the database.
+time). Telegram re-sends a webhook update it thinks was lost; `once_per_update` drops the second
+copy, across all processes, by recording each update id in the database. (Polling needs no record:
+getUpdates' offset hands each update out once, to the one process allowed to poll.)
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ class WebServer:
 
 
 async def once_per_update(update: Update, context: CoachContext) -> None:
-    """Runs before every other handler: tags log lines with the update, skips a re-delivered one."""
+    """Runs before every other handler: tags log lines with the update, skips a re-delivered webhook one."""
     chat = update.effective_chat
     bind_update(update.update_id, chat.id if chat is not None else None)
     if log.isEnabledFor(logging.DEBUG):

@@ -319,7 +319,7 @@ class DeliveryEngine:
                 log.error("lesson day %s to chat %s rejected: %s", item.day, item.chat_id, exc)
                 report.failed += 1
                 metrics.lesson_failed()
-                await self._finish(item, "failed", error=str(exc))
+                await self._fail(item, str(exc))
         except (RetryAfter, NetworkError) as exc:
             if sent_any or may_have_arrived(exc):
                 log.warning("lesson day %s to chat %s: outcome unknown (%s), not resent", item.day, item.chat_id, exc)
@@ -387,11 +387,9 @@ class DeliveryEngine:
                 self._outcomes[:0] = outcomes
                 raise
 
-    async def _finish(self, item: queries.ClaimedLesson, status: str, error: str) -> None:
+    async def _fail(self, item: queries.ClaimedLesson, error: str) -> None:
         async with self.db.session() as session:
-            await queries.finish_delivery(
-                session=session, delivery_id=item.delivery_id, status=status, now=self.clock.now(), error=error
-            )
+            await queries.fail_delivery(session=session, delivery_id=item.delivery_id, error=error)
 
     async def _unreachable(self, item: queries.ClaimedLesson, error: str) -> None:
         """Blocked or gone: keep everything, stop sending; /start makes the lesson due again."""
@@ -405,7 +403,7 @@ class DeliveryEngine:
         attempts = item.attempts
         if attempts >= MAX_ATTEMPTS:
             log.error("lesson day %s to chat %s failed %s times, giving up: %s", item.day, item.chat_id, attempts, exc)
-            await self._finish(item, "failed", error=str(exc))
+            await self._fail(item, str(exc))
             return
         delay = exc.retry_after if isinstance(exc, RetryAfter) else backoff(attempts)
         if isinstance(delay, timedelta):

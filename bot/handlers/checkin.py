@@ -6,7 +6,6 @@ Every answer is stored at once, so a restart between question and answer loses n
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -20,6 +19,7 @@ from bot.keyboards import FIX_ANSWERS, checkin_keyboard, hold_keyboard
 from bot.render import advice_text, user_text
 from bot.storage import queries
 from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
+from bot.storage.queries import AnswerWrite
 
 RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed rather than tapped
 
@@ -34,23 +34,25 @@ def _parse(data: str) -> tuple[int, int, str, str] | None:
 
 async def pressed(update: Update, context: CoachContext) -> None:
     """A check-in button: valid only for its own person and its own run of the course. Checked and
-    recorded in one transaction, then answered."""
-    texts, query = context.services.content.texts, update.callback_query
+    recorded in one transaction (with others pressed at the same moment), then answered."""
+    services, query = context.services, update.callback_query
     parsed = _parse(query.data)
-    next_step = parsed and step(context.services.matcher, parsed[2], parsed[3])
+    next_step = parsed and step(services.matcher, parsed[2], parsed[3])
     if parsed is None or next_step is None:
-        await query.answer(texts.button_expired)
+        await query.answer(services.content.texts.button_expired)
         return
     enrollment_id, day, node_id, option_id = parsed
-    async with context.services.db.session() as session:
-        enrollment = await session.get(Enrollment, enrollment_id)
+
+    def decide(enrollment: Enrollment | None) -> AnswerWrite | str:
         refusal = _refusal(update, context, enrollment, day)
-        if refusal is None:
-            await _store(session, update, context, enrollment, day, node_id, option_id, None, next_step)
-    if refusal is not None:
-        await query.answer(refusal)
+        return refusal or _answer(update, context, enrollment, day, node_id, option_id, None, next_step)
+
+    outcome = await services.answers.write(enrollment_id, decide)
+    if isinstance(outcome, str):
+        await query.answer(outcome)
         return
-    await query.answer(texts.checkin_recorded)
+    metrics.checkin_recorded()
+    await query.answer(services.content.texts.checkin_recorded)
     await _respond(update, context, enrollment_id, day, next_step)
 
 
@@ -105,14 +107,22 @@ async def _record(
     text: str | None,
     next_step: Step,
 ) -> None:
-    async with context.services.db.session() as session:
-        enrollment = await session.get(Enrollment, enrollment_id)
-        await _store(session, update, context, enrollment, day, node_id, option_id, text, next_step)
+    """A typed answer (or red flag) to the open question."""
+
+    def decide(enrollment: Enrollment | None) -> AnswerWrite | str:
+        if enrollment is None:  # forgotten meanwhile
+            return context.services.content.texts.checkin_expired
+        return _answer(update, context, enrollment, day, node_id, option_id, text, next_step)
+
+    outcome = await context.services.answers.write(enrollment_id, decide)
+    if isinstance(outcome, str):
+        await reply(update, outcome)
+        return
+    metrics.checkin_recorded()
     await _respond(update, context, enrollment_id, day, next_step)
 
 
-async def _store(
-    session: AsyncSession,
+def _answer(
     update: Update,
     context: CoachContext,
     enrollment: Enrollment,
@@ -121,13 +131,12 @@ async def _store(
     option_id: str,
     text: str | None,
     next_step: Step,
-) -> None:
+) -> AnswerWrite:
     """The answer and what follows from it: the open question moves on (closed, it gets no
     reminder), and a red flag holds the course."""
     services, advice = context.services, next_step.advice
     still_open = enrollment.checkin_day == day and enrollment.checkin_node == node_id  # nothing below it answered yet
-    await queries.record_answer(
-        session=session,
+    return AnswerWrite(
         enrollment_id=enrollment.id,
         chat_id=update.effective_chat.id,
         user_id=update.effective_user.id,
@@ -137,15 +146,12 @@ async def _store(
         text=text,
         advice=advice.id if advice else None,
         effect=advice.effect if advice else None,
-        now=services.clock.now(),
-        clear_nodes=set() if still_open else descendants(services.matcher, node_id),
+        at=services.clock.now(),
+        clear_nodes=frozenset() if still_open else frozenset(descendants(services.matcher, node_id)),
+        moves_question=enrollment.checkin_day == day,
+        open_node=next_step.node.id if next_step.node else None,
+        holds=advice is not None and advice.effect == "red_flag",
     )
-    if enrollment.checkin_day == day:
-        enrollment.checkin_node = next_step.node.id if next_step.node else None
-    if advice is not None and advice.effect == "red_flag" and enrollment.status == "active":
-        enrollment.status = "held"
-        await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
-    metrics.checkin_recorded()
 
 
 async def _respond(update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step) -> None:

@@ -46,6 +46,7 @@ from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, user_text
 from bot.storage import queries
 from bot.storage.models import Enrollment, Subscriber
+from bot.storage.queries import AnswerWrite
 
 log = logging.getLogger(__name__)
 
@@ -323,8 +324,7 @@ async def _record(
     """One member's answer for the day: pressing again changes it, never counts it twice."""
     services, advice = context.services, next_step.advice
     async with services.db.session() as session:
-        await queries.record_answer(
-            session=session,
+        write = AnswerWrite(
             enrollment_id=enrollment.id,
             chat_id=enrollment.chat_id,
             user_id=user.id,
@@ -334,9 +334,10 @@ async def _record(
             text=None,
             advice=advice.id if advice else None,
             effect=advice.effect if advice else None,
-            now=services.clock.now(),
-            clear_nodes=descendants(services.matcher, node_id),
+            at=services.clock.now(),
+            clear_nodes=frozenset(descendants(services.matcher, node_id)),
         )
+        await queries.store_answers(session=session, writes=[write])
         await queries.note_member(
             session=session, chat_id=enrollment.chat_id, user_id=user.id, name=user.full_name, now=services.clock.now()
         )

@@ -260,25 +260,9 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
         await connection.execute(insert(Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]), rows)
 
 
-async def finish_delivery(
-    *,
-    session: AsyncSession,
-    delivery_id: int,
-    status: str,
-    now: datetime,
-    message_id: int | None = None,
-    error: str | None = None,
-) -> None:
-    await session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            status=status,
-            sent_at=now if status in ("sent", "uncertain") else None,
-            message_id=message_id,
-            error=error[:200] if error else None,
-        )
-    )
+async def fail_delivery(*, session: AsyncSession, delivery_id: int, error: str) -> None:
+    """Given up on: rejected by Telegram, or out of attempts."""
+    await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=error[:200]))
 
 
 async def retry_delivery(*, session: AsyncSession, delivery_id: int, due_at: datetime, error: str) -> None:
@@ -294,39 +278,83 @@ async def mark_unreachable(*, session: AsyncSession, chat_id: int) -> None:
     await session.execute(update(Subscriber).where(Subscriber.chat_id == chat_id).values(reachable=False))
 
 
-async def record_answer(
-    *,
-    session: AsyncSession,
-    enrollment_id: int,
-    chat_id: int,
-    user_id: int,
-    day: int,
-    node: str,
-    option: str,
-    text: str | None,
-    advice: str | None,
-    effect: str | None,
-    now: datetime,
-    clear_nodes: set[str] = frozenset(),
-) -> None:
-    """Store one answer, replacing this person's earlier answer to the same question that day,
-    and drop their answers to follow-ups below it, which a changed answer makes stale."""
-    if clear_nodes:
-        await session.execute(
-            delete(CheckinAnswer).where(
-                CheckinAnswer.enrollment_id == enrollment_id,
-                CheckinAnswer.user_id == user_id,
-                CheckinAnswer.day == day,
-                CheckinAnswer.node.in_(clear_nodes),
+@dataclass(frozen=True)
+class AnswerWrite:
+    """One check-in answer, and what it changes in its enrollment."""
+
+    enrollment_id: int
+    chat_id: int
+    user_id: int
+    day: int
+    node: str
+    option: str
+    text: str | None
+    advice: str | None
+    effect: str | None
+    at: datetime
+    clear_nodes: frozenset[str] = frozenset()  # follow-up questions whose answers a changed answer makes stale
+    moves_question: bool = False  # the answer is to the enrollment's current day: its open question moves on
+    open_node: str | None = None  # ... to this (None: no question open)
+    holds: bool = False  # a red flag: an active course is held, its waiting lesson cancelled
+
+
+async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> None:
+    """Store answers, each replacing that person's earlier answer to the same question that day,
+    and apply what they change. Many answers cost a few statements: one for all the answers and
+    one for all the open questions (executemany); only stale follow-ups and red flags go one by one."""
+    for write in writes:
+        if write.clear_nodes:
+            await session.execute(
+                delete(CheckinAnswer).where(
+                    CheckinAnswer.enrollment_id == write.enrollment_id,
+                    CheckinAnswer.user_id == write.user_id,
+                    CheckinAnswer.day == write.day,
+                    CheckinAnswer.node.in_(write.clear_nodes),
+                )
             )
-        )
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    values = dict(option=option, text=text[:500] if text else None, advice=advice, effect=effect, answered_at=now)
-    await session.execute(
-        insert(CheckinAnswer)
-        .values(enrollment_id=enrollment_id, chat_id=chat_id, user_id=user_id, day=day, node=node, **values)
-        .on_conflict_do_update(index_elements=["enrollment_id", "user_id", "day", "node"], set_=values)
+    connection = await session.connection()
+    insert = pg_insert(CheckinAnswer) if connection.dialect.name == "postgresql" else sqlite_insert(CheckinAnswer)
+    replaced = ("option", "text", "advice", "effect", "answered_at")
+    await connection.execute(
+        insert.on_conflict_do_update(
+            index_elements=["enrollment_id", "user_id", "day", "node"],
+            set_={column: insert.excluded[column] for column in replaced},
+        ),
+        [
+            dict(
+                enrollment_id=w.enrollment_id,
+                chat_id=w.chat_id,
+                user_id=w.user_id,
+                day=w.day,
+                node=w.node,
+                option=w.option,
+                text=w.text[:500] if w.text else None,
+                advice=w.advice,
+                effect=w.effect,
+                answered_at=w.at,
+            )
+            for w in writes
+        ],
     )
+    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in writes if w.moves_question]
+    if moved:
+        await connection.execute(
+            update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(checkin_node=bindparam("b_node")), moved
+        )
+    for write in writes:
+        if write.holds:
+            held = await session.execute(
+                update(Enrollment)
+                .where(Enrollment.id == write.enrollment_id, Enrollment.status == "active")
+                .values(status="held")
+            )
+            if held.rowcount:
+                await cancel_pending(session=session, enrollment_id=write.enrollment_id)
+
+
+async def enrollments_by_id(*, session: AsyncSession, ids: list[int]) -> dict[int, Enrollment]:
+    result = await session.execute(select(Enrollment).where(Enrollment.id.in_(ids)))
+    return {enrollment.id: enrollment for enrollment in result.scalars()}
 
 
 async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[CheckinAnswer]]:

@@ -1,0 +1,69 @@
+"""Check-in answers that arrive together are written together (group commit).
+
+After a fan-out many people answer at once. Each answer on its own takes a transaction of three
+statements; while one transaction is being written, the answers that come in meanwhile wait, and
+the next transaction takes them all: one read of their enrollments, one statement for all the
+answers, one for all the open questions (`queries.store_answers`). A lone answer is written at once,
+so nobody waits for a batch to fill, and every answer is committed before it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.storage import queries
+from bot.storage.db import Database
+from bot.storage.models import Enrollment
+
+# What to write for an enrollment as read in the transaction (None when it no longer exists), or a
+# refusal to show the person instead.
+Decision = Callable[[Enrollment | None], "queries.AnswerWrite | str"]
+
+
+@dataclass(eq=False)
+class _Waiting:
+    enrollment_id: int
+    decide: Decision
+    outcome: asyncio.Future[queries.AnswerWrite | str] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class AnswerWriter:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._waiting: list[_Waiting] = []
+        self._writing = asyncio.Lock()
+
+    async def write(self, enrollment_id: int, decide: Decision) -> queries.AnswerWrite | str:
+        """Write the answer `decide` makes of the enrollment; returns that write, or its refusal."""
+        waiting = _Waiting(enrollment_id, decide)
+        self._waiting.append(waiting)
+        async with self._writing:
+            if not waiting.outcome.done():  # not taken by the transaction that just ended
+                await self._write_waiting()
+        return waiting.outcome.result()
+
+    async def _write_waiting(self) -> None:
+        """One transaction for what is waiting, one answer per enrollment (a second waits its turn)."""
+        batch, seen = [], set()
+        for waiting in self._waiting:
+            if waiting.enrollment_id not in seen:
+                seen.add(waiting.enrollment_id)
+                batch.append(waiting)
+        self._waiting = [waiting for waiting in self._waiting if waiting not in batch]
+        try:
+            async with self._db.session() as session:
+                enrollments = await queries.enrollments_by_id(session=session, ids=sorted(seen))
+                outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
+                writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
+                if writes:
+                    await queries.store_answers(session=session, writes=writes)
+        except Exception as exc:
+            for waiting in batch:
+                waiting.outcome.set_exception(exc)
+            return
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            waiting.outcome.set_result(outcome)
