@@ -6,6 +6,8 @@ Every answer is stored at once, so a restart between question and answer loses n
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
@@ -122,6 +124,39 @@ async def _record(
     await _respond(update, context, enrollment_id, day, next_step)
 
 
+def answer_write(
+    context: CoachContext,
+    *,
+    enrollment_id: int,
+    chat_id: int,
+    user_id: int,
+    day: int,
+    node_id: str,
+    option_id: str,
+    text: str | None,
+    next_step: Step,
+    clear_follow_ups: bool = True,
+    **enrollment_changes: Any,
+) -> AnswerWrite:
+    """An answer as stored, with the advice it led to, clearing the answers to the follow-ups
+    below it (a changed answer makes them stale), and what it changes in the enrollment."""
+    services, advice = context.services, next_step.advice
+    return AnswerWrite(
+        enrollment_id=enrollment_id,
+        chat_id=chat_id,
+        user_id=user_id,
+        day=day,
+        node=node_id,
+        option=option_id,
+        text=text,
+        advice=advice.id if advice else None,
+        effect=advice.effect if advice else None,
+        at=services.clock.now(),
+        clear_nodes=frozenset(descendants(services.matcher, node_id)) if clear_follow_ups else frozenset(),
+        **enrollment_changes,
+    )
+
+
 def _answer(
     update: Update,
     context: CoachContext,
@@ -134,20 +169,19 @@ def _answer(
 ) -> AnswerWrite:
     """The answer and what follows from it: the open question moves on (closed, it gets no
     reminder), and a red flag holds the course."""
-    services, advice = context.services, next_step.advice
+    advice = next_step.advice
     still_open = enrollment.checkin_day == day and enrollment.checkin_node == node_id  # nothing below it answered yet
-    return AnswerWrite(
+    return answer_write(
+        context,
         enrollment_id=enrollment.id,
         chat_id=update.effective_chat.id,
         user_id=update.effective_user.id,
         day=day,
-        node=node_id,
-        option=option_id,
+        node_id=node_id,
+        option_id=option_id,
         text=text,
-        advice=advice.id if advice else None,
-        effect=advice.effect if advice else None,
-        at=services.clock.now(),
-        clear_nodes=frozenset() if still_open else frozenset(descendants(services.matcher, node_id)),
+        next_step=next_step,
+        clear_follow_ups=not still_open,
         moves_question=enrollment.checkin_day == day,
         open_node=next_step.node.id if next_step.node else None,
         holds=advice is not None and advice.effect == "red_flag",

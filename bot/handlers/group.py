@@ -40,13 +40,13 @@ from bot.domain.groups import (
 from bot.domain.schedule import describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import resolve_timezone
+from bot.handlers.checkin import answer_write
 from bot.handlers.common import reply, schedule_for
 from bot.handlers.course import pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, user_text
 from bot.storage import queries
 from bot.storage.models import Enrollment, Subscriber
-from bot.storage.queries import AnswerWrite
 
 log = logging.getLogger(__name__)
 
@@ -322,20 +322,18 @@ async def _record(
     context: CoachContext, enrollment: Enrollment, day: int, node_id: str, option_id: str, user: User, next_step: Step
 ) -> None:
     """One member's answer for the day: pressing again changes it, never counts it twice."""
-    services, advice = context.services, next_step.advice
+    services = context.services
     async with services.db.session() as session:
-        write = AnswerWrite(
+        write = answer_write(
+            context,
             enrollment_id=enrollment.id,
             chat_id=enrollment.chat_id,
             user_id=user.id,
             day=day,
-            node=node_id,
-            option=option_id,
+            node_id=node_id,
+            option_id=option_id,
             text=None,
-            advice=advice.id if advice else None,
-            effect=advice.effect if advice else None,
-            at=services.clock.now(),
-            clear_nodes=frozenset(descendants(services.matcher, node_id)),
+            next_step=next_step,
         )
         await queries.store_answers(session=session, writes=[write])
         await queries.note_member(
