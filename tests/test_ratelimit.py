@@ -13,7 +13,15 @@ from datetime import timedelta
 import pytest
 from telegram.error import RetryAfter
 
-from bot.delivery.ratelimit import BULK, RATE_SHARE, RateLimiter, Scope, SharedSchedules, group_scope
+from bot.delivery.ratelimit import (
+    BULK,
+    RATE_SHARE,
+    DatabaseClock,
+    RateLimiter,
+    Scope,
+    SharedSchedules,
+    group_scope,
+)
 from bot.settings import Settings
 from bot.storage.db import Database
 from tests.conftest import TOKEN
@@ -22,6 +30,16 @@ from tests.conftest import TOKEN
 def most_in_a_window(times: list[float], window: float) -> int:
     times = sorted(times)
     return max(sum(1 for t in times if start <= t < start + window) for start in times)
+
+
+def test_the_database_clock_trusts_the_fastest_answer_and_follows_drift():
+    clock = DatabaseClock()
+    assert clock.offset(asked=10.0, answered=10.002, database_now=1000.001) == pytest.approx(990.0)
+    # answered late (a busy event loop): its midpoint is a guess, the fast reading stands
+    assert clock.offset(asked=11.0, answered=11.060, database_now=1001.001) == pytest.approx(990.0)
+    # a faster one replaces it; and long after, an ordinary one does too (the kept one has aged)
+    assert clock.offset(asked=12.0, answered=12.001, database_now=1002.0025) == pytest.approx(990.002)
+    assert clock.offset(asked=100.0, answered=100.03, database_now=1090.0) == pytest.approx(989.985)
 
 
 class Recorder:

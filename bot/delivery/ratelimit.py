@@ -114,6 +114,27 @@ class LocalSchedules:
         return slots
 
 
+class DatabaseClock:
+    """The database's clock as this process sees it: its offset from `time.monotonic()`, taken from
+    the booking answered fastest, whose midpoint is known best (as NTP does). A booking answered late
+    by a busy event loop would otherwise shift this process's slots onto another process's. The
+    kept sample counts as a little less certain every second, so drift is followed."""
+
+    AGING = 0.001  # seconds of uncertainty a sample gains per second of age
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._uncertainty = math.inf
+        self._taken = 0.0
+
+    def offset(self, asked: float, answered: float, database_now: float) -> float:
+        """Database time minus local time, given one more reading (local send and answer times)."""
+        uncertainty = (answered - asked) / 2
+        if uncertainty <= self._uncertainty + (answered - self._taken) * self.AGING:
+            self._offset, self._uncertainty, self._taken = database_now - (asked + answered) / 2, uncertainty, answered
+        return self._offset
+
+
 class SharedSchedules:
     """The schedules in PostgreSQL, booked atomically in the database's clock by every process, over
     one connection of their own in autocommit: a booking is a single round trip.
@@ -127,6 +148,7 @@ class SharedSchedules:
         self._failing = False
         self._connection: AsyncConnection | None = None
         self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._clock = DatabaseClock()
 
     async def book(self, scope: Scope, count: int) -> list[float]:
         try:
@@ -146,9 +168,9 @@ class SharedSchedules:
         if self._failing:
             log.info("send budget: database back, pacing with the other processes again")
             self._failing = False
-        local_now = (asked + answered) / 2  # the database read its clock about half way
+        offset = self._clock.offset(asked, answered, db_now)
         slots, _ = scope.slots(tat - count * scope.interval, db_now, count)
-        return [slot - db_now + local_now for slot in slots]
+        return [slot - offset for slot in slots]
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None
