@@ -32,9 +32,7 @@ async def resume_course(
         else next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
     )
     await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
-    await queries.schedule_lesson(
-        session=session, enrollment_id=enrollment.id, day=enrollment.current_day + 1, due_at=due
-    )
+    await queries.schedule_lessons(session=session, lessons=[(enrollment.id, enrollment.current_day + 1, due)])
     return due
 
 

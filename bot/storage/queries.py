@@ -62,18 +62,24 @@ async def start_enrollment(*, session: AsyncSession, chat_id: int, now: datetime
     enrollment = Enrollment(chat_id=chat_id, status="active", started_at=now)
     session.add(enrollment)
     await session.flush()
-    await schedule_lesson(session=session, enrollment_id=enrollment.id, day=1, due_at=now)
+    await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)])
     return enrollment
 
 
-async def schedule_lesson(*, session: AsyncSession, enrollment_id: int, day: int, due_at: datetime) -> None:
-    """Insert the delivery row unless it exists: (enrollment, day) is delivered at most once."""
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(Delivery)
-        .values(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0)
-        .on_conflict_do_nothing(index_elements=["enrollment_id", "day"])
+def _insert(session: AsyncSession, model: type[SQLModel]):
+    """INSERT in the session's dialect, which knows ON CONFLICT."""
+    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+async def schedule_lessons(*, session: AsyncSession, lessons: list[tuple[int, int, datetime]]) -> None:
+    """Insert each (enrollment, day, due) delivery row unless it exists: a day is delivered at most once."""
+    connection = await session.connection()
+    await connection.execute(
+        _insert(session, Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]),
+        [
+            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0)
+            for enrollment_id, day, due_at in lessons
+        ],
     )
 
 
@@ -227,19 +233,20 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
         ],
     )
     moved = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
-    shapes = {
+    changes = {  # what a lesson changes in its enrollment, by kind of lesson
         "question": moved | dict(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
         "plain": moved,
         "finished": moved | dict(status="finished"),
     }
-    for shape, values in shapes.items():
-        rows = [
-            dict(b_id=o.enrollment_id, b_day=o.current_day, b_at=o.at, b_node=o.checkin_node)
-            for o in outcomes
-            if shape == ("finished" if o.finished else "question" if o.checkin_node else "plain")
-        ]
-        if rows:
-            await connection.execute(update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values), rows)
+    rows: dict[str, list[dict]] = {kind: [] for kind in changes}
+    for o in outcomes:
+        kind = "finished" if o.finished else "question" if o.checkin_node else "plain"
+        rows[kind].append(dict(b_id=o.enrollment_id, b_day=o.current_day, b_at=o.at, b_node=o.checkin_node))
+    for kind, values in changes.items():
+        if rows[kind]:
+            await connection.execute(
+                update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values), rows[kind]
+            )
     scheduled = [o for o in outcomes if o.next_due is not None]
     if not scheduled:
         return
@@ -250,14 +257,9 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
             )
         )
     )
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    rows = [
-        dict(enrollment_id=o.enrollment_id, day=o.day + 1, due_at=o.next_due, status="pending", attempts=0)
-        for o in scheduled
-        if o.enrollment_id in active
-    ]
-    if rows:
-        await connection.execute(insert(Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]), rows)
+    lessons = [(o.enrollment_id, o.day + 1, o.next_due) for o in scheduled if o.enrollment_id in active]
+    if lessons:
+        await schedule_lessons(session=session, lessons=lessons)
 
 
 async def fail_delivery(*, session: AsyncSession, delivery_id: int, error: str) -> None:
@@ -313,7 +315,7 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
                 )
             )
     connection = await session.connection()
-    insert = pg_insert(CheckinAnswer) if connection.dialect.name == "postgresql" else sqlite_insert(CheckinAnswer)
+    insert = _insert(session, CheckinAnswer)
     replaced = ("option", "text", "advice", "effect", "answered_at")
     await connection.execute(
         insert.on_conflict_do_update(
@@ -464,9 +466,8 @@ async def first_sighting(*, session: AsyncSession, update_id: int, now: datetime
 
     The primary key decides, so two processes given the same update race safely: one wins.
     """
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(ProcessedUpdate)
+        _insert(session, ProcessedUpdate)
         .values(update_id=update_id, seen_at=now)
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(ProcessedUpdate.update_id)
@@ -681,9 +682,8 @@ async def move_chat(*, session: AsyncSession, old_chat_id: int, new_chat_id: int
 
 async def note_member(*, session: AsyncSession, chat_id: int, user_id: int, name: str, now: datetime) -> None:
     """Put someone on a group's roster, or refresh their name and when they were last seen."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     await session.execute(
-        insert(GroupMember)
+        _insert(session, GroupMember)
         .values(chat_id=chat_id, user_id=user_id, name=name[:128], first_seen=now, last_seen=now)
         .on_conflict_do_update(index_elements=["chat_id", "user_id"], set_=dict(name=name[:128], last_seen=now))
     )
