@@ -17,8 +17,10 @@ from bot.storage.models import (
     Enrollment,
     GroupMember,
     LogEntry,
+    PendingLog,
     Preference,
     ProcessedUpdate,
+    ScheduledMessage,
     SendBudget,
     Subscriber,
 )
@@ -512,15 +514,62 @@ async def preference_of(*, session: AsyncSession, chat_id: int) -> Preference:
     return preference
 
 
-async def add_log_entry(*, session: AsyncSession, entry: LogEntry) -> LogEntry:
-    session.add(entry)
+async def add_log_line(*, session: AsyncSession, entries: list[LogEntry]) -> list[LogEntry]:
+    """Store one /log line, one row per run of identical sets, tied together by `line`."""
+    session.add_all(entries)
     await session.flush()
-    return entry
+    for entry in entries:
+        entry.line = entries[0].id
+    await session.flush()
+    return entries
 
 
 async def last_log_entry(*, session: AsyncSession, user_id: int) -> LogEntry | None:
     result = await session.execute(
         select(LogEntry).where(LogEntry.user_id == user_id).order_by(LogEntry.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def line_of(*, session: AsyncSession, entry: LogEntry) -> list[LogEntry]:
+    """Every row of the /log line the entry belongs to, in order."""
+    if entry.line is None:
+        return [entry]
+    result = await session.execute(
+        select(LogEntry).where(LogEntry.user_id == entry.user_id, LogEntry.line == entry.line).order_by(LogEntry.id)
+    )
+    return list(result.scalars())
+
+
+async def whole_log(*, session: AsyncSession, user_id: int) -> list[LogEntry]:
+    """Every logged row of a person, oldest first: for /records and the CSV export."""
+    result = await session.execute(
+        select(LogEntry).where(LogEntry.user_id == user_id).order_by(LogEntry.logged_at, LogEntry.id)
+    )
+    return list(result.scalars())
+
+
+async def add_imported(*, session: AsyncSession, lines: list[list[LogEntry]]) -> None:
+    """An import's lines, all in the caller's one transaction: all of them or none."""
+    for entries in lines:
+        await add_log_line(session=session, entries=entries)
+
+
+async def save_pending_log(*, session: AsyncSession, chat_id: int, user_id: int, text: str, now: datetime) -> int:
+    """Keep a line whose exercise is still to be picked; a person has one such line at a time."""
+    await session.execute(delete(PendingLog).where(PendingLog.user_id == user_id))
+    pending = PendingLog(chat_id=chat_id, user_id=user_id, text=text[:500], created_at=now)
+    session.add(pending)
+    await session.flush()
+    return pending.id
+
+
+async def take_pending_log(*, session: AsyncSession, pending_id: int, user_id: int) -> str | None:
+    """The waiting line, removed as it is taken; None if it is gone or someone else's."""
+    result = await session.execute(
+        delete(PendingLog)
+        .where(PendingLog.id == pending_id, PendingLog.user_id == user_id)
+        .returning(PendingLog.text)
     )
     return result.scalar_one_or_none()
 
@@ -768,3 +817,70 @@ async def work_waiting(*, session: AsyncSession, now: datetime, lease: timedelta
     due = _due_lessons(now)
     nudge = select(Delivery.id).where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
     return bool(await session.scalar(select(or_(stale.exists(), due.exists(), nudge.exists()))))
+
+
+# ----------------------------------------------------------------------------- scheduled messages
+
+
+async def schedule_message(*, session: AsyncSession, chat_id: int, kind: str, seconds: int, due_at: datetime) -> None:
+    """A new timer replaces the chat's waiting one of the same kind: one rest runs at a time."""
+    await cancel_scheduled(session=session, chat_id=chat_id, kind=kind)
+    session.add(ScheduledMessage(chat_id=chat_id, kind=kind, seconds=seconds, due_at=due_at, status="pending"))
+    await session.flush()
+
+
+async def cancel_scheduled(*, session: AsyncSession, chat_id: int, kind: str) -> int:
+    """Drop the chat's waiting messages of this kind; one already being sent is past stopping."""
+    result = await session.execute(
+        delete(ScheduledMessage).where(
+            ScheduledMessage.chat_id == chat_id, ScheduledMessage.kind == kind, ScheduledMessage.status == "pending"
+        )
+    )
+    return result.rowcount or 0
+
+
+async def claim_scheduled(
+    *, session: AsyncSession, now: datetime, limit: int, worker: str, lease: timedelta
+) -> list[ScheduledMessage]:
+    """Claim due messages, and claims older than the lease (their process died mid-send), as
+    `claim_due` does for lessons: committed as 'sending' before anything is sent."""
+    due = (
+        select(ScheduledMessage.id)
+        .where(
+            or_(
+                (ScheduledMessage.status == "pending") & (ScheduledMessage.due_at <= now),
+                (ScheduledMessage.status == "sending") & (ScheduledMessage.claimed_at < now - lease),
+            )
+        )
+        .order_by(ScheduledMessage.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(ScheduledMessage)
+        .where(ScheduledMessage.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=ScheduledMessage.attempts + 1)
+        .returning(ScheduledMessage)
+    )
+    return list(result.scalars())
+
+
+async def scheduled_waiting(*, session: AsyncSession, now: datetime, lease: timedelta) -> bool:
+    """One read: is any scheduled message due, or any claim gone stale?"""
+    due = select(ScheduledMessage.id).where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
+    stale = select(ScheduledMessage.id).where(
+        ScheduledMessage.status == "sending", ScheduledMessage.claimed_at < now - lease
+    )
+    return bool(await session.scalar(select(or_(due.exists(), stale.exists()))))
+
+
+async def finish_scheduled(
+    *, session: AsyncSession, message_id: int, status: str, at: datetime, due_at: datetime | None = None
+) -> None:
+    """Record a send's outcome; 'pending' with a new due time retries it."""
+    values: dict[str, object] = dict(status=status, claimed_by=None)
+    if status == "pending":
+        values["due_at"] = due_at
+    else:
+        values["sent_at"] = at
+    await session.execute(update(ScheduledMessage).where(ScheduledMessage.id == message_id).values(values))
