@@ -17,6 +17,7 @@ from bot.content import Content, load_content
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.timers import TIMER_TICK_SECONDS
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
@@ -44,7 +45,10 @@ COMMANDS = [
     BotCommand("log", "Log a set: /log rdl 35 3x12"),
     BotCommand("progress", "Your progress chart: /progress rdl"),
     BotCommand("undo", "Remove the last logged line"),
-    BotCommand("export", "Everything stored about you, as a file"),
+    BotCommand("records", "Your records and estimated 1RM"),
+    BotCommand("plates", "Plates per side: /plates 142.5"),
+    BotCommand("rest", "A rest timer: /rest 3m"),
+    BotCommand("export", "Everything stored about you; /export csv: your log"),
     BotCommand("forget", "Delete everything stored about you"),
     BotCommand("units", "Log in kg or lb"),
     BotCommand("weekly", "A weekly check-in after the course: on or off"),
@@ -117,6 +121,14 @@ async def delivery_tick(context: CoachContext) -> None:
         )
 
 
+async def rest_timers(context: CoachContext) -> None:
+    """The rest timers' own short tick (bot/delivery/timers.py); a failure logs one line."""
+    try:
+        await context.services.delivery.timers.send_due(context.bot)
+    except Exception as exc:  # the database may be briefly away; never let the job die
+        log.error("rest timers failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+
+
 # In groups members see only what works there; admins also see the coach commands.
 GROUP_COMMANDS = [
     BotCommand("cue", "The right cue now: /cue lower back"),
@@ -138,6 +150,13 @@ async def _post_init(application: CoachApplication) -> None:
         interval=application.services.settings.delivery_tick_seconds,
         first=0.1,
         name="delivery-tick",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    application.job_queue.run_repeating(
+        rest_timers,
+        interval=min(TIMER_TICK_SECONDS, application.services.settings.delivery_tick_seconds),
+        first=0.1,
+        name="rest-timers",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     application.job_queue.run_repeating(web.forget_old_updates, interval=3600, first=60, name="forget-updates")

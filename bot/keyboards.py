@@ -5,6 +5,9 @@ Callback data formats, all well under Telegram's 64 bytes (the content loader ch
   fx:<answer id>:<yes|partly|no>          did the corrective advice help?
   hold:ok                                 fine again after a red flag
   gci:<enrollment>:<day>:<node>:<option>  a member's check-in under a group lesson (or its private follow-up)
+  lg:<pending line id>:<exercise>         the exercise for a /log line that named an unknown one
+  pl:<weight>:<kg|lb>                     the plates for a load, read back like a typed /plates
+  rest:<seconds> / rest:off               start or stop a rest timer, read back like a typed /rest
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.content.models import Node, Texts
 from bot.domain.groups import GroupButton
+from bot.domain.rest import REST_BUTTONS, rest_text
+from bot.domain.training import format_number
 
 FIX_ANSWERS = ("yes", "partly", "no")
 
@@ -50,3 +55,18 @@ def group_checkin_keyboard(
     if link:
         rows.append([InlineKeyboardButton(link_label, url=link)])
     return InlineKeyboardMarkup(rows)
+
+
+def rest_row(texts: Texts) -> list[InlineKeyboardButton]:
+    """The 1:30 / 3:00 / 5:00 row: under a logged set, and again under "time's up"."""
+    return [
+        InlineKeyboardButton(texts.rest_button.format(time=rest_text(seconds)), callback_data=f"rest:{seconds}")
+        for seconds in REST_BUTTONS
+    ]
+
+
+def plates_button(texts: Texts, weight: float, unit: str) -> InlineKeyboardButton:
+    amount = f"{format_number(weight)} {unit}"
+    return InlineKeyboardButton(
+        texts.plates_button.format(weight=amount), callback_data=f"pl:{format_number(weight)}:{unit}"
+    )

@@ -371,6 +371,7 @@ class FakeBotApi:
             "getChatMember": self._get_chat_member,
             "getChatAdministrators": self._get_chat_administrators,
             "getChatMemberCount": self._get_chat_member_count,
+            "getFile": self._get_file,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in handlers.items()}
 
@@ -379,6 +380,7 @@ class FakeBotApi:
     async def start(self) -> None:
         app = web.Application(client_max_size=_MAX_UPLOAD)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -543,6 +545,23 @@ class FakeBotApi:
             "data": data,
         }
         return self.push_update({"callback_query": query})
+
+    def send_document(
+        self, user: JSONDict, file_name: str, data: bytes, mime_type: str = "text/csv", *, file_size: int | None = None
+    ) -> JSONDict:
+        """A file the user sends in private; the bot fetches it with getFile and a download.
+        `file_size` overrides the size announced in the update (Telegram's may be missing or wrong)."""
+        file_id = self._new_file_id("document")
+        self._files[file_id] = Upload(file_name, data, mime_type)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data) if file_size is None else file_size,
+        }
+        message = self._incoming_message(self.private_chat(user), {"from": user, "document": document})
+        return self.push_update({"message": message})
 
     def share_location(self, user: JSONDict, latitude: float, longitude: float) -> JSONDict:
         location = {"latitude": latitude, "longitude": longitude}
@@ -1026,6 +1045,25 @@ class FakeBotApi:
                 file_size=len(upload.data),
             )
         return self._file_message(chat, params, {"document": document}, upload)
+
+    async def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = params.get("file_id")
+        if file_id not in self._files:
+            raise _bad_request("invalid file_id")
+        upload = self._files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(upload.data),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """The Bot API's file download: /file/bot<token>/<file_path>."""
+        file_id = request.match_info["path"].removeprefix("documents/")
+        if request.match_info["token"] != self.token or file_id not in self._files:
+            return web.Response(status=404)
+        return web.Response(body=self._files[file_id].data, content_type="application/octet-stream")
 
     async def _send_chat_action(self, params: JSONDict) -> bool:
         self._writable_chat(params)

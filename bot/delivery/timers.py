@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
 from bot.content import Content
-from bot.domain.rest import REST_BUTTONS, rest_text
+from bot.domain.rest import rest_text
+from bot.keyboards import rest_row
 from bot.storage import queries
 from bot.storage.db import Database
 
@@ -29,14 +30,6 @@ TIMER_TICK_SECONDS = 1.0
 
 class ScheduledKind(StrEnum):
     REST = "rest"
-
-
-def rest_buttons(texts_label: str) -> list[InlineKeyboardButton]:
-    """The 1:30 / 3:00 / 5:00 row: under a logged set, and again under "time's up"."""
-    return [
-        InlineKeyboardButton(texts_label.format(time=rest_text(seconds)), callback_data=f"rest:{seconds}")
-        for seconds in REST_BUTTONS
-    ]
 
 
 class TimerDelivery:
@@ -81,7 +74,7 @@ class TimerDelivery:
                     message.chat_id,
                     texts.rest_over.format(time=rest_text(message.seconds)).strip(),
                     parse_mode=ParseMode.HTML,
-                    reply_markup=InlineKeyboardMarkup([rest_buttons(texts.rest_button)]),
+                    reply_markup=InlineKeyboardMarkup([rest_row(texts)]),
                 )
                 sent += 1
             except (Forbidden, BadRequest) as exc:

@@ -78,7 +78,9 @@ def write_export(sets: Iterable[ExportSet], catalogue: Catalogue, unit: Unit) ->
         weight = "" if s.weight is None else format_number(s.weight)
         rpe = "" if s.rpe is None else format_number(s.rpe)
         started, ended = s.started.strftime(DATE_FORMAT), s.ended.strftime(DATE_FORMAT)
-        writer.writerow([WORKOUT_TITLE, started, ended, "", title, "", "", s.index, "normal", weight, s.reps, "", "", rpe])
+        writer.writerow(
+            [WORKOUT_TITLE, started, ended, "", title, "", "", s.index, "normal", weight, s.reps, "", "", rpe]
+        )
     return buffer.getvalue()
 
 

@@ -609,6 +609,14 @@ class Advice:
     def bodyweight(self) -> bool:
         return self.current is None
 
+    @property
+    def next_load(self) -> float | None:
+        """The load to put on the bar next time: the low end of an increase or a deload, the
+        current load otherwise; none after a red flag."""
+        if self.kind == "stop":
+            return None
+        return self.low if self.kind in ("increase", "deload") else self.current
+
 
 def advise(
     entries: Sequence[LoggedSet],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import checkin, course, cues, fallback, group, onboarding, training
+from bot.handlers import checkin, course, cues, fallback, group, lifting, onboarding, training
 
 
 def register_all(application: Application) -> None:
@@ -16,6 +16,7 @@ def register_all(application: Application) -> None:
     course.register(application)
     checkin.register(application)
     cues.register(application)
+    lifting.register(application)  # before training: '/export csv' is lifting's, '/export' training's
     training.register(application)
     group.register(application)
     fallback.register(application)  # last: catches whatever nobody else claimed

@@ -567,9 +567,7 @@ async def save_pending_log(*, session: AsyncSession, chat_id: int, user_id: int,
 async def take_pending_log(*, session: AsyncSession, pending_id: int, user_id: int) -> str | None:
     """The waiting line, removed as it is taken; None if it is gone or someone else's."""
     result = await session.execute(
-        delete(PendingLog)
-        .where(PendingLog.id == pending_id, PendingLog.user_id == user_id)
-        .returning(PendingLog.text)
+        delete(PendingLog).where(PendingLog.id == pending_id, PendingLog.user_id == user_id).returning(PendingLog.text)
     )
     return result.scalar_one_or_none()
 
