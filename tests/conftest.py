@@ -200,6 +200,12 @@ class Person:
         self.telegram.send_text(self.user, text)
         return await self.expect(expect, after=seen)
 
+    async def say_file(self, file_name: str, data: bytes, expect: int = 1, file_size: int | None = None) -> list[dict]:
+        """Send a document, as a person sends a CSV to import."""
+        seen = len(self.messages)
+        self.telegram.send_document(self.user, file_name, data, file_size=file_size)
+        return await self.expect(expect, after=seen)
+
     async def press(self, message: dict, data: str, expect: int = 1) -> list[dict]:
         seen = len(self.messages)
         update = self.telegram.press_button(self.user, message, data)

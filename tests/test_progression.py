@@ -225,7 +225,8 @@ def test_progression_advice(name, log, checks, unit, expected):
     assert advice.low == (None if low is None else pytest.approx(low))
     assert advice.high == (None if high is None else pytest.approx(high))
     assert (advice.sets, advice.clean_run, advice.unit) == (sets, clean_run, unit)
-    assert advice.next_load == (None if kind == "stop" else advice.low if kind in ("increase", "deload") else advice.current)
+    expected_next = advice.low if kind in ("increase", "deload") else advice.current
+    assert advice.next_load == (None if kind == "stop" else expected_next)
 
 
 def test_no_log_no_advice():

@@ -54,7 +54,7 @@ def test_an_export_reads_back_as_the_same_sets(catalogue):
         ExportSet(day, day, "wall-tap", 0, None, 10, None),
     ]
     text = write_export(sets, catalogue, "kg")
-    assert text.splitlines()[1].startswith("Hinge Coach,\"01 Jun 2026, 18:30\"")
+    assert text.splitlines()[1].startswith('Hinge Coach,"01 Jun 2026, 18:30"')
     assert "Romanian Deadlift (Barbell)" in text and ",Wall tap," in text
     plan = read_export(text.encode(), catalogue)
     assert isinstance(plan, ImportPlan)

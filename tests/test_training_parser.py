@@ -6,10 +6,10 @@ from bot.app import CONTENT_DIR
 from bot.content import load_content
 from bot.domain.training import (
     LIFTS,
-    SetDone,
     LogEntry,
     LogError,
     LogLine,
+    SetDone,
     build_catalogue,
     entry_from,
     format_number,

@@ -72,7 +72,7 @@ async def records(update: Update, context: CoachContext) -> None:
 
 
 def _plates_list(loading: plate_maths.Loading) -> str:
-    return " + ".join(format_number(p) for p in loading.per_side)
+    return " + ".join(f"{plate:g}" for plate in loading.per_side)  # 1.25, not 1.2
 
 
 def plates_text(texts: Texts, plan: plate_maths.PlatePlan) -> str:

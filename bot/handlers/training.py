@@ -168,17 +168,19 @@ async def pick_exercise(update: Update, context: CoachContext) -> None:
     await query.answer()
     _, pending_id, key = query.data.split(":")
     exercise = catalogue(services.content).exercises.get(key)
+    typed = None
     async with services.db.session() as session:
-        typed = await queries.take_pending_log(
-            session=session, pending_id=int(pending_id), user_id=update.effective_user.id
-        )
+        if exercise is not None:  # a forged exercise leaves the waiting line waiting
+            typed = await queries.take_pending_log(
+                session=session, pending_id=int(pending_id), user_id=update.effective_user.id
+            )
         preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
         units = preference.units
     line = None if typed is None else training.read_log_line(typed)
-    await query.edit_message_reply_markup(None)
-    if exercise is None or line is None or isinstance(line, LogError):
+    if line is None or isinstance(line, LogError):
         await reply(update, services.content.texts.log_pick_gone)
         return
+    await query.edit_message_reply_markup(None)
     await _record(update, context, training.entry_from(line, exercise, units))
 
 
