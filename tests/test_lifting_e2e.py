@@ -296,3 +296,18 @@ async def test_a_bad_or_oversized_file_imports_nothing(running_bot, telegram):
     [actual] = await alex.say_file("log.csv", header + good * (MAX_CSV_BYTES // len(good) + 1), file_size=100)
     assert "Nothing was imported" in actual["text"]
     assert await _count(running_bot, LogEntry) == 0
+
+
+def test_the_new_buttons_fit_telegram():
+    """Labels short enough for a phone, callback data within 64 bytes, at their widest values."""
+    from bot.app import CONTENT_DIR
+    from bot.content import load_content
+    from bot.domain.rest import MAX_REST_SECONDS
+    from bot.keyboards import plates_button, rest_row
+
+    texts = load_content(CONTENT_DIR).texts
+    widest = [plates_button(texts, 1102.5, "lb"), *rest_row(texts)]
+    labels = [button.text for button in widest] + [texts.rest_cancel_button]
+    assert all(len(label) <= 32 for label in labels), labels
+    assert all(len(button.callback_data.encode()) <= 64 for button in widest)
+    assert len(f"rest:{MAX_REST_SECONDS}".encode()) <= 64

@@ -516,12 +516,19 @@ async def preference_of(*, session: AsyncSession, chat_id: int) -> Preference:
 
 async def add_log_line(*, session: AsyncSession, entries: list[LogEntry]) -> list[LogEntry]:
     """Store one /log line, one row per run of identical sets, tied together by `line`."""
-    session.add_all(entries)
-    await session.flush()
-    for entry in entries:
-        entry.line = entries[0].id
-    await session.flush()
+    await add_log_lines(session=session, lines=[entries])
     return entries
+
+
+async def add_log_lines(*, session: AsyncSession, lines: list[list[LogEntry]]) -> None:
+    """Store many lines in the caller's one transaction (an import: all of them or none), in two
+    round trips of batched statements whatever their number."""
+    session.add_all([entry for entries in lines for entry in entries])
+    await session.flush()
+    for entries in lines:
+        for entry in entries:
+            entry.line = entries[0].id
+    await session.flush()
 
 
 async def last_log_entry(*, session: AsyncSession, user_id: int) -> LogEntry | None:
@@ -547,12 +554,6 @@ async def whole_log(*, session: AsyncSession, user_id: int) -> list[LogEntry]:
         select(LogEntry).where(LogEntry.user_id == user_id).order_by(LogEntry.logged_at, LogEntry.id)
     )
     return list(result.scalars())
-
-
-async def add_imported(*, session: AsyncSession, lines: list[list[LogEntry]]) -> None:
-    """An import's lines, all in the caller's one transaction: all of them or none."""
-    for entries in lines:
-        await add_log_line(session=session, entries=entries)
 
 
 async def save_pending_log(*, session: AsyncSession, chat_id: int, user_id: int, text: str, now: datetime) -> int:
