@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from html import escape
 from itertools import groupby
 from zoneinfo import ZoneInfo
@@ -220,7 +220,7 @@ async def export_csv(update: Update, context: CoachContext) -> None:
 
 def _export_sets(rows: list[models.LogEntry], zone: ZoneInfo, unit: Unit) -> list[tracker_csv.ExportSet]:
     """Each logged row as its sets; a workout is the exercises of one local date."""
-    by_day: dict[object, list[models.LogEntry]] = {}
+    by_day: dict[date, list[models.LogEntry]] = {}
     for row in rows:
         by_day.setdefault(row.logged_at.astimezone(zone).date(), []).append(row)
     sets = []
