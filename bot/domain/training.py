@@ -252,7 +252,7 @@ def foreign_digits(text: str) -> bool:
 def read_number(text: str) -> float | None:
     """A plain decimal number, 0-9 with one '.' or ',' at most; anything else (signs, exponents,
     'nan', other scripts) is None. The one reader for numbers from buttons and files."""
-    if not re.fullmatch(r"[0-9]{1,7}(?:[.,][0-9]{1,3})?", text.strip()):
+    if not re.fullmatch(r"[0-9]{1,7}(?:[.,][0-9]{1,9})?", text.strip()):  # apps write 225 lb as 224.98767
         return None
     return float(text.strip().replace(",", "."))
 
