@@ -822,8 +822,13 @@ async def work_waiting(*, session: AsyncSession, now: datetime, lease: timedelta
 
 
 async def schedule_message(*, session: AsyncSession, chat_id: int, kind: str, seconds: int, due_at: datetime) -> None:
-    """A new timer replaces the chat's waiting one of the same kind: one rest runs at a time."""
-    await cancel_scheduled(session=session, chat_id=chat_id, kind=kind)
+    """A new timer replaces the chat's waiting one of the same kind (one rest runs at a time) and
+    clears the finished ones, so a chat keeps a row or two however often it rests."""
+    await session.execute(
+        delete(ScheduledMessage).where(
+            ScheduledMessage.chat_id == chat_id, ScheduledMessage.kind == kind, ScheduledMessage.status != "sending"
+        )
+    )
     session.add(ScheduledMessage(chat_id=chat_id, kind=kind, seconds=seconds, due_at=due_at, status="pending"))
     await session.flush()
 
