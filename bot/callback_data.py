@@ -42,7 +42,7 @@ class Pattern:
 RowId = Annotated[int, Bounds(1, MAX_ROW_ID)]
 Day = Annotated[int, Bounds(1, MAX_DAY)]
 Key = Annotated[str, Pattern(r"[a-z0-9_-]{1,40}")]  # ids of check-in nodes and options
-ZoneName = Annotated[str, Pattern(r"[A-Za-z0-9_+/-]{1,60}")]  # an IANA zone id
+ZoneName = Annotated[str, Pattern(r"[A-Za-z0-9_+/-]{1,57}")]  # an IANA zone id, within 64 bytes with its prefix
 ClockTime = Annotated[str, Pattern(r"[0-2][0-9]:[0-5][0-9]")]
 
 _DIGITS = re.compile(r"[1-9][0-9]*", re.ASCII)

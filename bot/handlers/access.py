@@ -10,7 +10,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 from bot.context import CoachContext
 from bot.services.access import refusal_text
 
-GATE_GROUP = -1  # python-telegram-bot runs lower groups first
+GATE_GROUP = -1  # python-telegram-bot runs lower groups first: after the de-duplication (-2), before the features (0)
 
 
 async def gate(update: Update, context: CoachContext) -> None:

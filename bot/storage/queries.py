@@ -339,9 +339,9 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
     """Store answers, each replacing that person's earlier answer to the same question that day,
     and apply what they change; returns the writes that changed something. A button pressed again
     with the answer already stored and its question where it left it changes nothing (the database
-    decides, so a double tap in two processes counts once); a typed answer always counts. Many answers cost a few statements: one
-    for all the answers and one for all the open questions (executemany); only stale follow-ups and
-    red flags go one by one."""
+    decides, so a double tap in two processes counts once); a typed answer always counts. Many
+    answers cost a few statements: one for all the answers and one for all the open questions
+    (executemany); only stale follow-ups, re-opened questions and red flags go one by one."""
     connection = await session.connection()
     insert = _insert(session, CheckinAnswer)
     stored_answer = CheckinAnswer.__table__.c
