@@ -209,9 +209,10 @@ async def _stop(update: Update, context: CoachContext, _args: list[str]) -> None
     texts = context.services.content.texts
     async with context.services.db.session() as session:
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        live = enrollment is not None and enrollment.status in ("active", "paused", "held")
+        live = enrollment is not None and await queries.change_status(
+            session=session, enrollment=enrollment, to="stopped", from_=("active", "paused", "held")
+        )
         if live:
-            enrollment.status = "stopped"
             await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
     await reply(update, texts.group_stopped if live else texts.group_not_started)
 
