@@ -460,3 +460,17 @@ async def test_double_taps_on_one_shot_buttons_are_answered_once_and_quietly(run
     async with running_bot.app.services.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(LogEntry)) == 2
     assert not errors(caplog)
+
+
+async def test_a_press_answered_too_late_for_telegram_is_not_an_error(running_bot, telegram, caplog):
+    """Telegram refuses to answer a press after about 15 seconds (a restart in between): that is
+    logged as information, not as an error, and no "Sorry" follows."""
+    alex = Person(telegram, bot=running_bot)
+    await alex.say("/start", expect=2)
+    stale = {"id": "expired-query", "from": alex.user, "chat_instance": "ci-1", "data": "onb:profile:runner"}
+    stale["message"] = alex.messages[-1]
+    with caplog.at_level(logging.INFO, logger="bot.handlers.fallback"):
+        telegram.push_update({"callback_query": stale})
+        await until(lambda: asyncio.sleep(0, any("too late" in r.getMessage() for r in caplog.records)))
+    assert not errors(caplog)
+    assert not any(call.method == "answerCallbackQuery" and "Sorry" in str(call.params) for call in telegram.calls)
