@@ -13,7 +13,8 @@ the longest of each kind).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
+from functools import cache
 from types import UnionType
 from typing import Annotated, ClassVar, Literal, Self, Union, get_args, get_origin, get_type_hints
 
@@ -76,20 +77,27 @@ class CallbackData:
         head = cls.prefix + ":"
         if not data or not data.startswith(head) or len(data.encode()) > MAX_BYTES:
             return None
-        declared = fields(cls)  # type: ignore[arg-type]
-        hints = get_type_hints(cls, include_extras=True)
-        parts = data[len(head) :].split(":", len(declared) - 1)
+        declared, hints = _schema(cls)
+        parts: list[str | None] = list(data[len(head) :].split(":", len(declared) - 1))
         if len(parts) < len(declared):
             if len(parts) != len(declared) - 1 or declared[-1].default is not None:
                 return None
             parts.append(None)
-        values = [_read(part, hints[field.name]) for part, field in zip(parts, declared, strict=True)]
+        values = [_read(part, hint) for part, hint in zip(parts, hints, strict=True)]
         if any(value is _INVALID for value in values):
             return None
         return cls(*values)
 
 
 _INVALID = object()
+
+
+@cache
+def _schema(kind: type[CallbackData]) -> tuple[tuple[Field, ...], tuple[object, ...]]:
+    """A kind's fields and their annotated types, read once (every press is unpacked)."""
+    declared = fields(kind)  # type: ignore[arg-type]
+    hints = get_type_hints(kind, include_extras=True)
+    return declared, tuple(hints[field.name] for field in declared)
 
 
 def _read(text: str | None, hint: object) -> object:
