@@ -22,6 +22,7 @@ from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
+from bot.services.access import Access
 from bot.settings import Settings
 from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
@@ -67,15 +68,17 @@ def build_application(
     content = content or load_content(content_dir)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
+    delivery = DeliveryEngine(settings=settings, content=content, db=db, clock=clock)
     services = Services(
         settings=settings,
         content=content,
         db=db,
         clock=clock,
-        delivery=DeliveryEngine(settings=settings, content=content, db=db, clock=clock),
+        delivery=delivery,
         matcher=CheckinMatcher(content.checkin),
         cue_index=build_cue_index(content),
         answers=AnswerWriter(db),
+        access=Access(db=db, clock=clock, groups=delivery.groups),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (

@@ -173,4 +173,4 @@ async def forget_old_updates(context: CoachContext) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(TypeHandler(Update, once_per_update), group=-1)
+    application.add_handler(TypeHandler(Update, once_per_update), group=-2)  # first of all, before the button gate

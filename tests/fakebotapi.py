@@ -323,6 +323,7 @@ class FakeBotApi:
         self._chats: dict[int, JSONDict] = {}
         self._bot_status: dict[int, str] = {}
         self._admins: dict[int, list[JSONDict]] = {}
+        self._member_status: dict[tuple[int, int], str] = {}
         self._member_counts: dict[int, int] = {}
         self._migrated: dict[int, int] = {}
         self._last_message_id: defaultdict[int, int] = defaultdict(int)
@@ -493,6 +494,11 @@ class FakeBotApi:
 
     def set_admins(self, chat_id: int, admins: list[JSONDict]) -> None:
         self._admins[chat_id] = list(admins)
+
+    def set_member_status(self, chat_id: int, user: JSONDict, status: str) -> None:
+        """What getChatMember says about this user in this chat ("left", "kicked", "restricted"...);
+        everyone not set is a member."""
+        self._member_status[(chat_id, user["id"])] = status
 
     def _remember_chat(self, chat: JSONDict) -> JSONDict:
         self._chats[chat["id"]] = chat
@@ -1114,7 +1120,8 @@ class FakeBotApi:
             if admin["id"] == user_id:
                 return _chat_member(admin, "administrator")
         user = self._users.get(user_id) if isinstance(user_id, int) else None
-        return _chat_member(user or {"id": user_id, "is_bot": False, "first_name": "User"}, "member")
+        status = self._member_status.get((chat["id"], user_id), "member")
+        return _chat_member(user or {"id": user_id, "is_bot": False, "first_name": "User"}, status)
 
     async def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
         chat = self._chat_for(params.get("chat_id"))

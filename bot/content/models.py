@@ -153,6 +153,7 @@ class Texts(Strict):
     restart_no: str
     restart_done: str
     restart_cancelled: str
+    restart_already: str
     stop_done: str
     stopped_hint: str
     settings_menu: str
@@ -164,6 +165,9 @@ class Texts(Strict):
     unknown_command: str
     unexpected_message: str
     button_expired: str
+    access_private_only: str
+    access_start_again: str
+    access_members_only: str
     lesson_day_label: str
     lesson_drills_heading: str
     lesson_down_heading: str
@@ -183,6 +187,7 @@ class Texts(Strict):
     checkin_ambiguous: str
     checkin_unknown: str
     checkin_recorded: str
+    checkin_already: str
     checkin_expired: str
     checkin_not_yours: str
     fix_question: str

@@ -1,15 +1,30 @@
-"""Small helpers every handler module shares: replying in HTML, the person's schedule."""
+"""Small helpers every handler module shares: replying in HTML, editing the pressed message, the
+person's schedule."""
 
 from __future__ import annotations
 
-from telegram import LinkPreviewOptions, Message, Update
+import logging
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram._utils.types import ReplyMarkup
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 
 from bot.context import CoachContext
 from bot.domain.schedule import LessonSchedule
 from bot.render import split_message
 from bot.storage.models import Subscriber
+
+log = logging.getLogger(__name__)
+
+# What Telegram says when an edit has nothing to do: the message already shows it (a double tap),
+# is gone, or is too old to edit. None of these is a failure of the bot.
+EDIT_NOT_NEEDED = (
+    "message is not modified",
+    "message to edit not found",
+    "message can't be edited",
+    "message_id_invalid",
+)
 
 
 async def reply(update: Update, text: str, markup: ReplyMarkup | None = None) -> Message:
@@ -25,6 +40,28 @@ async def reply(update: Update, text: str, markup: ReplyMarkup | None = None) ->
             message_thread_id=_thread_of(update),
         )
     return message
+
+
+async def edit_text(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
+    """Replace the pressed message's text; False when Telegram had nothing to change."""
+    return await _edit(query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup))
+
+
+async def drop_buttons(query: CallbackQuery) -> bool:
+    """Take the buttons off the pressed message. False when they were gone already: a second tap,
+    which is how a one-shot button (log this line, how did it feel) knows it was used."""
+    return await _edit(query.edit_message_reply_markup(None))
+
+
+async def _edit(edit) -> bool:
+    try:
+        await edit
+    except BadRequest as exc:
+        if not any(reason in str(exc).lower() for reason in EDIT_NOT_NEEDED):
+            raise
+        log.debug("edit not needed: %s", exc)
+        return False
+    return True
 
 
 def _thread_of(update: Update) -> int | None:

@@ -16,15 +16,16 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callback_data import PlatesFor, RestTimer
 from bot.content.models import Texts
 from bot.context import CoachContext
 from bot.delivery.timers import ScheduledKind
 from bot.domain import plates as plate_maths
 from bot.domain import tracker_csv
-from bot.domain.rest import MAX_REST_SECONDS, read_rest, rest_text
+from bot.domain.rest import read_rest, rest_text
 from bot.domain.strength import records_of
 from bot.domain.training import MAX_KG, SetDone, Unit, format_number, from_kg, set_groups, to_kg
-from bot.handlers.common import reply
+from bot.handlers.common import drop_buttons, reply
 from bot.logbook import catalogue, lift_sets, local_date, record_line, zone_of
 from bot.render import user_text
 from bot.storage import models, queries
@@ -108,9 +109,10 @@ async def plates(update: Update, context: CoachContext) -> None:
 async def plates_pressed(update: Update, context: CoachContext) -> None:
     """The 'plates for next time' button: its numbers are read like typed ones, the same bounds."""
     query = update.callback_query
-    await query.answer()
-    _, weight, unit = query.data.split(":")
-    await _plates(update, context, [weight, unit])
+    button = PlatesFor.unpack(query.data)
+    await query.answer(None if button else context.services.content.texts.button_expired)
+    if button is not None:
+        await _plates(update, context, [button.weight, button.unit])
 
 
 async def _plates(update: Update, context: CoachContext, words: list[str]) -> None:
@@ -161,13 +163,15 @@ async def rest(update: Update, context: CoachContext) -> None:
 async def rest_pressed(update: Update, context: CoachContext) -> None:
     """A 1:30 / 3:00 / 5:00 button, or 'stop the timer'; the length is read like a typed one."""
     query = update.callback_query
-    await query.answer()
-    value = query.data.removeprefix("rest:")
-    if value == "off":
-        await query.edit_message_reply_markup(None)
-        await _stop_rest(update, context)
+    button = RestTimer.unpack(query.data)
+    await query.answer(None if button else context.services.content.texts.button_expired)
+    if button is None:
         return
-    seconds = read_rest(f"{value}s")
+    if button.length == "off":
+        if await drop_buttons(query):  # a double tap stops once
+            await _stop_rest(update, context)
+        return
+    seconds = read_rest(f"{button.length}s")
     if seconds is not None:
         await _start_rest(update, context, seconds)
 
@@ -180,7 +184,8 @@ async def _start_rest(update: Update, context: CoachContext, seconds: int) -> No
         await queries.schedule_message(
             session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST, seconds=seconds, due_at=due
         )
-    stop = InlineKeyboardMarkup([[InlineKeyboardButton(texts.rest_cancel_button, callback_data="rest:off")]])
+    stop_button = InlineKeyboardButton(texts.rest_cancel_button, callback_data=RestTimer("off").pack())
+    stop = InlineKeyboardMarkup([[stop_button]])
     await reply(update, texts.rest_started.format(time=rest_text(seconds)), stop)
 
 
@@ -337,6 +342,5 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("plates", plates, filters=private))
     application.add_handler(CommandHandler("rest", rest, filters=private))
     application.add_handler(MessageHandler(private & filters.Document.FileExtension("csv"), import_csv))
-    application.add_handler(CallbackQueryHandler(plates_pressed, pattern=r"^pl:[0-9.]{1,12}:(kg|lb)$"))
-    seconds = len(str(MAX_REST_SECONDS))
-    application.add_handler(CallbackQueryHandler(rest_pressed, pattern=rf"^rest:([0-9]{{1,{seconds}}}|off)$"))
+    application.add_handler(CallbackQueryHandler(plates_pressed, pattern=r"^pl:"))
+    application.add_handler(CallbackQueryHandler(rest_pressed, pattern=r"^rest:"))

@@ -17,6 +17,7 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import stats
+from bot.callback_data import FeltMark, ForgetAnswer, PickExercise, UnitsChoice, WeeklyChoice
 from bot.charts import ProgressLabels, progress_chart
 from bot.content.models import Texts
 from bot.context import CoachContext, Services
@@ -36,7 +37,7 @@ from bot.domain.training import (
     from_kg,
     set_groups,
 )
-from bot.handlers.common import reply
+from bot.handlers.common import drop_buttons, edit_text, reply
 from bot.keyboards import plates_button, rest_row
 from bot.logbook import (
     advice_for,
@@ -54,8 +55,6 @@ from bot.settings import Settings
 from bot.storage import models, queries
 
 log = logging.getLogger(__name__)
-
-FELT = ("clean", "regress")  # the marks a person can put on a logged set
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -154,7 +153,7 @@ async def _explain(update: Update, context: CoachContext, error: LogError, typed
             now=services.clock.now(),
         )
     buttons = [
-        [InlineKeyboardButton(exercise.name, callback_data=f"lg:{pending}:{exercise.key}")]
+        [InlineKeyboardButton(exercise.name, callback_data=PickExercise(pending, exercise.key).pack())]
         for exercise in error.suggestions
     ]
     await reply(update, f"{text}\n{texts.log_suggestions}", InlineKeyboardMarkup(buttons))
@@ -165,14 +164,16 @@ async def pick_exercise(update: Update, context: CoachContext) -> None:
     read again by the same parser, so a button can only ever log what the person typed."""
     services = context.services
     query = update.callback_query
-    await query.answer()
-    _, pending_id, key = query.data.split(":")
-    exercise = catalogue(services.content).exercises.get(key)
+    button = PickExercise.unpack(query.data)
+    await query.answer(None if button else services.content.texts.button_expired)
+    if button is None:
+        return
+    exercise = catalogue(services.content).exercises.get(button.exercise)
     typed = None
     async with services.db.session() as session:
         if exercise is not None:  # a forged exercise leaves the waiting line waiting
             typed = await queries.take_pending_log(
-                session=session, pending_id=int(pending_id), user_id=update.effective_user.id
+                session=session, pending_id=button.pending, user_id=update.effective_user.id
             )
         preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
         units = preference.units
@@ -180,8 +181,8 @@ async def pick_exercise(update: Update, context: CoachContext) -> None:
     if line is None or isinstance(line, LogError):
         await reply(update, services.content.texts.log_pick_gone)
         return
-    await query.edit_message_reply_markup(None)
-    await _record(update, context, training.entry_from(line, exercise, units))
+    if await drop_buttons(query):  # only the first tap logs the line
+        await _record(update, context, training.entry_from(line, exercise, units))
 
 
 async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> None:
@@ -237,8 +238,8 @@ async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> No
         keyboard.insert(
             0,
             [
-                InlineKeyboardButton(texts.log_felt_clean, callback_data=f"felt:{rows[0].id}:clean"),
-                InlineKeyboardButton(texts.log_felt_back, callback_data=f"felt:{rows[0].id}:regress"),
+                InlineKeyboardButton(texts.log_felt_clean, callback_data=FeltMark(rows[0].id, "clean").pack()),
+                InlineKeyboardButton(texts.log_felt_back, callback_data=FeltMark(rows[0].id, "regress").pack()),
             ],
         )
         text = f"{text}\n\n{texts.log_felt_question}"
@@ -257,22 +258,20 @@ async def felt(update: Update, context: CoachContext) -> None:
     """How a logged set felt, tapped under the log reply: it steers the next advice."""
     services = context.services
     query = update.callback_query
-    await query.answer()
-    _, entry_id, mark = query.data.split(":")
-    if mark not in FELT:
+    button = FeltMark.unpack(query.data)
+    await query.answer(None if button else services.content.texts.button_expired)
+    if button is None or not await drop_buttons(query):  # forged, or the second tap of a double tap
         return
     async with services.db.session() as session:
-        entry = await session.get(models.LogEntry, int(entry_id))
+        entry = await session.get(models.LogEntry, button.entry)
         if entry is None or entry.user_id != update.effective_user.id:
-            await query.edit_message_reply_markup(None)
             return
         for row in await queries.line_of(session=session, entry=entry):
-            row.felt = mark
+            row.felt = button.mark
         preference = await queries.preference_of(session=session, chat_id=entry.chat_id)
         zone = await zone_of(session, entry.chat_id)
         _, advice, _ = await advice_for(session, services, entry.user_id, entry.exercise, preference.units, zone)
     texts = services.content.texts
-    await query.edit_message_reply_markup(None)
     await reply(update, f"{texts.log_felt_saved.strip()} {advice_text(texts, advice)}")
 
 
@@ -354,8 +353,8 @@ def _summary(texts: Texts, name: str, sessions: list[training.Session], unit: st
 def units_keyboard(texts: Texts) -> list[InlineKeyboardButton]:
     """The kg / lb row; /settings shows the same row, handled by `units_button`."""
     return [
-        InlineKeyboardButton(texts.units_kg_button, callback_data="units:kg"),
-        InlineKeyboardButton(texts.units_lb_button, callback_data="units:lb"),
+        InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
+        InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
     ]
 
 
@@ -375,8 +374,10 @@ async def units(update: Update, context: CoachContext) -> None:
 
 async def units_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
-    await query.answer()
-    await _save_units(update, context, query.data.removeprefix("units:"))
+    choice = UnitsChoice.unpack(query.data)
+    await query.answer(None if choice else context.services.content.texts.button_expired)
+    if choice is not None:
+        await _save_units(update, context, choice.unit)
 
 
 async def _save_units(update: Update, context: CoachContext, unit: str) -> None:
@@ -400,9 +401,10 @@ async def weekly(update: Update, context: CoachContext) -> None:
 
 async def weekly_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    await _save_weekly(update, context, query.data == "weekly:on")
+    choice = WeeklyChoice.unpack(query.data)
+    await query.answer(None if choice else context.services.content.texts.button_expired)
+    if choice is not None and await drop_buttons(query):  # a double tap answers once
+        await _save_weekly(update, context, choice.state == "on")
 
 
 async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
@@ -417,9 +419,9 @@ async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
 async def _weekly_state(update: Update, context: CoachContext, on: bool) -> None:
     texts = context.services.content.texts
     button = (
-        InlineKeyboardButton(texts.weekly_off_button, callback_data="weekly:off")
+        InlineKeyboardButton(texts.weekly_off_button, callback_data=WeeklyChoice("off").pack())
         if on
-        else InlineKeyboardButton(texts.weekly_on_button, callback_data="weekly:on")
+        else InlineKeyboardButton(texts.weekly_on_button, callback_data=WeeklyChoice("on").pack())
     )
     await reply(update, texts.weekly_on if on else texts.weekly_off, InlineKeyboardMarkup([[button]]))
 
@@ -506,8 +508,8 @@ async def forget(update: Update, context: CoachContext) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.forget_yes, callback_data="forget:yes"),
-                InlineKeyboardButton(texts.forget_no, callback_data="forget:no"),
+                InlineKeyboardButton(texts.forget_yes, callback_data=ForgetAnswer("yes").pack()),
+                InlineKeyboardButton(texts.forget_no, callback_data=ForgetAnswer("no").pack()),
             ]
         ]
     )
@@ -517,16 +519,19 @@ async def forget(update: Update, context: CoachContext) -> None:
 async def forget_answer(update: Update, context: CoachContext) -> None:
     services = context.services
     texts, query = services.content.texts, update.callback_query
-    await query.answer()
-    if query.data != "forget:yes":
-        await query.edit_message_text(texts.forget_cancelled)
+    answer = ForgetAnswer.unpack(query.data)
+    await query.answer(None if answer else texts.button_expired)
+    if answer is None:
         return
-    async with services.db.session() as session:
+    if answer.answer == "no":
+        await edit_text(query, texts.forget_cancelled)
+        return
+    async with services.db.session() as session:  # deleting twice deletes nothing more: idempotent
         deleted = await queries.forget_person(
             session=session, chat_id=update.effective_chat.id, user_id=update.effective_user.id
         )
     log.info("forgot a person on request: %s rows", deleted)
-    await query.edit_message_text(texts.forget_done)
+    await edit_text(query, texts.forget_done)
 
 
 # ----------------------------------------------------------------------------- /stats
@@ -555,11 +560,11 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("export", export, filters=private))
     application.add_handler(CommandHandler("forget", forget, filters=private))
     application.add_handler(CommandHandler("stats", stats_command, filters=private))
-    application.add_handler(CallbackQueryHandler(pick_exercise, pattern=r"^lg:[0-9]{1,9}:[a-z0-9-]{1,40}$"))
-    application.add_handler(CallbackQueryHandler(felt, pattern=r"^felt:[0-9]{1,9}:[a-z_]+$"))
-    application.add_handler(CallbackQueryHandler(units_button, pattern=r"^units:(kg|lb)$"))
-    application.add_handler(CallbackQueryHandler(weekly_button, pattern=r"^weekly:(on|off)$"))
-    application.add_handler(CallbackQueryHandler(forget_answer, pattern=r"^forget:(yes|no)$"))
+    application.add_handler(CallbackQueryHandler(pick_exercise, pattern=r"^lg:"))
+    application.add_handler(CallbackQueryHandler(felt, pattern=r"^felt:"))
+    application.add_handler(CallbackQueryHandler(units_button, pattern=r"^units:"))
+    application.add_handler(CallbackQueryHandler(weekly_button, pattern=r"^weekly:"))
+    application.add_handler(CallbackQueryHandler(forget_answer, pattern=r"^forget:"))
     interval = weekly_interval(application.services.settings)
     application.job_queue.run_repeating(
         weekly_checkin,

@@ -68,6 +68,41 @@ async def start_enrollment(*, session: AsyncSession, chat_id: int, now: datetime
     return enrollment
 
 
+async def restart_enrollment(
+    *, session: AsyncSession, chat_id: int, replacing: int, now: datetime
+) -> Enrollment | None:
+    """Start over: the run `replacing` gives way to a fresh one from day 1, due now. None when that
+    run was replaced already: the same confirmation pressed twice, or in two processes at once,
+    starts over once (the conditional UPDATE is the lock)."""
+    result = await session.execute(
+        update(Enrollment)
+        .where(Enrollment.id == replacing, Enrollment.chat_id == chat_id, Enrollment.status != "replaced")
+        .values(status="replaced")
+    )
+    if not result.rowcount:
+        return None
+    await cancel_pending(session=session, enrollment_id=replacing)
+    return await start_enrollment(session=session, chat_id=chat_id, now=now)
+
+
+async def change_status(*, session: AsyncSession, enrollment: Enrollment, to: str, from_: tuple[str, ...]) -> bool:
+    """Move a run to `to` if it is still in one of `from_`; False when another press or process
+    moved it first. The database decides, so a confirmation pressed twice acts once."""
+    result = await session.execute(
+        update(Enrollment).where(Enrollment.id == enrollment.id, Enrollment.status.in_(from_)).values(status=to)
+    )
+    return bool(result.rowcount)
+
+
+async def finish_onboarding(*, session: AsyncSession, chat_id: int) -> bool:
+    """Mark the person onboarded; False when that happened already (a double tap on the last
+    answer), so only one press starts the course."""
+    result = await session.execute(
+        update(Subscriber).where(Subscriber.chat_id == chat_id, Subscriber.onboarded.is_(False)).values(onboarded=True)
+    )
+    return bool(result.rowcount)
+
+
 def _insert(session: AsyncSession, model: type[SQLModel]):
     """INSERT in the session's dialect, which knows ON CONFLICT."""
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
@@ -302,28 +337,23 @@ class AnswerWrite:
     holds: bool = False  # a red flag: an active course is held, its waiting lesson cancelled
 
 
-async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> None:
+async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> list[AnswerWrite]:
     """Store answers, each replacing that person's earlier answer to the same question that day,
-    and apply what they change. Many answers cost a few statements: one for all the answers and
-    one for all the open questions (executemany); only stale follow-ups and red flags go one by one."""
-    for write in writes:
-        if write.clear_nodes:
-            await session.execute(
-                delete(CheckinAnswer).where(
-                    CheckinAnswer.enrollment_id == write.enrollment_id,
-                    CheckinAnswer.user_id == write.user_id,
-                    CheckinAnswer.day == write.day,
-                    CheckinAnswer.node.in_(write.clear_nodes),
-                )
-            )
+    and apply what they change; returns the writes that changed something. A button pressed again
+    with the answer already stored and its question where it left it changes nothing (the database
+    decides, so a double tap in two processes counts once); a typed answer always counts. Many
+    answers cost a few statements: one for all the answers and one for all the open questions
+    (executemany); only stale follow-ups, re-opened questions and red flags go one by one."""
     connection = await session.connection()
     insert = _insert(session, CheckinAnswer)
+    stored_answer = CheckinAnswer.__table__.c
     replaced = ("option", "text", "advice", "effect", "answered_at")
-    await connection.execute(
+    result = await connection.execute(
         insert.on_conflict_do_update(
             index_elements=["enrollment_id", "user_id", "day", "node"],
             set_={column: insert.excluded[column] for column in replaced},
-        ),
+            where=or_(insert.excluded.text.is_not(None), stored_answer.option != insert.excluded.option),
+        ).returning(stored_answer.enrollment_id, stored_answer.user_id, stored_answer.day, stored_answer.node),
         [
             dict(
                 enrollment_id=w.enrollment_id,
@@ -340,12 +370,34 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             for w in writes
         ],
     )
-    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in writes if w.moves_question]
+    changed = {tuple(row) for row in result}
+    fresh = [w for w in writes if (w.enrollment_id, w.user_id, w.day, w.node) in changed]
+    reopened = []  # the same answer again, but the question had moved on: it opens its follow-up again
+    for write in writes:
+        if write.moves_question and write not in fresh:
+            moved_back = await session.execute(
+                update(Enrollment)
+                .where(Enrollment.id == write.enrollment_id, Enrollment.checkin_node.is_distinct_from(write.open_node))
+                .values(checkin_node=write.open_node)
+            )
+            if moved_back.rowcount:
+                reopened.append(write)
+    for write in fresh + reopened:
+        if write.clear_nodes:
+            await session.execute(
+                delete(CheckinAnswer).where(
+                    CheckinAnswer.enrollment_id == write.enrollment_id,
+                    CheckinAnswer.user_id == write.user_id,
+                    CheckinAnswer.day == write.day,
+                    CheckinAnswer.node.in_(write.clear_nodes),
+                )
+            )
+    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in fresh if w.moves_question]
     if moved:
         await connection.execute(
             update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(checkin_node=bindparam("b_node")), moved
         )
-    for write in writes:
+    for write in fresh + reopened:
         if write.holds:
             held = await session.execute(
                 update(Enrollment)
@@ -354,6 +406,7 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             )
             if held.rowcount:
                 await cancel_pending(session=session, enrollment_id=write.enrollment_id)
+    return [write for write in writes if write in fresh or write in reopened]
 
 
 async def enrollments_by_id(*, session: AsyncSession, ids: list[int]) -> dict[int, Enrollment]:
