@@ -219,14 +219,14 @@ def _web_servers(application: CoachApplication) -> list[web.WebServer]:
             )
         )
     if settings.metrics_port is not None:
-        servers.append(web.WebServer(application, listen=settings.webhook_listen, port=settings.metrics_port))
+        servers.append(web.WebServer(application, listen=settings.metrics_listen, port=settings.metrics_port))
     return servers
 
 
 async def _start_updates(application: CoachApplication, servers: list[web.WebServer]) -> None:
     """Tell Telegram where updates go (a webhook) or start fetching them (polling); say which, once."""
     settings = application.services.settings
-    ports = ", ".join(f"{settings.webhook_listen}:{server.port}" for server in servers)
+    ports = ", ".join(f"{server.listen}:{server.port}" for server in servers)
     if settings.webhook_url:
         await application.bot.set_webhook(
             settings.webhook_url,
