@@ -95,26 +95,35 @@ def _real_updates() -> list[dict]:
     channel = tg.Chat(-1009876543210, tg.constants.ChatType.CHANNEL, title="News")
     lesson = tg.Message(7, when, private, from_user=tg.User(42, "Coach", True), text="<b>Day 1</b>")
     command = tg.Message(
-        8, when, private, from_user=alex, text="/log rdl 35 3x12",
-        entities=[tg.MessageEntity(tg.MessageEntity.BOT_COMMAND, 0, 4)], reply_to_message=lesson,
-    )  # fmt: skip
-    member = tg.ChatMemberMember(alex)
-    admin = tg.ChatMemberAdministrator(
-        tg.User(42, "Coach", True), False, *[True] * 11
+        8,
+        when,
+        private,
+        from_user=alex,
+        text="/log rdl 35 3x12",
+        entities=[tg.MessageEntity(tg.MessageEntity.BOT_COMMAND, 0, 4)],
+        reply_to_message=lesson,
     )
+    member = tg.ChatMemberMember(alex)
+    admin = tg.ChatMemberAdministrator(tg.User(42, "Coach", True), False, *[True] * 11)
     objects = [
         tg.Update(1, message=command),
         tg.Update(2, message=tg.Message(9, when, private, from_user=alex, location=tg.Location(13.4, 52.5))),
-        tg.Update(3, message=tg.Message(10, when, private, from_user=alex, sticker=None, photo=(
-            tg.PhotoSize("f", "u", 90, 90),
-        ))),  # fmt: skip
+        tg.Update(
+            3,
+            message=tg.Message(
+                10, when, private, from_user=alex, sticker=None, photo=(tg.PhotoSize("f", "u", 90, 90),)
+            ),
+        ),
         tg.Update(4, edited_message=tg.Message(8, when, private, from_user=alex, text="edited", edit_date=when)),
         tg.Update(5, message=tg.Message(11, when, group, from_user=alex, text="/cue back", message_thread_id=3)),
         tg.Update(6, channel_post=tg.Message(12, when, channel, sender_chat=channel, text="/groupcourse start")),
         tg.Update(7, callback_query=tg.CallbackQuery("q1", alex, "ci-1", message=lesson, data="ci:1:1:n:o")),
-        tg.Update(8, callback_query=tg.CallbackQuery(
-            "q2", alex, "ci-1", message=tg.InaccessibleMessage(private, 3), data="onb:profile:runner"
-        )),  # fmt: skip
+        tg.Update(
+            8,
+            callback_query=tg.CallbackQuery(
+                "q2", alex, "ci-1", message=tg.InaccessibleMessage(private, 3), data="onb:profile:runner"
+            ),
+        ),
         tg.Update(9, inline_query=tg.InlineQuery("i1", alex, "lower back", "", chat_type="sender")),
         tg.Update(10, my_chat_member=tg.ChatMemberUpdated(group, alex, when, tg.ChatMemberLeft(admin.user), admin)),
         tg.Update(11, chat_member=tg.ChatMemberUpdated(group, alex, when, tg.ChatMemberLeft(alex), member)),
