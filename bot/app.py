@@ -117,6 +117,22 @@ async def delivery_tick(context: CoachContext) -> None:
         )
 
 
+DELIVERY_TICK_JOB = "delivery-tick"
+
+
+async def paced_delivery_tick(context: CoachContext) -> None:
+    """Runs one tick, then books the next DELIVERY_TICK_SECONDS after this one began, or at once if
+    it ran longer. One tick at a time per process, by construction: a fan-out longer than a tick is
+    normal work, not a job the scheduler has to skip (and warn about) at every interval."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        await delivery_tick(context)
+    finally:
+        pause = context.services.settings.delivery_tick_seconds - (loop.time() - started)
+        context.job_queue.run_once(paced_delivery_tick, when=max(0.0, pause), name=DELIVERY_TICK_JOB)
+
+
 # In groups members see only what works there; admins also see the coach commands.
 GROUP_COMMANDS = [
     BotCommand("cue", "The right cue now: /cue lower back"),
@@ -133,13 +149,7 @@ async def _post_init(application: CoachApplication) -> None:
     await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands(COMMANDS)
-    application.job_queue.run_repeating(
-        delivery_tick,
-        interval=application.services.settings.delivery_tick_seconds,
-        first=0.1,
-        name="delivery-tick",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
+    application.job_queue.run_once(paced_delivery_tick, when=0.1, name=DELIVERY_TICK_JOB)
     application.job_queue.run_repeating(web.forget_old_updates, interval=3600, first=60, name="forget-updates")
 
 
