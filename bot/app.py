@@ -6,8 +6,10 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest
 
@@ -183,7 +185,8 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
     try:
         if lock is not None:
             await lock.acquire()
-        await application.initialize()
+        if not await _initialize_once_reachable(application, stop):
+            return
         await application.post_init(application)
         for server in servers:
             server.start()
@@ -212,6 +215,38 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
             await lock.release()
         await application.post_shutdown(application)
     log.info("stopped cleanly")
+
+
+STARTUP_RETRY_FIRST_SECONDS = 1.0
+STARTUP_RETRY_CAP_SECONDS = 60.0
+
+
+async def _initialize_once_reachable(application: CoachApplication, stop: asyncio.Event) -> bool:
+    """Initialize (python-telegram-bot asks Telegram who the bot is), waiting out a Bot API that cannot
+    be reached with one line per attempt and a doubling pause of at most a minute. A refused token is
+    no weather to wait out: `InvalidToken` goes up to `coach run`. False if told to stop meanwhile."""
+    api = urlsplit(application.services.settings.telegram_api_base_url)
+    pause = STARTUP_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            await application.initialize()
+            return True
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning(
+                "Telegram Bot API at %s://%s not reachable (%s); trying again in %.0f s",
+                api.scheme,
+                api.netloc,
+                reason,
+                pause,
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), pause)
+            return False
+        except TimeoutError:
+            pause = min(pause * 2, STARTUP_RETRY_CAP_SECONDS)
 
 
 def _web_servers(application: CoachApplication) -> list[web.WebServer]:
