@@ -31,10 +31,9 @@ PERSONAL_FIELDS = (
     "phone_number", "email", "vcard", "address", "latitude", "longitude", "query", "file_name",
     "question", "explanation", "description", "message_text", "invite_link", "emoji",
 )  # fmt: skip
-_PERSONAL_VALUE = re.compile(
-    r"""(?P<key>(?<![\w])['"]?(?:%s)['"]?\s*[:=]\s*)"""
-    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)""" % "|".join(PERSONAL_FIELDS)
-)
+_PERSONAL_KEY = r"""(?<![\w])['"]?(?:""" + "|".join(PERSONAL_FIELDS) + r""")['"]?\s*[:=]\s*"""
+_QUOTED_OR_NUMBER = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"""
+_PERSONAL_VALUE = re.compile(f"(?P<key>{_PERSONAL_KEY})(?:{_QUOTED_OR_NUMBER})")
 # A line carries an event, not a payload: a 5 MB update must not become a 5 MB line.
 MAX_LINE_CHARACTERS = 8000
 
