@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
@@ -132,7 +132,15 @@ async def paced_delivery_tick(context: CoachContext) -> None:
         await delivery_tick(context)
     finally:
         pause = context.services.settings.delivery_tick_seconds - (loop.time() - started)
-        context.job_queue.run_once(paced_delivery_tick, when=max(0.0, pause), name=DELIVERY_TICK_JOB)
+        _book_delivery_tick(context.job_queue, max(0.0, pause))
+
+
+def _book_delivery_tick(job_queue: JobQueue, seconds: float) -> None:
+    """No misfire grace: a tick that starts late (a busy event loop) still runs, or the chain of
+    ticks would end there (APScheduler drops a one-off job more than a second late by default)."""
+    job_queue.run_once(
+        paced_delivery_tick, when=seconds, name=DELIVERY_TICK_JOB, job_kwargs={"misfire_grace_time": None}
+    )
 
 
 # In groups members see only what works there; admins also see the coach commands.
@@ -151,7 +159,7 @@ async def _post_init(application: CoachApplication) -> None:
     await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands(COMMANDS)
-    application.job_queue.run_once(paced_delivery_tick, when=0.1, name=DELIVERY_TICK_JOB)
+    _book_delivery_tick(application.job_queue, 0.1)
     application.job_queue.run_repeating(web.forget_old_updates, interval=3600, first=60, name="forget-updates")
 
 

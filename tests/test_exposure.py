@@ -235,7 +235,8 @@ BIG = 90 * 1024 * 1024
 PIECE = b"x" * 65536
 
 
-async def test_a_body_over_the_limit_is_refused_before_it_is_read(webhook_bot):
+async def test_a_body_over_the_limit_is_refused_before_it_is_read(webhook_bot, caplog):
+    caplog.set_level(logging.WARNING)
     port = int(str(webhook_bot.client.base_url).rsplit(":", 1)[1].strip("/"))
     declared = {"Content-Length": str(BIG), "Content-Type": "application/json"}
     # The server answers before any of the 90 MB declared is sent: it never waits for (or holds) them.
@@ -251,3 +252,4 @@ async def test_a_body_over_the_limit_is_refused_before_it_is_read(webhook_bot):
     assert await _raw_request(port, _head("POST", "/metrics", declared)) == (405, 0)
     assert await _raw_request(port, _head("GET", "/healthz", declared)) == (413, 0)
     assert (await webhook_bot.client.get("/healthz")).status_code == 200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

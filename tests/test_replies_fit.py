@@ -90,6 +90,8 @@ REPLY_PATHS = [
     _longest("/cue", "💪"),
     _longest("/drill", "glute brigde & "),
     _longest("/progress", "deadlift <"),
+    "/log rdl 35 3x12",
+    "/progress rdl",  # a chart whose caption is cut to 1,024 characters
     _longest("/units", "kilos "),
     _longest("/weekly", "maybe "),
     _longest("/dance", "&&&"),  # an unknown command
