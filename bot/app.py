@@ -131,8 +131,9 @@ async def paced_delivery_tick(context: CoachContext) -> None:
     try:
         await delivery_tick(context)
     finally:
-        pause = context.services.settings.delivery_tick_seconds - (loop.time() - started)
-        _book_delivery_tick(context.job_queue, max(0.0, pause))
+        if context.application.running:  # stopping: the job queue waits for this tick, books no more
+            pause = context.services.settings.delivery_tick_seconds - (loop.time() - started)
+            _book_delivery_tick(context.job_queue, max(0.0, pause))
 
 
 def _book_delivery_tick(job_queue: JobQueue, seconds: float) -> None:
