@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
-from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
@@ -132,6 +135,31 @@ async def rest_timers(context: CoachContext) -> None:
         log.error("rest timers failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
 
 
+Tick = Callable[[CoachContext], Awaitable[None]]
+
+
+def run_paced(job_queue: JobQueue, tick: Tick, every: float, name: str) -> None:
+    """Run `tick` now, and each time again `every` seconds after its last run began (at once if that
+    run took longer). One run at a time per process, by construction: a fan-out longer than a tick
+    is normal work, not a job the scheduler has to skip (and warn about) at every interval."""
+
+    async def job(context: CoachContext) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await tick(context)
+        finally:
+            if context.application.running:  # stopping: the job queue waits for this run, books no more
+                book(max(0.0, every - (loop.time() - started)))
+
+    def book(seconds: float) -> None:
+        # No misfire grace: a run that starts late (a busy event loop) still runs, or the chain of
+        # runs would end there (APScheduler drops a one-off job more than a second late by default).
+        job_queue.run_once(job, when=seconds, name=name, job_kwargs={"misfire_grace_time": None})
+
+    book(0.1)
+
+
 # In groups members see only what works there; admins also see the coach commands.
 GROUP_COMMANDS = [
     BotCommand("cue", "The right cue now: /cue lower back"),
@@ -148,20 +176,9 @@ async def _post_init(application: CoachApplication) -> None:
     await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands(COMMANDS)
-    application.job_queue.run_repeating(
-        delivery_tick,
-        interval=application.services.settings.delivery_tick_seconds,
-        first=0.1,
-        name="delivery-tick",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
-    application.job_queue.run_repeating(
-        rest_timers,
-        interval=min(TIMER_TICK_SECONDS, application.services.settings.delivery_tick_seconds),
-        first=0.1,
-        name="rest-timers",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
+    every = application.services.settings.delivery_tick_seconds
+    run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
+    run_paced(application.job_queue, rest_timers, min(TIMER_TICK_SECONDS, every), "rest-timers")
     application.job_queue.run_repeating(web.forget_old_updates, interval=3600, first=60, name="forget-updates")
 
 
@@ -195,7 +212,8 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
     try:
         if lock is not None:
             await lock.acquire()
-        await application.initialize()
+        if not await _initialize_once_reachable(application, stop):
+            return
         await application.post_init(application)
         for server in servers:
             server.start()
@@ -226,6 +244,38 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
     log.info("stopped cleanly")
 
 
+STARTUP_RETRY_FIRST_SECONDS = 1.0
+STARTUP_RETRY_CAP_SECONDS = 60.0
+
+
+async def _initialize_once_reachable(application: CoachApplication, stop: asyncio.Event) -> bool:
+    """Initialize (python-telegram-bot asks Telegram who the bot is), waiting out a Bot API that cannot
+    be reached with one line per attempt and a doubling pause of at most a minute. A refused token is
+    no weather to wait out: `InvalidToken` goes up to `coach run`. False if told to stop meanwhile."""
+    api = urlsplit(application.services.settings.telegram_api_base_url)
+    pause = STARTUP_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            await application.initialize()
+            return True
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning(
+                "Telegram Bot API at %s://%s not reachable (%s); trying again in %.0f s",
+                api.scheme,
+                api.netloc,
+                reason,
+                pause,
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), pause)
+            return False
+        except TimeoutError:
+            pause = min(pause * 2, STARTUP_RETRY_CAP_SECONDS)
+
+
 def _web_servers(application: CoachApplication) -> list[web.WebServer]:
     """The webhook server (with /healthz and /metrics), and the metrics port when METRICS_PORT is set."""
     settings = application.services.settings
@@ -241,14 +291,14 @@ def _web_servers(application: CoachApplication) -> list[web.WebServer]:
             )
         )
     if settings.metrics_port is not None:
-        servers.append(web.WebServer(application, listen=settings.webhook_listen, port=settings.metrics_port))
+        servers.append(web.WebServer(application, listen=settings.metrics_listen, port=settings.metrics_port))
     return servers
 
 
 async def _start_updates(application: CoachApplication, servers: list[web.WebServer]) -> None:
     """Tell Telegram where updates go (a webhook) or start fetching them (polling); say which, once."""
     settings = application.services.settings
-    ports = ", ".join(f"{settings.webhook_listen}:{server.port}" for server in servers)
+    ports = ", ".join(f"{server.listen}:{server.port}" for server in servers)
     if settings.webhook_url:
         await application.bot.set_webhook(
             settings.webhook_url,

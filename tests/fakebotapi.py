@@ -60,6 +60,7 @@ _HTML_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
      "tg-emoji", "code", "pre", "blockquote"}
 )  # fmt: skip
+_STRAY_LESS_THAN = re.compile(r"<(?![a-zA-Z/])")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -168,6 +169,9 @@ class _HtmlText(HTMLParser):
         self._plain: list[str] = []
 
     def plain_text(self) -> str:
+        stray = _STRAY_LESS_THAN.search(self._source)
+        if stray is not None:  # Python's parser would take it as text; Telegram refuses it
+            self._fail(f"Unsupported start tag at byte offset {len(self._source[: stray.start()].encode())}")
         self.feed(self._source)
         self.close()
         if self._open:
@@ -301,6 +305,8 @@ class FakeBotApi:
             "supports_inline_queries": True,
         }
         self.calls: list[Call] = []
+        # (method, description) of every request refused with 400, as Telegram would refuse it
+        self.refusals: list[tuple[str, str]] = []
         self.callback_answers: dict[str, JSONDict] = {}
         self.inline_answers: dict[str, JSONDict] = {}
         self.rate_limited_count = 0
@@ -754,6 +760,8 @@ class FakeBotApi:
             self._check_rate_limits(method, params)
             result = await handler(params)
         except ApiError as error:
+            if error.code == 400:
+                self.refusals.append((method, error.description))
             return error.response()
         if fault is not None and fault.delay:
             await self._sleep(fault.delay)

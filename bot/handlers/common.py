@@ -1,18 +1,22 @@
-"""Small helpers every handler module shares: replying in HTML, editing the pressed message, the
-person's schedule."""
+"""Small helpers every handler module shares: sending HTML, editing the pressed message, the
+person's schedule.
+
+Every HTML message a handler sends goes through `send_html` (or `reply`, `reply_photo`), so every
+one is cut by `split_message` into parts Telegram accepts.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message, Update
 from telegram._utils.types import ReplyMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.context import CoachContext
 from bot.domain.schedule import LessonSchedule
-from bot.render import split_message
+from bot.render import CAPTION_LIMIT, split_message
 from bot.storage.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -27,18 +31,37 @@ EDIT_NOT_NEEDED = (
 )
 
 
-async def reply(update: Update, text: str, markup: ReplyMarkup | None = None) -> Message:
-    """Send HTML to the chat of the update, split if long; the markup rides on the last part."""
+async def send_html(
+    bot: Bot, chat_id: int, text: str, markup: ReplyMarkup | None = None, *, thread_id: int | None = None
+) -> Message:
+    """Send HTML to a chat, split if long; the markup rides on the last part."""
     chunks = split_message(text)
     message = None
     for i, chunk in enumerate(chunks):
-        message = await update.effective_chat.send_message(
+        message = await bot.send_message(
+            chat_id,
             chunk,
             parse_mode=ParseMode.HTML,
             reply_markup=markup if i == len(chunks) - 1 else None,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
-            message_thread_id=_thread_of(update),
+            message_thread_id=thread_id,
         )
+    return message
+
+
+async def reply(update: Update, text: str, markup: ReplyMarkup | None = None) -> Message:
+    """Send HTML to the chat of the update (in its forum topic), split if long."""
+    return await send_html(update.get_bot(), update.effective_chat.id, text, markup, thread_id=_thread_of(update))
+
+
+async def reply_photo(update: Update, photo: InputFile, caption: str | None = None) -> Message:
+    """A photo with an HTML caption; what does not fit a caption follows as messages."""
+    [first, *rest] = split_message(caption, first_limit=CAPTION_LIMIT) if caption else [None]
+    message = await update.effective_chat.send_photo(
+        photo, caption=first, parse_mode=ParseMode.HTML, message_thread_id=_thread_of(update)
+    )
+    for part in rest:  # already cut to a message's size
+        await reply(update, part)
     return message
 
 

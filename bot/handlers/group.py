@@ -41,7 +41,7 @@ from bot.domain.schedule import describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import resolve_timezone
 from bot.handlers.checkin import answer_write
-from bot.handlers.common import reply, schedule_for
+from bot.handlers.common import reply, schedule_for, send_html
 from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, user_text
@@ -485,7 +485,7 @@ async def membership(update: Update, context: CoachContext) -> None:
                 session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
             )
         if chat.type != ChatType.CHANNEL:  # a channel's readers need no word about the bot's set-up
-            await context.bot.send_message(chat.id, services.content.texts.group_welcome, parse_mode=ParseMode.HTML)
+            await send_html(context.bot, chat.id, services.content.texts.group_welcome)
     elif was_present and not present:
         log.info("removed from %s %s: deliveries there stop", chat.type, chat.id)
         async with services.db.session() as session:

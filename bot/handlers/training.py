@@ -37,7 +37,7 @@ from bot.domain.training import (
     from_kg,
     set_groups,
 )
-from bot.handlers.common import drop_buttons, edit_text, reply
+from bot.handlers.common import drop_buttons, edit_text, reply, reply_photo, send_html
 from bot.keyboards import plates_button, rest_row
 from bot.logbook import (
     advice_for,
@@ -332,9 +332,7 @@ async def progress(update: Update, context: CoachContext) -> None:
     )
     chart = await asyncio.to_thread(progress_chart, sessions, unit, labels)  # CPU work off the event loop
     caption = f"{_summary(texts, name, sessions, unit)}\n{advice_text(texts, advice)}"
-    await update.effective_chat.send_photo(
-        InputFile(io.BytesIO(chart.png), filename=f"progress-{key}.png"), caption=caption, parse_mode=ParseMode.HTML
-    )
+    await reply_photo(update, InputFile(io.BytesIO(chart.png), filename=f"progress-{key}.png"), caption)
 
 
 def _summary(texts: Texts, name: str, sessions: list[training.Session], unit: str) -> str:
@@ -448,7 +446,7 @@ async def send_weekly(bot: Bot, services: Services) -> int:
     for chat_id in due:
         text = texts.weekly_nudge.format(last=await _last_entry_note(services, chat_id)).strip()
         try:
-            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+            await send_html(bot, chat_id, text)
             sent += 1
         except Forbidden:
             async with services.db.session() as session:
@@ -547,7 +545,7 @@ async def stats_command(update: Update, context: CoachContext) -> None:
         report = await stats.collect(session=session, days=services.content.days)
     await reply(update, f"<pre>{escape(stats.stats_text(report))}</pre>")
     png = await asyncio.to_thread(stats.stats_png, report)
-    await update.effective_chat.send_photo(InputFile(io.BytesIO(png), filename="stats.png"))
+    await reply_photo(update, InputFile(io.BytesIO(png), filename="stats.png"))
 
 
 def register(application: Application) -> None:
