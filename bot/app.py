@@ -71,7 +71,7 @@ def build_application(
         delivery=DeliveryEngine(settings=settings, content=content, db=db, clock=clock),
         matcher=CheckinMatcher(content.checkin),
         cue_index=build_cue_index(content),
-        answers=AnswerWriter(db),
+        answers=AnswerWriter(db, content.question_of),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (

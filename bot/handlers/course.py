@@ -24,7 +24,8 @@ async def _current(context: CoachContext, chat_id: int) -> tuple[Subscriber | No
 async def resume_course(
     session, subscriber: Subscriber, enrollment: Enrollment, context: CoachContext, now: datetime
 ) -> datetime:
-    """Make a paused or stopped course active again, its next lesson at the next slot: no burst."""
+    """Make a paused or stopped course active again, its next lesson at the next slot: no burst.
+    A lesson due now is promised: the caller sends it with `deliver_now`."""
     enrollment.status = "active"
     due = (
         now
@@ -32,7 +33,11 @@ async def resume_course(
         else next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
     )
     await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
-    await queries.schedule_lessons(session=session, lessons=[(enrollment.id, enrollment.current_day + 1, due)])
+    await queries.schedule_lessons(
+        session=session,
+        lessons=[(enrollment.id, enrollment.current_day + 1, due)],
+        asked_at=now if due <= now else None,
+    )
     return due
 
 

@@ -5,6 +5,10 @@ statements; while one transaction is being written, the answers that come in mea
 the next transaction takes them all: one read of their enrollments, one statement for all the
 answers, one for all the open questions (`queries.store_answers`). A lone answer is written at once,
 so nobody waits for a batch to fill, and every answer is committed before it is acknowledged.
+
+A button can be pressed before its lesson's outcome is written (a moment after Telegram's answer,
+perhaps by another process): the lesson is then still claimed, and `decide` sees the enrollment as
+that outcome will leave it (`as_on_screen`), so the press counts.
 """
 
 from __future__ import annotations
@@ -20,6 +24,20 @@ from bot.storage.models import Enrollment
 # What to write for an enrollment as read in the transaction (None when it no longer exists), or a
 # refusal to show the person instead.
 Decision = Callable[[Enrollment | None], "queries.AnswerWrite | str"]
+# The check-in question a day's lesson opens (None: it asks none, or there is no such day).
+QuestionOf = Callable[[int], str | None]
+
+
+def as_on_screen(enrollment: Enrollment, day_out: int | None, question_of: QuestionOf) -> Enrollment:
+    """The enrollment as the person sees it: with the lesson claimed for sending (`day_out`) as
+    delivered, as its recorded outcome will make it. A copy; the stored row is not changed."""
+    if day_out is None or day_out <= enrollment.current_day:
+        return enrollment
+    seen = Enrollment.model_validate(enrollment.model_dump())
+    seen.current_day = day_out
+    if question := question_of(day_out):
+        seen.checkin_day, seen.checkin_node = day_out, question
+    return seen
 
 
 @dataclass(eq=False)
@@ -32,8 +50,9 @@ class _Waiting:
 
 
 class AnswerWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, question_of: QuestionOf) -> None:
         self._db = db
+        self._question_of = question_of
         self._waiting: list[_Waiting] = []
         self._writing = asyncio.Lock()
 
@@ -56,7 +75,8 @@ class AnswerWriter:
         self._waiting = [waiting for waiting in self._waiting if waiting not in batch]
         try:
             async with self._db.session() as session:
-                enrollments = await queries.enrollments_by_id(session=session, ids=sorted(seen))
+                found = await queries.enrollments_with_lesson_out(session=session, ids=sorted(seen))
+                enrollments = {key: as_on_screen(*row, self._question_of) for key, row in found.items()}
                 outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
                 writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
                 if writes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -24,6 +24,12 @@ from bot.storage.models import (
 )
 
 LIVE = ("active", "paused", "stopped")
+# A lesson promised to someone now (day 1 after onboarding, after /restart or a resume) is pending
+# with `claimed_by` ASKED: the process that promised it sends it at once, in the replies' lane
+# (`DeliveryEngine.deliver_now`). The fan-out leaves it alone for ASKED_GRACE, so it never waits
+# behind a fan-out, and then takes it like any other lesson (the promising process died).
+ASKED = "asked"
+ASKED_GRACE = timedelta(seconds=10)
 
 
 async def get_subscriber(*, session: AsyncSession, chat_id: int) -> Subscriber | None:
@@ -62,7 +68,7 @@ async def start_enrollment(*, session: AsyncSession, chat_id: int, now: datetime
     enrollment = Enrollment(chat_id=chat_id, status="active", started_at=now)
     session.add(enrollment)
     await session.flush()
-    await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)])
+    await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)], asked_at=now)
     return enrollment
 
 
@@ -71,13 +77,17 @@ def _insert(session: AsyncSession, model: type[SQLModel]):
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
 
 
-async def schedule_lessons(*, session: AsyncSession, lessons: list[tuple[int, int, datetime]]) -> None:
-    """Insert each (enrollment, day, due) delivery row unless it exists: a day is delivered at most once."""
+async def schedule_lessons(
+    *, session: AsyncSession, lessons: list[tuple[int, int, datetime]], asked_at: datetime | None = None
+) -> None:
+    """Insert each (enrollment, day, due) delivery row unless it exists: a day is delivered at most
+    once. With `asked_at` the lessons were promised to their people at that moment (see ASKED)."""
+    promise = dict(claimed_by=ASKED, claimed_at=asked_at) if asked_at else dict(claimed_by=None, claimed_at=None)
     connection = await session.connection()
     await connection.execute(
         _insert(session, Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]),
         [
-            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0)
+            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0, **promise)
             for enrollment_id, day, due_at in lessons
         ],
     )
@@ -101,9 +111,10 @@ async def cancel_pending(*, session: AsyncSession, enrollment_id: int) -> int | 
     return day
 
 
-def _due_lessons(now: datetime):
-    """Pending lessons due by `now` for active courses in reachable chats (the partial index's query)."""
-    return (
+def _due_lessons(now: datetime, *, asked_too: bool = False):
+    """Pending lessons due by `now` for active courses in reachable chats (the partial index's query);
+    for the fan-out not those just promised to someone (ASKED), unless `asked_too`."""
+    due = (
         select(Delivery.id)
         .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
         .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
@@ -114,6 +125,9 @@ def _due_lessons(now: datetime):
             Subscriber.reachable.is_(True),
         )
     )
+    if asked_too:
+        return due
+    return due.where(or_(Delivery.claimed_by.is_(None), Delivery.claimed_at <= now - ASKED_GRACE))
 
 
 @dataclass(frozen=True)
@@ -133,12 +147,18 @@ class ClaimedLesson:
 async def claim_due(
     *, session: AsyncSession, now: datetime, limit: int, worker: str, enrollment_id: int | None = None
 ) -> list[ClaimedLesson]:
-    """Mark up to `limit` due rows as being sent by this worker and return them.
+    """Mark up to `limit` due rows as being sent by this worker and return them; with
+    `enrollment_id` only that enrollment's, a lesson promised to its person included.
 
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim disjoint rows at once;
     SQLite runs the single UPDATE atomically. Commit before sending so others see the claim.
     """
-    due = _due_lessons(now).order_by(Delivery.due_at).limit(limit).with_for_update(of=Delivery, skip_locked=True)
+    due = (
+        _due_lessons(now, asked_too=enrollment_id is not None)
+        .order_by(Delivery.due_at)
+        .limit(limit)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
     if enrollment_id is not None:
         due = due.where(Delivery.enrollment_id == enrollment_id)
     result = await session.execute(
@@ -233,8 +253,15 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
         ],
     )
     moved = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
+    # A press on the lesson's buttons may have come first (`enrollments_with_lesson_out`): the
+    # question it answered stays answered.
+    answered = func.coalesce(Enrollment.checkin_day, 0) >= bindparam("b_day")
     changes = {  # what a lesson changes in its enrollment, by kind of lesson
-        "question": moved | dict(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
+        "question": moved
+        | dict(
+            checkin_day=case((answered, Enrollment.checkin_day), else_=bindparam("b_day")),
+            checkin_node=case((answered, Enrollment.checkin_node), else_=bindparam("b_node")),
+        ),
         "plain": moved,
         "finished": moved | dict(status="finished"),
     }
@@ -338,10 +365,13 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             for w in writes
         ],
     )
-    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in writes if w.moves_question]
+    moved = [dict(b_id=w.enrollment_id, b_day=w.day, b_node=w.open_node) for w in writes if w.moves_question]
     if moved:
         await connection.execute(
-            update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(checkin_node=bindparam("b_node")), moved
+            update(Enrollment)
+            .where(Enrollment.id == bindparam("b_id"))
+            .values(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
+            moved,
         )
     for write in writes:
         if write.holds:
@@ -354,9 +384,20 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
                 await cancel_pending(session=session, enrollment_id=write.enrollment_id)
 
 
-async def enrollments_by_id(*, session: AsyncSession, ids: list[int]) -> dict[int, Enrollment]:
-    result = await session.execute(select(Enrollment).where(Enrollment.id.in_(ids)))
-    return {enrollment.id: enrollment for enrollment in result.scalars()}
+async def enrollments_with_lesson_out(
+    *, session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[Enrollment, int | None]]:
+    """Each enrollment with the day of its lesson claimed for sending and not yet recorded (None
+    when there is none): that lesson may already be on the person's screen, its outcome written a
+    moment later, perhaps by another process. One statement, so an outcome recorded meanwhile is
+    seen in both or in neither."""
+    out = (
+        select(func.max(Delivery.day))
+        .where(Delivery.enrollment_id == Enrollment.id, Delivery.status == "sending")
+        .scalar_subquery()
+    )
+    result = await session.execute(select(Enrollment, out).where(Enrollment.id.in_(ids)))
+    return {enrollment.id: (enrollment, day) for enrollment, day in result}
 
 
 async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[CheckinAnswer]]:
