@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -25,9 +25,10 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
-from bot.storage.models import Delivery
+from bot.storage.models import CheckinAnswer, Delivery
 from tests.conftest import TOKEN, FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
 from tests.fakebotapi import FakeBotApi, RateLimits
+from tests.test_group_e2e import ADVICE, CLUB, Club, group_settings
 
 
 def berlin_7am(day_of_june: int) -> datetime:
@@ -303,25 +304,47 @@ async def test_processes_on_one_database_share_one_send_budget(postgres_url, clo
 # ----------------------------------------------------------------- presses and promises under load
 
 
+class HeldOutcomes:
+    """Lesson outcomes written only once `release` is called: a lesson is on the person's screen
+    and still claimed, as in the moment between Telegram's answer and the outcome's transaction."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._released = asyncio.Event()
+
+    def hold(self) -> None:
+        written = queries.record_outcomes
+
+        async def written_later(**kwargs: object) -> None:
+            await self._released.wait()
+            await written(**kwargs)
+
+        self._monkeypatch.setattr(queries, "record_outcomes", written_later)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+def held_outcomes(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldOutcomes]:
+    held = HeldOutcomes(monkeypatch)
+    yield held
+    held.release()
+
+
 async def test_a_button_pressed_before_its_lesson_is_recorded_counts_and_stays_answered(
-    database_url, telegram, clock, monkeypatch
+    database_url, telegram, clock, held_outcomes
 ):
     """A lesson's outcome is written a moment after Telegram's answer (by whichever process sent
     it); a press in that moment counts, and the outcome written after it keeps the question answered."""
     bot = RunningBot(make_settings(telegram, database_url), clock)
     await bot.start()
-    release, written = asyncio.Event(), queries.record_outcomes
     try:
         alex = Person(telegram, bot=bot)
         await alex.onboard()
         await bot.at(berlin_7am(2))
-
-        async def written_later(**kwargs: object) -> None:
-            await release.wait()
-            await written(**kwargs)
-
-        monkeypatch.setattr(queries, "record_outcomes", written_later)
-        alex.bot = None  # nothing to settle: the day 2 lesson stays claimed until `release`
+        held_outcomes.hold()
+        alex.bot = None  # nothing to settle: the day 2 lesson stays claimed until the release
         [lesson] = await alex.expect(1)
         assert lesson_days([lesson]) == [2]
         data = next(d for _, d in buttons(lesson) if d.endswith(":felt-where:lower-back"))
@@ -329,11 +352,10 @@ async def test_a_button_pressed_before_its_lesson_is_recorded_counts_and_stays_a
         [follow_up] = await alex.expect(1)
         assert telegram.callback_answers[update["callback_query"]["id"]]["text"] == "Got it, thanks!"
         assert any(d.endswith(":lower-back-why:not-sure") for _, d in buttons(follow_up)), "the follow-up question"
-        async with bot.app.services.db.session() as session:
-            [delivery] = (await session.execute(select(Delivery).filter_by(day=2))).scalars().all()
+        [delivery] = await lesson_rows(bot.app.services.db, day=2)
         assert delivery.status == "sending", "the press came before the outcome was written"
 
-        release.set()
+        held_outcomes.release()
         await bot.settle()
         async with bot.app.services.db.session() as session:
             enrollment = await queries.current_enrollment(session=session, chat_id=alex.chat_id)
@@ -341,7 +363,27 @@ async def test_a_button_pressed_before_its_lesson_is_recorded_counts_and_stays_a
         assert [(a.day, a.node, a.option) for a in answers] == [(2, "felt-where", "lower-back")]
         assert (enrollment.current_day, enrollment.checkin_day, enrollment.checkin_node) == (2, 2, "lower-back-why")
     finally:
-        release.set()
+        await bot.stop()
+
+
+async def test_a_group_button_pressed_before_its_lesson_is_recorded_counts(sqlite_url, telegram, clock, held_outcomes):
+    bot = RunningBot(group_settings(telegram, sqlite_url), clock)
+    await bot.start()
+    try:
+        club = Club(telegram, bot)
+        await club.start()
+        await bot.at(berlin_7am(2))
+        held_outcomes.hold()
+        [lesson] = (await telegram.wait_for_messages(CLUB, len(club.messages) + 1))[-1:]
+        assert "Day 2 of 7" in lesson["text"]
+        answer = await club.press(club.kim, lesson, "hams-glutes")
+        assert answer["show_alert"] and ADVICE["clean"].title in answer["text"], answer
+        held_outcomes.release()
+        await bot.settle()
+        async with bot.app.services.db.session() as session:
+            stored = (await session.execute(select(CheckinAnswer.user_id, CheckinAnswer.day))).all()
+        assert stored == [(club.kim["id"], 2)]
+    finally:
         await bot.stop()
 
 

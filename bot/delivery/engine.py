@@ -7,10 +7,11 @@ well have arrived) is recorded as 'uncertain' and not resent, and the course mov
 arrived; the person can always ask for /today. 429s, 5xx answers and refused connections are
 retried with capped, jittered backoff (`may_have_arrived` draws the line).
 A process that dies between claim and outcome leaves a claim that expires after the lease and is
-sent again: the only way a lesson can arrive twice. Outcomes are written as soon as the outcome
-writer is free (group commit: those that came in while it wrote go together in its next
-transaction), so at a crash only what was on the wire, or in the one transaction being written,
-is repeated; at high rates the transactions grow by themselves.
+sent again: the only way a lesson can arrive twice. A lesson keeps its place among the sends under
+way (`send_concurrency`) until its outcome is written, so a crash repeats at most that many.
+Outcomes are written at once when no lesson is being sent; while a fan-out is under way, once
+those waiting hold half the send slots (one transaction for many: a lone outcome's transaction
+costs as much CPU as fifty written together).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import random
 import socket
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time as clock_time
@@ -134,6 +135,8 @@ class DeliveryEngine:
         self._outcomes: list[tuple[queries.LessonOutcome, asyncio.Future[None]]] = []
         self._flush_lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None  # writes outcomes while any are queued
+        self._sending = 0  # lessons being composed and sent right now
+        self._write_batch = max(1, self.concurrency // 2)  # outcomes worth a transaction during a fan-out
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send everything that is due, batch by batch, until nothing is left."""
@@ -289,25 +292,36 @@ class DeliveryEngine:
         )
         return sent.message_id
 
+    @contextlib.contextmanager
+    def _sending_one(self) -> Iterator[None]:
+        """A lesson being composed and sent: once none is, the outcomes waiting are written."""
+        self._sending += 1
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            self._write_if_due()
+
     async def _deliver(self, bot: Bot, item: queries.ClaimedLesson, report: TickReport) -> None:
         sent_any = False
         message_id = None
-        messages = await self.composer.compose(
-            enrollment_id=item.enrollment_id,
-            day=item.day,
-            profile=item.profile,
-            kind=item.kind,
-            bot_username=bot.username,
-            history=past_answers(item.history),
-        )
         try:
-            for message in messages:
-                if item.kind == "private":
-                    sent_id = await self.send(bot, item.chat_id, message)
-                else:  # to the group's topic, wherever the group is now
-                    sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
-                sent_any = True
-                message_id = message_id or sent_id
+            with self._sending_one():
+                messages = await self.composer.compose(
+                    enrollment_id=item.enrollment_id,
+                    day=item.day,
+                    profile=item.profile,
+                    kind=item.kind,
+                    bot_username=bot.username,
+                    history=past_answers(item.history),
+                )
+                for message in messages:
+                    if item.kind == "private":
+                        sent_id = await self.send(bot, item.chat_id, message)
+                    else:  # to the group's topic, wherever the group is now
+                        sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
+                    sent_any = True
+                    message_id = message_id or sent_id
         except (Forbidden, BadRequest, ChatMigrated) as exc:
             if sent_any:
                 report.uncertain += 1
@@ -342,8 +356,8 @@ class DeliveryEngine:
         self, item: queries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
     ) -> None:
         """Record the outcome of a lesson that went out (or may have): what it changes and the next
-        lesson are written at once by the outcome writer, with whatever else is queued by then. The
-        lesson keeps its place among the sends under way until then, so what Telegram has and the
+        lesson are written by the outcome writer, with whatever else is queued by then. The lesson
+        keeps its place among the sends under way until then, so what Telegram has and the
         database does not is never more than the send concurrency."""
         now, days = self.clock.now(), self.content.days
         lesson = self.content.lesson(item.day) if item.day <= days else None  # past the last day: graduation
@@ -370,9 +384,16 @@ class DeliveryEngine:
             next_due=next_due_at,
         )
         self._outcomes.append((outcome, written))
+        self._write_if_due()
+        await written
+
+    def _write_if_due(self) -> None:
+        """Start the outcome writer when no lesson is being sent, or when the outcomes waiting hold
+        half the send slots (the other half keep the fan-out going meanwhile)."""
+        if not self._outcomes or (self._sending and len(self._outcomes) < self._write_batch):
+            return
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_outcomes(), name="lesson-outcomes")
-        await written
 
     async def _write_outcomes(self) -> None:
         """Write queued outcomes until none is left, each transaction taking all that queued while

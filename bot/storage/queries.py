@@ -225,21 +225,44 @@ class LessonOutcome:
     next_due: datetime | None  # when the next lesson falls due, if the course is still running then
 
 
+# The statements `record_outcomes` runs, built once: building them costs more than running them
+# for a handful of rows.
+_RECORD_DELIVERY = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        sent_at=bindparam("b_at"),
+        message_id=bindparam("b_message_id"),
+        error=bindparam("b_error"),
+        remind_at=bindparam("b_remind_at"),
+    )
+)
+_MOVED = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
+# A press on the lesson's buttons may have come first (`enrollments_with_lesson_out`): the question
+# it answered stays answered.
+_ANSWERED = func.coalesce(Enrollment.checkin_day, 0) >= bindparam("b_day")
+_ADVANCE_ENROLLMENT = {  # what a lesson changes in its enrollment, by kind of lesson
+    kind: update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values)
+    for kind, values in {
+        "question": _MOVED
+        | dict(
+            checkin_day=case((_ANSWERED, Enrollment.checkin_day), else_=bindparam("b_day")),
+            checkin_node=case((_ANSWERED, Enrollment.checkin_node), else_=bindparam("b_node")),
+        ),
+        "plain": _MOVED,
+        "finished": _MOVED | dict(status="finished"),
+    }.items()
+}
+
+
 async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome]) -> None:
     """Record many sent lessons at once and schedule each next lesson (for courses still active):
     a few statements for the whole list, each run for every row (executemany)."""
     outcomes = sorted(outcomes, key=lambda o: o.delivery_id)  # one lock order for every process
     connection = await session.connection()
     await connection.execute(
-        update(Delivery)
-        .where(Delivery.id == bindparam("b_id"))
-        .values(
-            status=bindparam("b_status"),
-            sent_at=bindparam("b_at"),
-            message_id=bindparam("b_message_id"),
-            error=bindparam("b_error"),
-            remind_at=bindparam("b_remind_at"),
-        ),
+        _RECORD_DELIVERY,
         [
             dict(
                 b_id=o.delivery_id,
@@ -252,28 +275,13 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
             for o in outcomes
         ],
     )
-    moved = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
-    # A press on the lesson's buttons may have come first (`enrollments_with_lesson_out`): the
-    # question it answered stays answered.
-    answered = func.coalesce(Enrollment.checkin_day, 0) >= bindparam("b_day")
-    changes = {  # what a lesson changes in its enrollment, by kind of lesson
-        "question": moved
-        | dict(
-            checkin_day=case((answered, Enrollment.checkin_day), else_=bindparam("b_day")),
-            checkin_node=case((answered, Enrollment.checkin_node), else_=bindparam("b_node")),
-        ),
-        "plain": moved,
-        "finished": moved | dict(status="finished"),
-    }
-    rows: dict[str, list[dict]] = {kind: [] for kind in changes}
+    rows: dict[str, list[dict]] = {kind: [] for kind in _ADVANCE_ENROLLMENT}
     for o in outcomes:
         kind = "finished" if o.finished else "question" if o.checkin_node else "plain"
         rows[kind].append(dict(b_id=o.enrollment_id, b_day=o.current_day, b_at=o.at, b_node=o.checkin_node))
-    for kind, values in changes.items():
+    for kind, statement in _ADVANCE_ENROLLMENT.items():
         if rows[kind]:
-            await connection.execute(
-                update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values), rows[kind]
-            )
+            await connection.execute(statement, rows[kind])
     scheduled = [o for o in outcomes if o.next_due is not None]
     if not scheduled:
         return
