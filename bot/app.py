@@ -80,7 +80,7 @@ def build_application(
         delivery=delivery,
         matcher=CheckinMatcher(content.checkin),
         cue_index=build_cue_index(content),
-        answers=AnswerWriter(db),
+        answers=AnswerWriter(db, content.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")

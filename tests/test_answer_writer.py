@@ -37,7 +37,7 @@ async def test_answers_that_come_together_share_transactions_and_keep_their_own_
     db = Database(database_url)
     try:
         await seed_people(db, 12, now=NOW, due_at=NOW)
-        writer = AnswerWriter(db)
+        writer = AnswerWriter(db, lambda day: "felt")
         transactions = 0
         original = db.session
 
@@ -82,7 +82,7 @@ async def test_an_answer_that_fails_fails_alone_and_the_honest_ones_beside_it_ar
     db = Database(database_url)
     try:
         await seed_people(db, 8, now=NOW, due_at=NOW)
-        writer = AnswerWriter(db)
+        writer = AnswerWriter(db, lambda day: "felt")
 
         def decide(enrollment: Enrollment | None) -> AnswerWrite | str:
             return "not found" if enrollment is None else answer(enrollment, "hams")
@@ -102,7 +102,7 @@ async def test_two_answers_of_one_person_are_written_in_order(sqlite_url):
     db = Database(sqlite_url)
     try:
         await seed_people(db, 1, now=NOW, due_at=NOW)
-        writer = AnswerWriter(db)
+        writer = AnswerWriter(db, lambda day: "felt")
         first = writer.write(1, lambda enrollment: answer(enrollment, "hamstrings"))
         second = writer.write(1, lambda enrollment: answer(enrollment, "lower-back"))
         await asyncio.gather(first, second)

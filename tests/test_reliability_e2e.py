@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -25,9 +25,10 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
-from bot.storage.models import Delivery
-from tests.conftest import TOKEN, FakeClock, Person, RunningBot, lesson_days, make_settings
+from bot.storage.models import CheckinAnswer, Delivery
+from tests.conftest import TOKEN, FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
 from tests.fakebotapi import FakeBotApi, RateLimits
+from tests.test_group_e2e import ADVICE, CLUB, Club, group_settings
 
 
 def berlin_7am(day_of_june: int) -> datetime:
@@ -298,3 +299,116 @@ async def test_processes_on_one_database_share_one_send_budget(postgres_url, clo
     busiest = max(sum(1 for t in sends if start <= t < start + 1.0) for start in sends)
     assert busiest <= limit, f"{busiest} sends within one second"
     assert sends[-1] - sends[0] >= 2.0, "75 sends at 30/s take 2.5 s; unshared budgets would take 0.8 s"
+
+
+# ----------------------------------------------------------------- presses and promises under load
+
+
+class HeldOutcomes:
+    """Lesson outcomes written only once `release` is called: a lesson is on the person's screen
+    and still claimed, as in the moment between Telegram's answer and the outcome's transaction."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._released = asyncio.Event()
+
+    def hold(self) -> None:
+        written = queries.record_outcomes
+
+        async def written_later(**kwargs: object) -> None:
+            await self._released.wait()
+            await written(**kwargs)
+
+        self._monkeypatch.setattr(queries, "record_outcomes", written_later)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+def held_outcomes(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldOutcomes]:
+    held = HeldOutcomes(monkeypatch)
+    yield held
+    held.release()
+
+
+async def test_a_button_pressed_before_its_lesson_is_recorded_counts_and_stays_answered(
+    database_url, telegram, clock, held_outcomes
+):
+    """A lesson's outcome is written a moment after Telegram's answer (by whichever process sent
+    it); a press in that moment counts, and the outcome written after it keeps the question answered."""
+    bot = RunningBot(make_settings(telegram, database_url), clock)
+    await bot.start()
+    try:
+        alex = Person(telegram, bot=bot)
+        await alex.onboard()
+        await bot.at(berlin_7am(2))
+        held_outcomes.hold()
+        alex.bot = None  # nothing to settle: the day 2 lesson stays claimed until the release
+        [lesson] = await alex.expect(1)
+        assert lesson_days([lesson]) == [2]
+        data = next(d for _, d in buttons(lesson) if d.endswith(":felt-where:lower-back"))
+        update = telegram.press_button(alex.user, lesson, data)
+        [follow_up] = await alex.expect(1)
+        assert telegram.callback_answers[update["callback_query"]["id"]]["text"] == "Got it, thanks!"
+        assert any(d.endswith(":lower-back-why:not-sure") for _, d in buttons(follow_up)), "the follow-up question"
+        [delivery] = await lesson_rows(bot.app.services.db, day=2)
+        assert delivery.status == "sending", "the press came before the outcome was written"
+
+        held_outcomes.release()
+        await bot.settle()
+        async with bot.app.services.db.session() as session:
+            enrollment = await queries.current_enrollment(session=session, chat_id=alex.chat_id)
+            answers = await queries.checkin_history(session=session, enrollment_id=enrollment.id, user_id=alex.chat_id)
+        assert [(a.day, a.node, a.option) for a in answers] == [(2, "felt-where", "lower-back")]
+        assert (enrollment.current_day, enrollment.checkin_day, enrollment.checkin_node) == (2, 2, "lower-back-why")
+    finally:
+        await bot.stop()
+
+
+async def test_a_group_button_pressed_before_its_lesson_is_recorded_counts(sqlite_url, telegram, clock, held_outcomes):
+    bot = RunningBot(group_settings(telegram, sqlite_url), clock)
+    await bot.start()
+    try:
+        club = Club(telegram, bot)
+        await club.start()
+        await bot.at(berlin_7am(2))
+        held_outcomes.hold()
+        [lesson] = (await telegram.wait_for_messages(CLUB, len(club.messages) + 1))[-1:]
+        assert "Day 2 of 7" in lesson["text"]
+        answer = await club.press(club.kim, lesson, "hams-glutes")
+        assert answer["show_alert"] and ADVICE["clean"].title in answer["text"], answer
+        held_outcomes.release()
+        await bot.settle()
+        async with bot.app.services.db.session() as session:
+            stored = (await session.execute(select(CheckinAnswer.user_id, CheckinAnswer.day))).all()
+        assert stored == [(club.kim["id"], 2)]
+    finally:
+        await bot.stop()
+
+
+async def test_a_lesson_promised_now_is_left_to_its_promise_then_taken_by_the_fan_out(database_url, clock):
+    """Day 1 after onboarding (or /restart, a resume) goes out from the handler that promised it, in
+    the replies' lane: the fan-out does not claim it, so it never waits behind one; should the
+    promising process die, the fan-out takes it after a grace."""
+    db, now = Database(database_url), clock.now()
+    await seed_people(db, 2, now=now, due_at=now)  # someone waiting in the fan-out, and someone to promise
+    try:
+        async with db.session() as session:
+            promised = await queries.start_enrollment(session=session, chat_id=FIRST_CHAT + 2, now=now)
+
+        async def claim(at: datetime, enrollment_id: int | None = None) -> list[int]:
+            async with db.session() as session:
+                lessons = await queries.claim_due(
+                    session=session, now=at, limit=10, worker="w", enrollment_id=enrollment_id
+                )
+            return [lesson.enrollment_id for lesson in lessons]
+
+        assert await claim(now) == [1], "the fan-out took a lesson promised to someone now"
+        assert await claim(now, promised.id) == [promised.id], "deliver_now claims what it promised"
+        async with db.session() as session:
+            again = await queries.start_enrollment(session=session, chat_id=FIRST_CHAT + 2, now=now)
+        assert await claim(now + queries.ASKED_GRACE - timedelta(seconds=1)) == []
+        assert await claim(now + queries.ASKED_GRACE) == [again.id], "a promise nobody kept goes out with the fan-out"
+    finally:
+        await db.dispose()

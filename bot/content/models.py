@@ -393,3 +393,7 @@ class Content(Strict):
 
     def lesson(self, day: int) -> Lesson:
         return self.lessons[day - 1]
+
+    def question_of(self, day: int) -> str | None:
+        """The check-in question the lesson of `day` opens: None when it asks none, or past the last day."""
+        return self.lesson(day).checkin if 1 <= day <= self.days else None

@@ -7,7 +7,11 @@ well have arrived) is recorded as 'uncertain' and not resent, and the course mov
 arrived; the person can always ask for /today. 429s, 5xx answers and refused connections are
 retried with capped, jittered backoff (`may_have_arrived` draws the line).
 A process that dies between claim and outcome leaves a claim that expires after the lease and is
-sent again: the only way a lesson can arrive twice, bounded by what was in flight.
+sent again: the only way a lesson can arrive twice. A lesson keeps its place among the sends under
+way (`send_concurrency`) until its outcome is written, so a crash repeats at most that many.
+Outcomes are written at once when no lesson is being sent; while a fan-out is under way, once
+those waiting hold half the send slots (one transaction for many: a lone outcome's transaction
+costs as much CPU as fifty written together).
 """
 
 from __future__ import annotations
@@ -19,10 +23,9 @@ import math
 import os
 import random
 import socket
-import time
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time as clock_time
@@ -51,8 +54,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_CAP_SECONDS = 600
 SEND_WINDOW_SECONDS = 0.1  # Telegram answers a send well within this, from a server near it
-OUTCOME_FLUSH_SIZE = 64  # outcomes written per transaction, at most
-OUTCOME_FLUSH_SECONDS = 0.5  # and none waits longer than this while lessons go out
 # True while a tick runs: what it sends is fan-out, paced behind the replies to people (ratelimit.py).
 SCHEDULED: ContextVar[bool] = ContextVar("scheduled", default=False)
 UNREACHABLE = (
@@ -135,9 +136,12 @@ class DeliveryEngine:
         self._batches_in_flight = 0
         self._idle = asyncio.Event()  # set while no batch is being sent
         self._idle.set()
-        self._outcomes: list[queries.LessonOutcome] = []  # sent, not yet written (`flush_outcomes`)
-        self._oldest_outcome = 0.0
+        # Sent, not yet written (`flush_outcomes`), each with the future its sender waits on.
+        self._outcomes: list[tuple[queries.LessonOutcome, asyncio.Future[None]]] = []
         self._flush_lock = asyncio.Lock()
+        self._writer: asyncio.Task[None] | None = None  # writes outcomes while any are queued
+        self._sending = 0  # lessons being composed and sent right now
+        self._write_batch = max(1, self.concurrency // 2)  # outcomes worth a transaction during a fan-out
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send everything that is due, batch by batch, until nothing is left."""
@@ -184,7 +188,9 @@ class DeliveryEngine:
                 log.warning("check-in reminder to chat %s not sent: %s", reminder.chat_id, exc)
 
     async def deliver_now(self, bot: Bot, enrollment_id: int) -> TickReport:
-        """Send an enrollment's due lesson right away (day 1 after onboarding, after /restart)."""
+        """Send an enrollment's due lesson right away (day 1 after onboarding, after /restart, a
+        resume): promised to someone who is talking to the bot, it goes in the replies' lane of the
+        shared budget, and the fan-out has left it alone (`queries.ASKED`)."""
         report = TickReport()
         await self._send_all(bot, await self._claim(limit=1, enrollment_id=enrollment_id), report)
         return report
@@ -291,25 +297,36 @@ class DeliveryEngine:
         )
         return sent.message_id
 
+    @contextlib.contextmanager
+    def _sending_one(self) -> Iterator[None]:
+        """A lesson being composed and sent: once none is, the outcomes waiting are written."""
+        self._sending += 1
+        try:
+            yield
+        finally:
+            self._sending -= 1
+            self._write_if_due()
+
     async def _deliver(self, bot: Bot, item: queries.ClaimedLesson, report: TickReport) -> None:
         sent_any = False
         message_id = None
-        messages = await self.composer.compose(
-            enrollment_id=item.enrollment_id,
-            day=item.day,
-            profile=item.profile,
-            kind=item.kind,
-            bot_username=bot.username,
-            history=past_answers(item.history),
-        )
         try:
-            for message in messages:
-                if item.kind == "private":
-                    sent_id = await self.send(bot, item.chat_id, message)
-                else:  # to the group's topic, wherever the group is now
-                    sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
-                sent_any = True
-                message_id = message_id or sent_id
+            with self._sending_one():
+                messages = await self.composer.compose(
+                    enrollment_id=item.enrollment_id,
+                    day=item.day,
+                    profile=item.profile,
+                    kind=item.kind,
+                    bot_username=bot.username,
+                    history=past_answers(item.history),
+                )
+                for message in messages:
+                    if item.kind == "private":
+                        sent_id = await self.send(bot, item.chat_id, message)
+                    else:  # to the group's topic, wherever the group is now
+                        sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
+                    sent_any = True
+                    message_id = message_id or sent_id
         except (Forbidden, BadRequest, ChatMigrated) as exc:
             if sent_any:
                 report.uncertain += 1
@@ -343,9 +360,10 @@ class DeliveryEngine:
     async def _advance(
         self, item: queries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
     ) -> None:
-        """Queue the outcome of a lesson that went out (or may have): what it changes and the next
-        lesson are written with others' in one transaction, once OUTCOME_FLUSH_SIZE are queued or
-        the oldest has waited OUTCOME_FLUSH_SECONDS, and at the end of each batch."""
+        """Record the outcome of a lesson that went out (or may have): what it changes and the next
+        lesson are written by the outcome writer, with whatever else is queued by then. The lesson
+        keeps its place among the sends under way until then, so what Telegram has and the
+        database does not is never more than the send concurrency."""
         now, days = self.clock.now(), self.content.days
         lesson = self.content.lesson(item.day) if item.day <= days else None  # past the last day: graduation
         checkin = lesson.checkin if lesson is not None else None
@@ -355,42 +373,64 @@ class DeliveryEngine:
         next_due_at = None
         if lesson is not None and item.lesson_time and item.timezone:
             next_due_at = next_due(schedule_of(item.lesson_time, item.timezone, self.settings), now=now, last_sent=now)
-        if not self._outcomes:
-            self._oldest_outcome = time.monotonic()
-        self._outcomes.append(
-            queries.LessonOutcome(
-                delivery_id=item.delivery_id,
-                enrollment_id=item.enrollment_id,
-                day=item.day,
-                status=status,
-                at=now,
-                message_id=message_id,
-                error=error,
-                current_day=min(item.day, days),
-                checkin_node=checkin,
-                remind_at=remind_at,
-                finished=lesson is None,
-                next_due=next_due_at,
-            )
+        written = asyncio.get_running_loop().create_future()
+        outcome = queries.LessonOutcome(
+            delivery_id=item.delivery_id,
+            enrollment_id=item.enrollment_id,
+            day=item.day,
+            status=status,
+            at=now,
+            message_id=message_id,
+            error=error,
+            current_day=min(item.day, days),
+            checkin_node=checkin,
+            remind_at=remind_at,
+            finished=lesson is None,
+            next_due=next_due_at,
         )
-        waited = time.monotonic() - self._oldest_outcome
-        if len(self._outcomes) >= OUTCOME_FLUSH_SIZE or waited >= OUTCOME_FLUSH_SECONDS:
-            await self.flush_outcomes()
+        self._outcomes.append((outcome, written))
+        self._write_if_due()
+        await written
+
+    def _write_if_due(self) -> None:
+        """Start the outcome writer when no lesson is being sent, or when the outcomes waiting hold
+        half the send slots (the other half keep the fan-out going meanwhile)."""
+        if not self._outcomes or (self._sending and len(self._outcomes) < self._write_batch):
+            return
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_outcomes(), name="lesson-outcomes")
+
+    async def _write_outcomes(self) -> None:
+        """Write queued outcomes until none is left, each transaction taking all that queued while
+        the last was written. Should the database fail, they stay queued (their senders go on) and
+        the batch's closing `flush_outcomes` reports it."""
+        try:
+            while self._outcomes:
+                await self.flush_outcomes()
+        except Exception as exc:
+            log.debug("outcomes not written yet (%s): kept for the end of the batch", type(exc).__name__)
+        finally:
+            for _, written in self._outcomes:
+                if not written.done():
+                    written.set_result(None)
 
     async def flush_outcomes(self) -> None:
         """Write the queued outcomes and schedule each person's next lesson, in one transaction.
         Until then their rows stay claimed ('sending'), so no process sends them again; should the
         database fail, they stay queued for the next flush."""
         async with self._flush_lock:
-            outcomes, self._outcomes = self._outcomes, []
-            if not outcomes:
+            taken, self._outcomes = self._outcomes, []
+            if not taken:
                 return
             try:
                 async with self.db.session() as session:
-                    await queries.record_outcomes(session=session, outcomes=outcomes)
+                    await queries.record_outcomes(session=session, outcomes=[outcome for outcome, _ in taken])
             except BaseException:
-                self._outcomes[:0] = outcomes
+                self._outcomes[:0] = taken
                 raise
+            for _, written in taken:
+                if not written.done():
+                    written.set_result(None)
 
     async def _fail(self, item: queries.ClaimedLesson, error: str) -> None:
         async with self.db.session() as session:

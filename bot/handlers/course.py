@@ -28,7 +28,8 @@ async def resume_course(
     session, subscriber: Subscriber, enrollment: Enrollment, context: CoachContext, now: datetime
 ) -> datetime | None:
     """Make a paused, stopped or held course active again, its next lesson at the next slot: no
-    burst. None when another press or process resumed it first (then nothing more is done)."""
+    burst. A lesson due now is promised: the caller sends it with `deliver_now`. None when another
+    press or process resumed it first (then nothing more is done)."""
     if not await queries.change_status(session=session, enrollment=enrollment, to="active", from_=(enrollment.status,)):
         return None
     due = (
@@ -37,7 +38,11 @@ async def resume_course(
         else next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
     )
     await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
-    await queries.schedule_lessons(session=session, lessons=[(enrollment.id, enrollment.current_day + 1, due)])
+    await queries.schedule_lessons(
+        session=session,
+        lessons=[(enrollment.id, enrollment.current_day + 1, due)],
+        asked_at=now if due <= now else None,
+    )
     return due
 
 

@@ -46,6 +46,7 @@ from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, user_text
 from bot.storage import queries
+from bot.storage.answer_writer import as_on_screen
 from bot.storage.models import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
@@ -279,9 +280,7 @@ async def pressed(update: Update, context: CoachContext) -> None:
     if button is None or next_step is None:
         await query.answer(texts.button_expired)
         return
-    async with services.db.session() as session:
-        enrollment = await session.get(Enrollment, button.enrollment)
-        subscriber = None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
+    enrollment, subscriber = await _run_on_screen(context, button.enrollment)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE or not 1 <= button.day <= enrollment.current_day:
         await query.answer(texts.button_expired)
         return
@@ -392,6 +391,17 @@ async def _edit_tally(context: CoachContext) -> None:
 # ----------------------------------------------------------------------------- links into the private chat
 
 
+async def _run_on_screen(context: CoachContext, enrollment_id: int) -> tuple[Enrollment | None, Subscriber | None]:
+    """A run of the course as its members see it (a lesson still being recorded has arrived: its
+    buttons and links work at once), and the chat it belongs to."""
+    async with context.services.db.session() as session:
+        found = await queries.enrollments_with_lesson_out(session=session, ids=[enrollment_id])
+        if not found:
+            return None, None
+        enrollment = as_on_screen(*found[enrollment_id], context.services.content.question_of)
+        return enrollment, await session.get(Subscriber, enrollment.chat_id)
+
+
 async def open_link(update: Update, context: CoachContext, payload: str) -> bool:
     """`/start g<enrollment>_<day>` (a member's advice) or `/start s<enrollment>` (a coach's summary)
     from a group; False when the payload is neither, so /start goes on as usual."""
@@ -399,9 +409,7 @@ async def open_link(update: Update, context: CoachContext, payload: str) -> bool
     if link is None:
         return False
     services = context.services
-    async with services.db.session() as session:
-        enrollment = await session.get(Enrollment, link.enrollment_id)
-        subscriber = None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
+    enrollment, subscriber = await _run_on_screen(context, link.enrollment_id)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE:
         await reply(update, services.content.texts.group_link_expired)
     elif link.kind == "g" and not await services.access.is_member(

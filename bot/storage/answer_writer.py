@@ -7,6 +7,10 @@ answers, one for all the open questions (`queries.store_answers`). A lone answer
 so nobody waits for a batch to fill, and every answer is committed before it is acknowledged.
 When a shared transaction fails, each of its answers is tried again on its own: one bad answer
 fails alone and the honest answers beside it are stored.
+
+A button can be pressed before its lesson's outcome is written (a moment after Telegram's answer,
+perhaps by another process): the lesson is then still claimed, and `decide` sees the enrollment as
+that outcome will leave it (`as_on_screen`), so the press counts.
 """
 
 from __future__ import annotations
@@ -22,6 +26,20 @@ from bot.storage.models import Enrollment
 # What to write for an enrollment as read in the transaction (None when it no longer exists), or a
 # refusal to show the person instead.
 Decision = Callable[[Enrollment | None], "queries.AnswerWrite | str"]
+# The check-in question a day's lesson opens (None: it asks none, or there is no such day).
+QuestionOf = Callable[[int], str | None]
+
+
+def as_on_screen(enrollment: Enrollment, day_out: int | None, question_of: QuestionOf) -> Enrollment:
+    """The enrollment as the person sees it: with the lesson claimed for sending (`day_out`) as
+    delivered, as its recorded outcome will make it. A copy; the stored row is not changed."""
+    if day_out is None or day_out <= enrollment.current_day:
+        return enrollment
+    seen = Enrollment.model_validate(enrollment.model_dump())
+    seen.current_day = day_out
+    if question := question_of(day_out):
+        seen.checkin_day, seen.checkin_node = day_out, question
+    return seen
 
 
 @dataclass(frozen=True)
@@ -40,8 +58,9 @@ class _Waiting:
 
 
 class AnswerWriter:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, question_of: QuestionOf) -> None:
         self._db = db
+        self._question_of = question_of
         self._waiting: list[_Waiting] = []
         self._writing = asyncio.Lock()
 
@@ -78,8 +97,9 @@ class AnswerWriter:
     async def _write_batch(self, batch: list[_Waiting]) -> None:
         """One transaction for these answers; their outcomes are set once it has committed."""
         async with self._db.session() as session:
-            ids = [waiting.enrollment_id for waiting in batch]
-            enrollments = await queries.enrollments_by_id(session=session, ids=ids)
+            ids = sorted({waiting.enrollment_id for waiting in batch})
+            found = await queries.enrollments_with_lesson_out(session=session, ids=ids)
+            enrollments = {key: as_on_screen(*row, self._question_of) for key, row in found.items()}
             outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
             writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
             fresh = await queries.store_answers(session=session, writes=writes) if writes else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -26,6 +26,12 @@ from bot.storage.models import (
 )
 
 LIVE = ("active", "paused", "stopped")
+# A lesson promised to someone now (day 1 after onboarding, after /restart or a resume) is pending
+# with `claimed_by` ASKED: the process that promised it sends it at once, in the replies' lane
+# (`DeliveryEngine.deliver_now`). The fan-out leaves it alone for ASKED_GRACE, so it never waits
+# behind a fan-out, and then takes it like any other lesson (the promising process died).
+ASKED = "asked"
+ASKED_GRACE = timedelta(seconds=10)
 
 
 async def get_subscriber(*, session: AsyncSession, chat_id: int) -> Subscriber | None:
@@ -64,7 +70,7 @@ async def start_enrollment(*, session: AsyncSession, chat_id: int, now: datetime
     enrollment = Enrollment(chat_id=chat_id, status="active", started_at=now)
     session.add(enrollment)
     await session.flush()
-    await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)])
+    await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)], asked_at=now)
     return enrollment
 
 
@@ -108,13 +114,17 @@ def _insert(session: AsyncSession, model: type[SQLModel]):
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
 
 
-async def schedule_lessons(*, session: AsyncSession, lessons: list[tuple[int, int, datetime]]) -> None:
-    """Insert each (enrollment, day, due) delivery row unless it exists: a day is delivered at most once."""
+async def schedule_lessons(
+    *, session: AsyncSession, lessons: list[tuple[int, int, datetime]], asked_at: datetime | None = None
+) -> None:
+    """Insert each (enrollment, day, due) delivery row unless it exists: a day is delivered at most
+    once. With `asked_at` the lessons were promised to their people at that moment (see ASKED)."""
+    promise = dict(claimed_by=ASKED, claimed_at=asked_at) if asked_at else dict(claimed_by=None, claimed_at=None)
     connection = await session.connection()
     await connection.execute(
         _insert(session, Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]),
         [
-            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0)
+            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0, **promise)
             for enrollment_id, day, due_at in lessons
         ],
     )
@@ -138,9 +148,10 @@ async def cancel_pending(*, session: AsyncSession, enrollment_id: int) -> int | 
     return day
 
 
-def _due_lessons(now: datetime):
-    """Pending lessons due by `now` for active courses in reachable chats (the partial index's query)."""
-    return (
+def _due_lessons(now: datetime, *, asked_too: bool = False):
+    """Pending lessons due by `now` for active courses in reachable chats (the partial index's query);
+    for the fan-out not those just promised to someone (ASKED), unless `asked_too`."""
+    due = (
         select(Delivery.id)
         .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
         .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
@@ -151,6 +162,9 @@ def _due_lessons(now: datetime):
             Subscriber.reachable.is_(True),
         )
     )
+    if asked_too:
+        return due
+    return due.where(or_(Delivery.claimed_by.is_(None), Delivery.claimed_at <= now - ASKED_GRACE))
 
 
 @dataclass(frozen=True)
@@ -170,12 +184,18 @@ class ClaimedLesson:
 async def claim_due(
     *, session: AsyncSession, now: datetime, limit: int, worker: str, enrollment_id: int | None = None
 ) -> list[ClaimedLesson]:
-    """Mark up to `limit` due rows as being sent by this worker and return them.
+    """Mark up to `limit` due rows as being sent by this worker and return them; with
+    `enrollment_id` only that enrollment's, a lesson promised to its person included.
 
     On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim disjoint rows at once;
     SQLite runs the single UPDATE atomically. Commit before sending so others see the claim.
     """
-    due = _due_lessons(now).order_by(Delivery.due_at).limit(limit).with_for_update(of=Delivery, skip_locked=True)
+    due = (
+        _due_lessons(now, asked_too=enrollment_id is not None)
+        .order_by(Delivery.due_at)
+        .limit(limit)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
     if enrollment_id is not None:
         due = due.where(Delivery.enrollment_id == enrollment_id)
     result = await session.execute(
@@ -242,21 +262,44 @@ class LessonOutcome:
     next_due: datetime | None  # when the next lesson falls due, if the course is still running then
 
 
+# The statements `record_outcomes` runs, built once: building them costs more than running them
+# for a handful of rows.
+_RECORD_DELIVERY = (
+    update(Delivery)
+    .where(Delivery.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        sent_at=bindparam("b_at"),
+        message_id=bindparam("b_message_id"),
+        error=bindparam("b_error"),
+        remind_at=bindparam("b_remind_at"),
+    )
+)
+_MOVED = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
+# A press on the lesson's buttons may have come first (`enrollments_with_lesson_out`): the question
+# it answered stays answered.
+_ANSWERED = func.coalesce(Enrollment.checkin_day, 0) >= bindparam("b_day")
+_ADVANCE_ENROLLMENT = {  # what a lesson changes in its enrollment, by kind of lesson
+    kind: update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values)
+    for kind, values in {
+        "question": _MOVED
+        | dict(
+            checkin_day=case((_ANSWERED, Enrollment.checkin_day), else_=bindparam("b_day")),
+            checkin_node=case((_ANSWERED, Enrollment.checkin_node), else_=bindparam("b_node")),
+        ),
+        "plain": _MOVED,
+        "finished": _MOVED | dict(status="finished"),
+    }.items()
+}
+
+
 async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome]) -> None:
     """Record many sent lessons at once and schedule each next lesson (for courses still active):
     a few statements for the whole list, each run for every row (executemany)."""
     outcomes = sorted(outcomes, key=lambda o: o.delivery_id)  # one lock order for every process
     connection = await session.connection()
     await connection.execute(
-        update(Delivery)
-        .where(Delivery.id == bindparam("b_id"))
-        .values(
-            status=bindparam("b_status"),
-            sent_at=bindparam("b_at"),
-            message_id=bindparam("b_message_id"),
-            error=bindparam("b_error"),
-            remind_at=bindparam("b_remind_at"),
-        ),
+        _RECORD_DELIVERY,
         [
             dict(
                 b_id=o.delivery_id,
@@ -269,21 +312,13 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
             for o in outcomes
         ],
     )
-    moved = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
-    changes = {  # what a lesson changes in its enrollment, by kind of lesson
-        "question": moved | dict(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
-        "plain": moved,
-        "finished": moved | dict(status="finished"),
-    }
-    rows: dict[str, list[dict]] = {kind: [] for kind in changes}
+    rows: dict[str, list[dict]] = {kind: [] for kind in _ADVANCE_ENROLLMENT}
     for o in outcomes:
         kind = "finished" if o.finished else "question" if o.checkin_node else "plain"
         rows[kind].append(dict(b_id=o.enrollment_id, b_day=o.current_day, b_at=o.at, b_node=o.checkin_node))
-    for kind, values in changes.items():
+    for kind, statement in _ADVANCE_ENROLLMENT.items():
         if rows[kind]:
-            await connection.execute(
-                update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values), rows[kind]
-            )
+            await connection.execute(statement, rows[kind])
     scheduled = [o for o in outcomes if o.next_due is not None]
     if not scheduled:
         return
@@ -378,7 +413,7 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             moved_back = await session.execute(
                 update(Enrollment)
                 .where(Enrollment.id == write.enrollment_id, Enrollment.checkin_node.is_distinct_from(write.open_node))
-                .values(checkin_node=write.open_node)
+                .values(checkin_day=write.day, checkin_node=write.open_node)
             )
             if moved_back.rowcount:
                 reopened.append(write)
@@ -392,10 +427,13 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
                     CheckinAnswer.node.in_(write.clear_nodes),
                 )
             )
-    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in fresh if w.moves_question]
+    moved = [dict(b_id=w.enrollment_id, b_day=w.day, b_node=w.open_node) for w in fresh if w.moves_question]
     if moved:
         await connection.execute(
-            update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(checkin_node=bindparam("b_node")), moved
+            update(Enrollment)
+            .where(Enrollment.id == bindparam("b_id"))
+            .values(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
+            moved,
         )
     for write in fresh + reopened:
         if write.holds:
@@ -409,9 +447,20 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
     return [write for write in writes if write in fresh or write in reopened]
 
 
-async def enrollments_by_id(*, session: AsyncSession, ids: list[int]) -> dict[int, Enrollment]:
-    result = await session.execute(select(Enrollment).where(Enrollment.id.in_(ids)))
-    return {enrollment.id: enrollment for enrollment in result.scalars()}
+async def enrollments_with_lesson_out(
+    *, session: AsyncSession, ids: list[int]
+) -> dict[int, tuple[Enrollment, int | None]]:
+    """Each enrollment with the day of its lesson claimed for sending and not yet recorded (None
+    when there is none): that lesson may already be on the person's screen, its outcome written a
+    moment later, perhaps by another process. One statement, so an outcome recorded meanwhile is
+    seen in both or in neither."""
+    out = (
+        select(func.max(Delivery.day))
+        .where(Delivery.enrollment_id == Enrollment.id, Delivery.status == "sending")
+        .scalar_subquery()
+    )
+    result = await session.execute(select(Enrollment, out).where(Enrollment.id.in_(ids)))
+    return {enrollment.id: (enrollment, day) for enrollment, day in result}
 
 
 async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[CheckinAnswer]]:
