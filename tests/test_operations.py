@@ -67,8 +67,9 @@ async def _coach(env: dict[str, str], folder: Path) -> asyncio.subprocess.Proces
 
 
 async def _seed_due_lessons(url: str, count: int) -> None:
-    """`count` onboarded people whose day 1 is due now."""
-    db, now = Database(url), datetime.now(UTC)
+    """`count` onboarded people whose day 1 is due now, for the fan-out: started longer ago than a
+    promise of "right away" holds a lesson back from it (queries.ASKED_GRACE)."""
+    db, now = Database(url), datetime.now(UTC) - queries.ASKED_GRACE
     async with db.session() as session:
         for chat_id in range(5001, 5001 + count):
             subscriber, _ = await queries.get_or_create_subscriber(
