@@ -69,7 +69,7 @@ def build_application(
         db=db,
         clock=clock,
         delivery=DeliveryEngine(settings=settings, content=content, db=db, clock=clock),
-        matcher=CheckinMatcher(content.checkin),
+        matcher=CheckinMatcher(content.checkin, content.lexicons["en"]),
         cue_index=build_cue_index(content),
         answers=AnswerWriter(db),
     )

@@ -18,8 +18,8 @@ FIX_ANSWERS = ("yes", "partly", "no")
 
 
 def checkin_keyboard(enrollment_id: int, day: int, node: Node, only: tuple[str, ...] = ()) -> InlineKeyboardMarkup:
-    """One button per option, two to a row; `only` narrows it to the options in doubt."""
-    options = [o for o in node.options if not only or o.id in only]
+    """One button per option offered as a button, two to a row; `only` narrows it to the options in doubt."""
+    options = [o for o in node.options if o.button and (not only or o.id in only)]
     buttons = [
         InlineKeyboardButton(o.label, callback_data=f"ci:{enrollment_id}:{day}:{node.id}:{o.id}") for o in options
     ]
@@ -45,6 +45,7 @@ def group_checkin_keyboard(
     buttons = [
         InlineKeyboardButton(o.label, callback_data=GroupButton(enrollment_id, day, node.id, o.id).data)
         for o in node.options
+        if o.button
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if link:
