@@ -38,14 +38,19 @@ def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
 
 
 def group_checkin_keyboard(
-    enrollment_id: int, day: int, node: Node, link: str | None = None, link_label: str = ""
+    enrollment_id: int,
+    day: int,
+    node: Node,
+    link: str | None = None,
+    link_label: str = "",
+    only: tuple[str, ...] = (),
 ) -> InlineKeyboardMarkup:
     """Everyone's check-in under a group lesson, two to a row, and (in the group) a link to the
-    private chat where the full advice waits."""
+    private chat where the full advice waits; `only` narrows it to the options in doubt."""
     buttons = [
         InlineKeyboardButton(o.label, callback_data=GroupButton(enrollment_id, day, node.id, o.id).data)
         for o in node.options
-        if o.button
+        if o.button and (not only or o.id in only)
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if link:

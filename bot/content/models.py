@@ -333,7 +333,7 @@ class Texts(Strict):
 
 RegionId = Literal[
     "hams", "glutes", "lower-back", "upper-back", "neck", "quads", "knees", "inner-thigh", "hip-flexor",
-    "calves", "feet", "grip", "pelvic-floor", "core", "legs", "chest", "head",
+    "calves", "feet", "grip", "pelvic-floor", "hips", "core", "legs", "chest", "head",
 ]
 SensationId = Literal[
     "stretch", "burn", "sore", "tight", "pain", "sharp", "shooting", "numb", "tingling", "electric",
@@ -344,7 +344,7 @@ EventId = Literal[
     "put-out", "spasm", "injured", "gave",
 ]
 TimeId = Literal["still", "next-day", "lasting", "worse"]
-QualityId = Literal["fine", "quiet", "good-pain", "little", "right-place", "tight-range"]
+QualityId = Literal["fine", "steady", "quiet", "good-pain", "little", "right-place", "tight-range"]
 MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
 AnswerId = Literal["yes", "no", "unsure", "both"]
 Phrases = list[str]
@@ -353,6 +353,7 @@ Phrases = list[str]
 class Negation(Strict):
     words: Phrases = Field(min_length=1)
     little: Phrases = []  # negation words that, denying nothing after them, mean "felt little"
+    after: Phrases = []  # words that deny the word before them: "pain free"
     ends: Phrases = []
     joins: Phrases = []
     places: Phrases = []

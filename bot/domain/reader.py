@@ -106,7 +106,8 @@ class Mention:
     id: str
     start: int
     end: int
-    segment: int
+    segment: int  # clause: 'but', '.', ... start a new one
+    clause: int  # list item: a comma starts a new one too
     negated: bool = False
 
 
@@ -125,7 +126,8 @@ class Felt:
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
         said = self.sensations - {"stretch", "burn"}
-        return "fine" in self.qualities and not said or (bool(self.denied) and not self.sensations)
+        calm = bool(self.qualities & {"fine", "steady", "quiet", "little"})  # "back was off" is good news
+        return calm and not said or (bool(self.denied) and not self.sensations)
 
 
 @dataclass(frozen=True)
@@ -264,12 +266,15 @@ class Reader:
         raw = [self._fix_typo(w) for w in self._expand(text)]
         words = [w for w in raw if w not in self._skip]
         before = self._owners(raw)
-        segments, segment = [], 0
+        segments, clauses, segment, clause = [], [], 0, 0
         for word in words:
             if word in self._breaks:
                 segment += 1
+            if word in self._breaks or word == ",":
+                clause += 1
             segments.append(segment)
-        mentions, negators = self._match(words, segments, before)
+            clauses.append(clause)
+        mentions, negators = self._match(words, segments, clauses, before)
         mentions, bare_no = self._negate(words, segments, mentions, negators)
         felt = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
@@ -304,8 +309,13 @@ class Reader:
             or following in guard.after
         )
 
+    def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool]) -> bool:
+        """'my back on the last rep': an owner before a guarded word followed by a preposition."""
+        guard = self.lexicon.guards.get(phrase[0])
+        return guard is not None and context[0] in guard.before and len(phrase) > 1 and phrase[1] in self._places
+
     def _match(
-        self, words: list[str], segments: list[int], context: list[tuple[str, str, bool]]
+        self, words: list[str], segments: list[int], clauses: list[int], context: list[tuple[str, str, bool]]
     ) -> tuple[list[Mention], list[int]]:
         """Longest phrase first at each word; words no phrase covers may be negators."""
         mentions: list[Mention] = []
@@ -318,7 +328,9 @@ class Reader:
                     continue
                 if len(phrase) == 1 and not self._guarded(words[i], context[i], i == 0):
                     continue
-                mentions += [Mention(kind, concept, i, end, segments[i]) for kind, concept in concepts]
+                if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i]):
+                    continue  # "my back on the last rep" is the back, "back on track" is not
+                mentions += [Mention(kind, concept, i, end, segments[i], clauses[i]) for kind, concept in concepts]
                 i = end
                 break
             else:
@@ -371,11 +383,15 @@ class Reader:
             denied.update(covered)
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
                 if words[position] in self._little:
-                    felt_little.append(Mention(Kind.QUALITY, "little", position, position + 1, segments[position]))
+                    felt_little.append(
+                        Mention(Kind.QUALITY, "little", position, position + 1, segments[position], segments[position])
+                    )
                 elif not covered and j == position + 1:
                     bare_no = True
+        after = frozenset(self.lexicon.negation.after)
+        denied.update(i for i, m in enumerate(mentions) if m.end < len(words) and words[m.end] in after)
         changed = [
-            Mention(m.kind, m.id, m.start, m.end, m.segment, negated=True) if i in denied else m
+            Mention(m.kind, m.id, m.start, m.end, m.segment, m.clause, negated=True) if i in denied else m
             for i, m in enumerate(mentions)
         ]
         return changed + felt_little, bare_no
@@ -430,7 +446,9 @@ class Reader:
                 flags.append(mention.id)
             elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
                 flags.append("sharp")
-            elif mention.kind == Kind.SEVERITY:
+            elif mention.kind == Kind.SEVERITY and not any(
+                m.kind == Kind.QUALITY and m.id == "good-pain" for m in same
+            ):
                 flags.append("severe")
             elif mention.kind == Kind.EVENT and _injury(mention, same):
                 flags.append(f"event:{mention.id}")
@@ -447,7 +465,7 @@ class Reader:
         """Pain or hurt said and not denied, unless said to be the good kind."""
         good = {m.segment for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
         return any(
-            m.kind == Kind.SENSATION and m.id in PAINFUL and not m.negated and m.segment not in good for m in mentions
+            m.kind == Kind.SENSATION and m.id == "pain" and not m.negated and m.segment not in good for m in mentions
         )
 
 
@@ -462,7 +480,7 @@ def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
     """'sharp' is a red flag beside pain, a body part or an injury word, not in 'felt sharp and focused'."""
     for other in same:
         gap = max(other.start - sharp.end, sharp.start - other.end)
-        if gap > NEAR:
+        if other is sharp or gap > NEAR or other.clause != sharp.clause:
             continue
         if other.kind == Kind.SENSATION and other.id in DISCOMFORT | {"burn"}:
             return True
@@ -475,6 +493,9 @@ def _injury(event: Mention, same: list[Mention]) -> bool:
     """An injury verb counts with a body part: 'pulled my hammy', 'back tweaked', not 'pulled 100kg'."""
     if event.id in STANDALONE_EVENTS:
         return True
+    subject = [m for m in same if m.kind == Kind.REGION and 0 <= event.start - m.end <= 1]
+    if subject:
+        return subject[-1].id not in FATIGUE_ONLY  # "grip gave out" is tired hands
     for other in same:
         after = 0 <= other.start - event.end <= NEAR - 1
         before = 0 <= event.start - other.end <= 1
@@ -494,7 +515,7 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
         return bool(discomfort) or not regions or bool(regions - GOOD_REGIONS)
     if any(m.id in PAINFUL for m in discomfort):
         return True
-    return bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
+    return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
 
 
 # ----------------------------------------------------------------------------- deciding
@@ -532,9 +553,12 @@ def _pain_check(hearing: Hearing) -> Decision:
         return Decision(Outcome.NO_RED_FLAG)
     if hearing.answers & {"yes", "unsure"} or hearing.pain:
         return Decision(Outcome.RED_FLAG)
+    if any(m.id in MILD for m in hearing.live(Kind.SENSATION)):
+        return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired"
     return Decision(Outcome.ASK)
 
 
+MILD = frozenset({"sore", "burn", "tight", "stretch"})
 ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
 
 
@@ -586,7 +610,10 @@ def _felt_where(hearing: Hearing) -> Decision:
         faults["quads-knees"] = max(faults.get("quads-knees", 0.0), 1.0)
     if tight or "tight-range" in hearing.qualities:
         faults["tight-hams"] = 1.0
-    if quiet or ("little" in hearing.qualities and not good):
+    said_little = bool(hearing.qualities & {"little", "quiet"}) and not any(
+        not felt.negated for felt in hearing.felt.values()
+    )
+    if quiet or said_little or ("little" in hearing.qualities and not good):
         faults["nothing-much"] = 0.5 if faults else 1.0
     return _winner(faults, good, "hams-glutes", hearing)
 
@@ -599,7 +626,7 @@ def _single_leg(hearing: Hearing) -> Decision:
         if movement in hearing.movements:
             faults[outcome] = max(faults.get(outcome, 0.0), 1.5)
     good, _quiet, _tight = _good(hearing)
-    steady = "fine" in hearing.qualities and not hearing.felt
+    steady = "steady" in hearing.qualities and not hearing.felt
     return _winner(faults, good or (1.0 if steady else 0.0), "standing-glute", hearing)
 
 

@@ -462,6 +462,17 @@ async def latest_checkin_advice(*, session: AsyncSession, user_id: int) -> str |
     return result.scalar_one_or_none()
 
 
+async def latest_group_answer(*, session: AsyncSession, user_id: int) -> CheckinAnswer | None:
+    """The person's newest check-in answer given as a member of a group (asked in another chat)."""
+    result = await session.execute(
+        select(CheckinAnswer)
+        .where(CheckinAnswer.user_id == user_id, CheckinAnswer.chat_id != user_id)
+        .order_by(CheckinAnswer.answered_at.desc(), CheckinAnswer.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 async def first_sighting(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record the update as handled; False when some process already did (a re-delivery).
 
