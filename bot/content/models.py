@@ -341,12 +341,12 @@ SensationId = Literal[
 ]
 EventId = Literal[
     "pulled", "tweaked", "strained", "popped", "snapped", "tore", "twanged", "cracked", "gave-way", "locked",
-    "put-out", "spasm", "injured", "gave",
+    "went", "put-out", "spasm", "injured", "gave",
 ]
-TimeId = Literal["still", "next-day", "lasting", "worse"]
+TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse"]
 QualityId = Literal["fine", "steady", "quiet", "good-pain", "little", "right-place", "tight-range"]
 MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
-AnswerId = Literal["yes", "no", "unsure", "both"]
+AnswerId = Literal["yes", "no", "unsure", "both", "query"]
 Phrases = list[str]
 
 
@@ -354,6 +354,7 @@ class Negation(Strict):
     words: Phrases = Field(min_length=1)
     little: Phrases = []  # negation words that, denying nothing after them, mean "felt little"
     after: Phrases = []  # words that deny the word before them: "pain free"
+    past: Phrases = []  # phrases that, like a negation, put what follows outside today: "used to"
     ends: Phrases = []
     joins: Phrases = []
     places: Phrases = []

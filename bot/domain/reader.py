@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Lexicon
 
@@ -49,6 +50,7 @@ class Kind(StrEnum):
     MOVEMENT = "movement"
     ANSWER = "answer"
     IGNORE = "ignore"
+    PAST = "past"
 
 
 class Outcome(StrEnum):
@@ -77,8 +79,12 @@ DISCOMFORT = frozenset({"pain", "sharp", "sore", "tight"})
 TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb"})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
+# Events that need the body part just before them: "my back just went".
+SUBJECT_EVENTS = frozenset({"went"})
 # Parts that tire or tear a callus rather than get injured by these events.
 FATIGUE_ONLY = frozenset({"grip"})
+# What can give way under someone ("my knee gave way"), unlike an arch or a grip.
+GIVES_WAY = frozenset({"legs", "knees", "lower-back", "hips", "hams", "quads", "glutes"})
 GOOD_REGIONS = frozenset({"hams", "glutes"})
 GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})  # the pattern is right: praise, more load
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
@@ -95,7 +101,9 @@ REGION_OUTCOMES = {
     "grip": "grip",
     "pelvic-floor": "pelvic-floor",
 }
-TREE_FAULTS = ("pelvic-floor", "quads-knees", "tight-hams", "nothing-much")  # ties between these are asked
+# The faults each question has a button for, most telling first; a tie between two of them is asked.
+FELT_WHERE_FAULTS = ("pelvic-floor", "quads-knees", "tight-hams", "nothing-much")
+SINGLE_LEG_FAULTS = ("hip-popped", "turned-away", "foot-lost")
 
 
 @dataclass(frozen=True)
@@ -139,7 +147,8 @@ class Hearing:
     felt: dict[str, Felt]
     red_flags: tuple[str, ...]  # why it is a red flag ("numb", "event:pulled", "lasting", "severe"...)
     pain: bool  # pain or hurt mentioned, not denied and not a red flag by itself
-    qualities: frozenset[str]  # qualities said about no region in particular
+    qualities: frozenset[str]  # every quality said, about a region or not
+    loose: frozenset[str]  # qualities said about no region in particular ("too tight to go low")
     movements: frozenset[str]
     answers: frozenset[str]
     bare_no: bool  # a lone "no" that denies nothing after it: an answer
@@ -193,6 +202,7 @@ class Reader:
             (Kind.MORE, lexicon.intensity.more),
             (Kind.LESS, lexicon.intensity.less),
             (Kind.IGNORE, lexicon.ignore),
+            (Kind.PAST, lexicon.negation.past),
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
@@ -201,6 +211,11 @@ class Reader:
                 self._phrases[words[0]].append((words, tuple(dict.fromkeys(concepts))))
         for entries in self._phrases.values():
             entries.sort(key=lambda entry: -len(entry[0]))
+        self._state_words = frozenset(
+            words[0]
+            for words, concepts in table.items()
+            if words and any(kind in (Kind.SENSATION, Kind.QUALITY, Kind.EVENT, Kind.MOVEMENT) for kind, _ in concepts)
+        )
         negation = lexicon.negation
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
@@ -256,7 +271,9 @@ class Reader:
         found = process.extractOne(
             word, self._typo_targets.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
         )
-        return found[0] if found else word
+        if found is None or Levenshtein.distance(word, found[0]) > (1 if len(word) < 8 else 2):
+            return word  # "taking" is not "tweaking"
+        return found[0]
 
     # ------------------------------------------------------------------------- reading
 
@@ -276,7 +293,7 @@ class Reader:
             clauses.append(clause)
         mentions, negators = self._match(words, segments, clauses, before)
         mentions, bare_no = self._negate(words, segments, mentions, negators)
-        felt = self._attach(mentions)
+        felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions, felt)
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
@@ -287,6 +304,7 @@ class Reader:
             red_flags=tuple(red_flags),
             pain=pain,
             qualities=frozenset(live_qualities),
+            loose=frozenset(loose),
             movements=frozenset(m.id for m in mentions if m.kind == Kind.MOVEMENT and not m.negated),
             answers=frozenset(m.id for m in mentions if m.kind == Kind.ANSWER and not m.negated),
             bare_no=bare_no,
@@ -307,6 +325,7 @@ class Reader:
             (guard.alone and (alone or at_start and following in ("", ",", ".", "!", "?")))
             or previous in guard.before
             or following in guard.after
+            or following in self._state_words
         )
 
     def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool]) -> bool:
@@ -330,6 +349,8 @@ class Reader:
                     continue
                 if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i]):
                     continue  # "my back on the last rep" is the back, "back on track" is not
+                if concepts == ((Kind.PAST, Kind.PAST.value),):
+                    negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
                 mentions += [Mention(kind, concept, i, end, segments[i], clauses[i]) for kind, concept in concepts]
                 i = end
                 break
@@ -386,7 +407,7 @@ class Reader:
                     felt_little.append(
                         Mention(Kind.QUALITY, "little", position, position + 1, segments[position], segments[position])
                     )
-                elif not covered and j == position + 1:
+                elif not covered and j == position + 1 and words[position] in self._negators:
                     bare_no = True
         after = frozenset(self.lexicon.negation.after)
         denied.update(i for i, m in enumerate(mentions) if m.end < len(words) and words[m.end] in after)
@@ -396,10 +417,12 @@ class Reader:
         ]
         return changed + felt_little, bare_no
 
-    def _attach(self, mentions: list[Mention]) -> dict[str, Felt]:
-        """Each feeling and quality goes to the nearest region named in its clause."""
+    def _attach(self, mentions: list[Mention]) -> tuple[dict[str, Felt], set[str]]:
+        """Each feeling and quality goes to the nearest region named in its clause; the qualities
+        with no region there are returned apart."""
         regions = [m for m in mentions if m.kind == Kind.REGION]
         felt: dict[str, Felt] = {}
+        loose: set[str] = set()
         for region in regions:
             entry = felt.setdefault(region.id, Felt(region.id, weight=0.0, negated=True))
             entry.negated = entry.negated and region.negated
@@ -409,6 +432,8 @@ class Reader:
                 continue
             near = _nearest(mention, regions)
             if near is None:
+                if mention.kind == Kind.QUALITY and not mention.negated:
+                    loose.add(mention.id)
                 continue
             entry = felt[near.id]
             if mention.kind == Kind.QUALITY:
@@ -418,7 +443,7 @@ class Reader:
                 entry.denied.add(mention.id)
             else:
                 entry.sensations.add(mention.id)
-        return felt
+        return felt, loose
 
     @staticmethod
     def _weight(region: Mention, mentions: list[Mention]) -> float:
@@ -456,6 +481,9 @@ class Reader:
                 flags.append("radiating")
             elif mention.kind == Kind.TIME and _persisting(mention, same, felt):
                 flags.append(f"time:{mention.id}")
+        chest = felt.get("chest")
+        if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
+            flags.append("chest-pain")
         if any(score >= self.lexicon.severe_score for score in scores):
             flags.append("severe")
         return flags
@@ -490,20 +518,33 @@ def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
 
 
 def _injury(event: Mention, same: list[Mention]) -> bool:
-    """An injury verb counts with a body part: 'pulled my hammy', 'back tweaked', not 'pulled 100kg'."""
+    """An injury verb counts with a body part: 'pulled my hammy', 'back tweaked', not 'pulled 100kg'.
+    A word that is also a movement ('twisted', 'collapsed') needs its object after it: 'twisted my
+    ankle' is an injury, 'my chest twisted' is a form fault."""
     if event.id in STANDALONE_EVENTS:
         return True
-    subject = [m for m in same if m.kind == Kind.REGION and 0 <= event.start - m.end <= 1]
-    if subject:
-        return subject[-1].id not in FATIGUE_ONLY  # "grip gave out" is tired hands
+    also_movement = any(m.kind == Kind.MOVEMENT and m.start == event.start for m in same)
+    subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT) and 0 <= event.start - m.end <= 1]
+    if subject and not also_movement:
+        return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
+    if event.id in SUBJECT_EVENTS:
+        return False
     for other in same:
         after = 0 <= other.start - event.end <= NEAR - 1
         before = 0 <= event.start - other.end <= 1
         if other.kind == Kind.OBJECT and after:
             return True
-        if other.kind == Kind.REGION and (after or before) and other.id not in FATIGUE_ONLY:
+        if other.kind == Kind.REGION and after and _can_be_hurt(event, other):
             return True
     return False
+
+
+def _can_be_hurt(event: Mention, body: Mention) -> bool:
+    if body.kind == Kind.OBJECT:
+        return True
+    if event.id == "gave-way":
+        return body.id in GIVES_WAY
+    return body.id not in FATIGUE_ONLY
 
 
 def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bool:
@@ -511,8 +552,11 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     outside the hamstrings and glutes, that is still there the next day."""
     discomfort = [m for m in same if m.kind == Kind.SENSATION and m.id in DISCOMFORT]
     regions = {m.id for m in same if m.kind == Kind.REGION}
-    if time.id in ("lasting", "worse"):
-        return bool(discomfort) or not regions or bool(regions - GOOD_REGIONS)
+    if time.id == "lasting":  # "for a week", "since": only about a discomfort
+        return bool(discomfort)
+    if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
+        others = [m for m in same if m.kind in (Kind.MOVEMENT, Kind.QUALITY)]
+        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions and not others
     if any(m.id in PAINFUL for m in discomfort):
         return True
     return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
@@ -529,6 +573,8 @@ def decide(hearing: Hearing, question: str) -> Decision:
         return Decision(Outcome.RED_FLAG)
     if hearing.pain:
         return Decision(Outcome.SAFETY_QUESTION)
+    if "query" in hearing.answers:
+        return Decision(Outcome.ASK)  # "what do you mean by drift?"
     if question == Question.LOWER_BACK_WHY:
         return _why(hearing)
     if question == Question.SINGLE_LEG:
@@ -591,7 +637,8 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
         felt = hearing.felt.get(region)
         if felt is None:
             continue
-        if felt.negated or "quiet" in felt.qualities or "little" in felt.qualities:
+        switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
+        if felt.negated or "quiet" in felt.qualities or "little" in felt.qualities or switched_off:
             quiet = True
             continue
         if "tight" in felt.sensations and "good-pain" not in felt.qualities or "tight-range" in felt.qualities:
@@ -604,18 +651,16 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
 def _felt_where(hearing: Hearing) -> Decision:
     faults = _faults(hearing, REGION_OUTCOMES)
     good, quiet, tight = _good(hearing)
-    if hearing.movements & {"rounded", "drifted"}:
-        faults.setdefault("lower-back", 1.0)
     if "squatted" in hearing.movements:
         faults["quads-knees"] = max(faults.get("quads-knees", 0.0), 1.0)
-    if tight or "tight-range" in hearing.qualities:
+    if tight or "tight-range" in hearing.loose:
         faults["tight-hams"] = 1.0
     said_little = bool(hearing.qualities & {"little", "quiet"}) and not any(
         not felt.negated for felt in hearing.felt.values()
     )
     if quiet or said_little or ("little" in hearing.qualities and not good):
         faults["nothing-much"] = 0.5 if faults else 1.0
-    return _winner(faults, good, "hams-glutes", hearing)
+    return _winner(faults, good, "hams-glutes", FELT_WHERE_FAULTS)
 
 
 def _single_leg(hearing: Hearing) -> Decision:
@@ -626,19 +671,20 @@ def _single_leg(hearing: Hearing) -> Decision:
         if movement in hearing.movements:
             faults[outcome] = max(faults.get(outcome, 0.0), 1.5)
     good, _quiet, _tight = _good(hearing)
-    steady = "steady" in hearing.qualities and not hearing.felt
-    return _winner(faults, good or (1.0 if steady else 0.0), "standing-glute", hearing)
+    named = any(felt.region in regions or felt.region in GOOD_REGIONS for felt in hearing.felt.values())
+    steady = "steady" in hearing.qualities and not named
+    return _winner(faults, good or (1.0 if steady else 0.0), "standing-glute", SINGLE_LEG_FAULTS)
 
 
-def _winner(faults: dict[str, float], good: float, clean: str, hearing: Hearing) -> Decision:
+def _winner(faults: dict[str, float], good: float, clean: str, tree_faults: tuple[str, ...]) -> Decision:
     """The lower back wins, then the strongest fault; two equal faults of the tree are asked about."""
     if "lower-back" in faults:
         return Decision("lower-back", good_too=good > 0)
     if faults:
-        ranked = sorted(faults, key=lambda o: (-faults[o], _priority(o)))
+        ranked = sorted(faults, key=lambda o: (-faults[o], _priority(o, tree_faults)))
         top = ranked[0]
-        tied = [o for o in ranked if faults[o] == faults[top] and o in TREE_FAULTS]
-        if len(tied) > 1 and top in TREE_FAULTS:
+        tied = [o for o in ranked if faults[o] == faults[top] and o in tree_faults]
+        if len(tied) > 1 and top in tree_faults:
             return Decision(Outcome.ASK, candidates=tuple(tied))
         return Decision(top, good_too=good > 0)
     if good:
@@ -646,6 +692,6 @@ def _winner(faults: dict[str, float], good: float, clean: str, hearing: Hearing)
     return Decision(Outcome.ASK)
 
 
-def _priority(outcome: str) -> int:
+def _priority(outcome: str, tree_faults: tuple[str, ...]) -> int:
     """Between equally strong answers, a fault of the tree before a region of its own."""
-    return TREE_FAULTS.index(outcome) if outcome in TREE_FAULTS else len(TREE_FAULTS)
+    return tree_faults.index(outcome) if outcome in tree_faults else len(tree_faults)
