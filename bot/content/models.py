@@ -355,6 +355,7 @@ class Negation(Strict):
     little: Phrases = []  # negation words that, denying nothing after them, mean "felt little"
     after: Phrases = []  # words that deny the word before them: "pain free"
     past: Phrases = []  # phrases that, like a negation, put what follows outside today: "used to"
+    inability: Phrases = []  # before "not" they make it an inability: "couldn't walk" is no denial
     ends: Phrases = []
     joins: Phrases = []
     places: Phrases = []
@@ -389,8 +390,10 @@ class Lexicon(Strict):
     sensations: dict[SensationId, Phrases]
     events: dict[EventId, Phrases]
     paths: Phrases = []
+    sides: Phrases = []
     breaks: Phrases = []
     objects: Phrases = []
+    pronouns: Phrases = []
     times: dict[TimeId, Phrases]
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)

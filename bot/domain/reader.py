@@ -51,6 +51,7 @@ class Kind(StrEnum):
     ANSWER = "answer"
     IGNORE = "ignore"
     PAST = "past"
+    PRONOUN = "pronoun"
 
 
 class Outcome(StrEnum):
@@ -203,6 +204,7 @@ class Reader:
             (Kind.LESS, lexicon.intensity.less),
             (Kind.IGNORE, lexicon.ignore),
             (Kind.PAST, lexicon.negation.past),
+            (Kind.PRONOUN, lexicon.pronouns),
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
@@ -211,19 +213,22 @@ class Reader:
                 self._phrases[words[0]].append((words, tuple(dict.fromkeys(concepts))))
         for entries in self._phrases.values():
             entries.sort(key=lambda entry: -len(entry[0]))
-        self._state_words = frozenset(
+        self._state_words = frozenset(  # single words that say how a part felt: "pain", "sore"
             words[0]
             for words, concepts in table.items()
-            if words and any(kind in (Kind.SENSATION, Kind.QUALITY, Kind.EVENT, Kind.MOVEMENT) for kind, _ in concepts)
+            if len(words) == 1
+            and any(kind in (Kind.SENSATION, Kind.QUALITY, Kind.EVENT, Kind.MOVEMENT) for kind, _ in concepts)
         )
         negation = lexicon.negation
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
+        self._unable = frozenset(negation.inability)
+        self._sides = frozenset(lexicon.sides)
         self._ends = frozenset(negation.ends)
         self._joins = frozenset(negation.joins)
         self._places = frozenset(negation.places)
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
-        self._breaks = frozenset(w for phrase in lexicon.breaks for w in phrase.split())
+        self._breaks = frozenset(lexicon.breaks)
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
         vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
         self._vocabulary = frozenset(vocabulary)
@@ -292,7 +297,7 @@ class Reader:
             segments.append(segment)
             clauses.append(clause)
         mentions, negators = self._match(words, segments, clauses, before)
-        mentions, bare_no = self._negate(words, segments, mentions, negators)
+        mentions, bare_no = self._negate(words, segments, clauses, mentions, negators)
         felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions, felt)
@@ -328,10 +333,12 @@ class Reader:
             or following in self._state_words
         )
 
-    def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool]) -> bool:
-        """'my back on the last rep': an owner before a guarded word followed by a preposition."""
-        guard = self.lexicon.guards.get(phrase[0])
-        return guard is not None and context[0] in guard.before and len(phrase) > 1 and phrase[1] in self._places
+    def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool], following: str) -> bool:
+        """A phrase to ignore that holds a body part after all: 'my back on the last rep' (an owner
+        before it), 'get back pain' (a feeling after it)."""
+        first, last = self.lexicon.guards.get(phrase[0]), self.lexicon.guards.get(phrase[-1])
+        owner = first is not None and context[0] in first.before and len(phrase) > 1 and phrase[1] in self._places
+        return owner or last is not None and following in self._state_words
 
     def _match(
         self, words: list[str], segments: list[int], clauses: list[int], context: list[tuple[str, str, bool]]
@@ -347,7 +354,8 @@ class Reader:
                     continue
                 if len(phrase) == 1 and not self._guarded(words[i], context[i], i == 0):
                     continue
-                if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i]):
+                following = words[end] if end < len(words) else ""
+                if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i], following):
                     continue  # "my back on the last rep" is the back, "back on track" is not
                 if concepts == ((Kind.PAST, Kind.PAST.value),):
                     negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
@@ -361,7 +369,7 @@ class Reader:
         return mentions, negators
 
     def _negate(
-        self, words: list[str], segments: list[int], mentions: list[Mention], negators: list[int]
+        self, words: list[str], segments: list[int], clauses: list[int], mentions: list[Mention], negators: list[int]
     ) -> tuple[list[Mention], bool]:
         """Each negation covers what follows it up to the end of its list: feelings, injury words and
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
@@ -395,17 +403,18 @@ class Reader:
                     covered += starting[j]
                     j = max(m.end for m in here)
                     continue
-                if word in self._places and j > 0 and words[j - 1] == ",":
-                    break
+                if j > 0 and words[j - 1] == ",":
+                    break  # after a comma only another item of the list: "no numbness, tingling or pain"
                 if word in self._joins or word in self._fillers or word in self._places:
                     j += 1
                     continue
                 break
-            denied.update(covered)
+            unable = words[position] == "not" and position > 0 and words[position - 1] in self._unable
+            denied.update(k for k in covered if not (unable and mentions[k].kind == Kind.SEVERITY))
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
                 if words[position] in self._little:
                     felt_little.append(
-                        Mention(Kind.QUALITY, "little", position, position + 1, segments[position], segments[position])
+                        Mention(Kind.QUALITY, "little", position, position + 1, segments[position], clauses[position])
                     )
                 elif not covered and j == position + 1 and words[position] in self._negators:
                     bare_no = True
@@ -475,7 +484,7 @@ class Reader:
                 m.kind == Kind.QUALITY and m.id == "good-pain" for m in same
             ):
                 flags.append("severe")
-            elif mention.kind == Kind.EVENT and _injury(mention, same):
+            elif mention.kind == Kind.EVENT and _injury(mention, same, words, self._sides):
                 flags.append(f"event:{mention.id}")
             elif mention.kind == Kind.PATH and any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same):
                 flags.append("radiating")
@@ -498,7 +507,8 @@ class Reader:
 
 
 def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
-    same = [r for r in regions if r.segment == mention.segment]
+    """The region a feeling is about: the nearest in its list item, else the nearest in its clause."""
+    same = [r for r in regions if r.clause == mention.clause] or [r for r in regions if r.segment == mention.segment]
     if not same:
         return None
     return min(same, key=lambda r: (abs(r.start - mention.start), r.start > mention.start))
@@ -517,7 +527,7 @@ def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
     return False
 
 
-def _injury(event: Mention, same: list[Mention]) -> bool:
+def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozenset[str]) -> bool:
     """An injury verb counts with a body part: 'pulled my hammy', 'back tweaked', not 'pulled 100kg'.
     A word that is also a movement ('twisted', 'collapsed') needs its object after it: 'twisted my
     ankle' is an injury, 'my chest twisted' is a form fault."""
@@ -530,10 +540,12 @@ def _injury(event: Mention, same: list[Mention]) -> bool:
     if event.id in SUBJECT_EVENTS:
         return False
     for other in same:
-        after = 0 <= other.start - event.end <= NEAR - 1
-        before = 0 <= event.start - other.end <= 1
+        between = [w for w in words[event.end : other.start] if w not in sides]  # "the left side of"
+        after = other.start >= event.end and len(between) <= NEAR - 1
         if other.kind == Kind.OBJECT and after:
             return True
+        if other.kind == Kind.PRONOUN and other.start == event.end:  # "tweaked it", with a part named
+            return any(m.kind == Kind.REGION and _can_be_hurt(event, m) for m in same)
         if other.kind == Kind.REGION and after and _can_be_hurt(event, other):
             return True
     return False
@@ -555,8 +567,7 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     if time.id == "lasting":  # "for a week", "since": only about a discomfort
         return bool(discomfort)
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
-        others = [m for m in same if m.kind in (Kind.MOVEMENT, Kind.QUALITY)]
-        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions and not others
+        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions
     if any(m.id in PAINFUL for m in discomfort):
         return True
     return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
