@@ -218,19 +218,23 @@ def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexi
             problems.append(
                 Problem(source.file, where, f"the '{lexicon.language}' lexicon belongs in {lexicon.language}.yaml")
             )
+        skip = set(lexicon.skip)
         for heading in ("regions", "sensations", "events", "times", "qualities", "movements", "answers"):
-            seen: dict[str, str] = {}
+            seen: dict[tuple[str, ...], tuple[str, str]] = {}
             for concept, phrases in getattr(lexicon, heading).items():
                 for i, phrase in enumerate(phrases):
-                    if phrase in seen and seen[phrase] != concept:
+                    read = tuple(word for word in phrase.split() if word not in skip)  # as the reader sees it
+                    first, as_read = seen.get(read, (concept, phrase))
+                    if first != concept:
+                        same = f"'{phrase}'" if as_read == phrase else f"'{phrase}' (read as '{as_read}')"
                         problems.append(
                             Problem(
                                 source.file,
                                 source.line((heading, concept, i)),
-                                f"'{phrase}' is under both {heading}.{seen[phrase]} and {heading}.{concept}",
+                                f"{same} is under both {heading}.{first} and {heading}.{concept}",
                             )
                         )
-                    seen.setdefault(phrase, concept)
+                    seen.setdefault(read, (concept, phrase))
         found[lexicon.language] = lexicon
     return found
 

@@ -298,6 +298,10 @@ class Reader:
             clauses.append(clause)
         mentions, negators = self._match(words, segments, clauses, before)
         mentions, bare_no = self._negate(words, segments, clauses, mentions, negators)
+        depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
+        mentions = [
+            m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)
+        ]  # "only got to my knees"
         felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions, felt)
@@ -507,8 +511,10 @@ class Reader:
 
 
 def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
-    """The region a feeling is about: the nearest in its list item, else the nearest in its clause."""
-    same = [r for r in regions if r.clause == mention.clause] or [r for r in regions if r.segment == mention.segment]
+    """The region a feeling is about: the nearest in its list item, else one just beside it in its clause."""
+    same = [r for r in regions if r.clause == mention.clause] or [
+        r for r in regions if r.segment == mention.segment and abs(r.start - mention.start) <= NEAR
+    ]
     if not same:
         return None
     return min(same, key=lambda r: (abs(r.start - mention.start), r.start > mention.start))
@@ -534,8 +540,10 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
     if event.id in STANDALONE_EVENTS:
         return True
     also_movement = any(m.kind == Kind.MOVEMENT and m.start == event.start for m in same)
-    subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT) and 0 <= event.start - m.end <= 1]
+    subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT, Kind.PRONOUN) and 0 <= event.start - m.end <= 1]
     if subject and not also_movement:
+        if subject[-1].kind == Kind.PRONOUN:  # "my hamstring feels like it got torn"
+            return any(m.kind == Kind.REGION and _can_be_hurt(event, m) for m in same)
         return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
     if event.id in SUBJECT_EVENTS:
         return False
