@@ -153,6 +153,7 @@ def test_every_brief_fault_is_an_answer_leading_to_advice():
         (FELT, "nothing-much"),
         (FELT, "tight-hams"),
         (FELT, "pelvic-floor"),
+        (FELT, "pain"),
         (WHY, "rounded"),
         (WHY, "drifted"),
         (WHY, "not-sure"),
@@ -162,8 +163,9 @@ def test_every_brief_fault_is_an_answer_leading_to_advice():
         (SINGLE, "standing-glute"),
     }
     assert expected <= set(leaves)
+    assert leaves[(FELT, "pain")] == CONTENT.checkin.red_flag.advice
     assert leaves[("pain-check", "red-flag")] == CONTENT.checkin.red_flag.advice
-    assert step(MATCHER, FELT, "pain").node.id == "pain-check"
+    assert step(MATCHER, FELT, "unclear-pain").node.id == "pain-check"
 
 
 def test_walking_the_tree():

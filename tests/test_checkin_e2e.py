@@ -322,7 +322,7 @@ async def test_unclear_pain_gets_the_safety_question_then_the_fix_once_cleared(a
     assert_advice(advice, "back-rounding")
     rows = await stored_answers(any_bot)
     assert [(r.node, r.option) for r in rows] == [
-        ("felt-where", "pain"),
+        ("felt-where", "unclear-pain"),
         ("pain-check", "no-red-flag"),
         ("lower-back-why", "rounded"),
     ]

@@ -196,7 +196,7 @@ def test_every_question_can_lead_to_the_pain_check(tmp_path):
     )
     with pytest.raises(ContentError) as caught:
         load_content(root)
-    assert "node 'lower-back-why' needs an option 'pain' with next: pain-check" in str(caught.value)
+    assert "node 'felt-where' needs an option 'unclear-pain' with next: pain-check" in str(caught.value)
 
 
 def test_every_outcome_the_reader_gives_is_an_option_of_its_question():

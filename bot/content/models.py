@@ -83,7 +83,7 @@ class Course(Strict):
     path_ahead: list[PathStep] = Field(min_length=1)
 
 
-PAIN_OPTION = "pain"  # on every question: pain mentioned but unclear leads to the pain-check
+PAIN_OPTION = "unclear-pain"  # on every question, typed only: pain mentioned but unclear leads to the pain-check
 
 
 class Option(Strict):
