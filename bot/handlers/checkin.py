@@ -6,15 +6,16 @@ Every answer is stored at once, so a restart between question and answer loses n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import metrics
 from bot.content.models import PAIN_OPTION
 from bot.context import CoachContext
-from bot.domain.checkin import RED_FLAG_OPTION, Step, TypedAnswer, answer_typed, descendants, step
+from bot.domain.checkin import RED_FLAG_OPTION, Decision, Step, TypedAnswer, answer_typed, descendants, step
 from bot.domain.schedule import describe_due
 from bot.handlers.common import reply, schedule_for
 from bot.handlers.course import resume_course
@@ -74,18 +75,18 @@ async def typed(update: Update, context: CoachContext, enrollment: Enrollment) -
     """Free text while a check-in question is open: read as a coach would, or asked about with
     buttons when even a coach could not tell."""
     text, day, node_id = update.effective_message.text, enrollment.checkin_day, enrollment.checkin_node
-    answer = await read_typed(context, enrollment.id, update.effective_user.id, day, node_id, text)
+    decision, answer = await read_typed(context, enrollment.id, update.effective_user.id, day, node_id, text)
     if answer is None:
-        await ask_again(update, context, enrollment.id, day, node_id, text, checkin_keyboard)
+        await ask_again(update, context, enrollment.id, day, node_id, text, decision, checkin_keyboard)
         return
     await _record(update, context, enrollment.id, day, node_id, answer.option, text, answer.step, answer.opening)
 
 
 async def read_typed(
     context: CoachContext, enrollment_id: int, user_id: int, day: int, node_id: str, text: str
-) -> TypedAnswer | None:
-    """What a typed answer to `node_id` is stored as and leads to; None when the coach must ask.
-    An answer to the pain-check is read with the answer that led to it."""
+) -> tuple[Decision, TypedAnswer | None]:
+    """How a typed answer to `node_id` was read, and what it is stored as and leads to (None when
+    the coach must ask). An answer to the pain-check is read with the answer that led to it."""
     matcher = context.services.matcher
     decision = matcher.read(node_id, text)
     first = None
@@ -94,17 +95,23 @@ async def read_typed(
             rows = await queries.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
         opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
         first = (opened[-1].node, opened[-1].text) if opened else None
-    return answer_typed(matcher, node_id, decision, first)
+    return decision, answer_typed(matcher, node_id, decision, first)
 
 
 async def ask_again(
-    update: Update, context: CoachContext, enrollment_id: int, day: int, node_id: str, text: str, keyboard
+    update: Update,
+    context: CoachContext,
+    enrollment_id: int,
+    day: int,
+    node_id: str,
+    text: str,
+    decision: Decision,
+    keyboard: Callable[..., InlineKeyboardMarkup],
 ) -> None:
     """The question again with its buttons (only those in doubt when two answers fit); the text is
     kept, without a name, so the lexicon can learn the words it missed."""
     services = context.services
     texts, node = services.content.texts, services.matcher.nodes[node_id]
-    decision = services.matcher.read(node_id, text)
     async with services.db.session() as session:
         await queries.note_unread(
             session=session,

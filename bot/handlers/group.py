@@ -383,9 +383,9 @@ async def typed_follow_up(update: Update, context: CoachContext) -> bool:
     if following is None or following.node is None:
         return False
     day, node_id = latest.day, following.node.id
-    answer = await read_typed(context, enrollment.id, user.id, day, node_id, text)
+    decision, answer = await read_typed(context, enrollment.id, user.id, day, node_id, text)
     if answer is None:
-        await ask_again(update, context, enrollment.id, day, node_id, text, group_checkin_keyboard)
+        await ask_again(update, context, enrollment.id, day, node_id, text, decision, group_checkin_keyboard)
         return True
     await _record(context, enrollment, day, node_id, answer.option, user, answer.step, text)
     await _answer_privately(update, context, enrollment.id, day, answer.step, answer.opening)
