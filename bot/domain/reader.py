@@ -115,8 +115,8 @@ class Mention:
     id: str
     start: int
     end: int
-    segment: int  # clause: 'but', '.', ... start a new one
-    clause: int  # list item: a comma starts a new one too
+    clause: int  # 'but', '.', ... start a new clause
+    item: int  # a comma starts a new item of a list too
     negated: bool = False
 
 
@@ -283,28 +283,28 @@ class Reader:
     # ------------------------------------------------------------------------- reading
 
     def read(self, text: str) -> Hearing:
+        """What a coach hears in `text`; pure, and the same for the same text."""
         lowered = text[:MAX_CHARS].casefold()
         scores = [int(s) for s in _SCORE.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]
         words = [w for w in raw if w not in self._skip]
         before = self._owners(raw)
-        segments, clauses, segment, clause = [], [], 0, 0
+        clauses, items, clause, item = [], [], 0, 0
         for word in words:
             if word in self._breaks:
-                segment += 1
-            if word in self._breaks or word == ",":
                 clause += 1
-            segments.append(segment)
+            if word in self._breaks or word == ",":
+                item += 1
             clauses.append(clause)
-        mentions, negators = self._match(words, segments, clauses, before)
-        mentions, bare_no = self._negate(words, segments, clauses, mentions, negators)
+            items.append(item)
+        mentions, negators = self._match(words, clauses, items, before)
+        mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
+        # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
-        mentions = [
-            m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)
-        ]  # "only got to my knees"
+        mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
         felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
-        pain = not red_flags and self._pain(mentions, felt)
+        pain = not red_flags and self._pain(mentions)
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -345,7 +345,7 @@ class Reader:
         return owner or last is not None and following in self._state_words
 
     def _match(
-        self, words: list[str], segments: list[int], clauses: list[int], context: list[tuple[str, str, bool]]
+        self, words: list[str], clauses: list[int], items: list[int], context: list[tuple[str, str, bool]]
     ) -> tuple[list[Mention], list[int]]:
         """Longest phrase first at each word; words no phrase covers may be negators."""
         mentions: list[Mention] = []
@@ -363,7 +363,7 @@ class Reader:
                     continue  # "my back on the last rep" is the back, "back on track" is not
                 if concepts == ((Kind.PAST, Kind.PAST.value),):
                     negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
-                mentions += [Mention(kind, concept, i, end, segments[i], clauses[i]) for kind, concept in concepts]
+                mentions += [Mention(kind, concept, i, end, clauses[i], items[i]) for kind, concept in concepts]
                 i = end
                 break
             else:
@@ -373,7 +373,7 @@ class Reader:
         return mentions, negators
 
     def _negate(
-        self, words: list[str], segments: list[int], clauses: list[int], mentions: list[Mention], negators: list[int]
+        self, words: list[str], clauses: list[int], items: list[int], mentions: list[Mention], negators: list[int]
     ) -> tuple[list[Mention], bool]:
         """Each negation covers what follows it up to the end of its list: feelings, injury words and
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
@@ -418,20 +418,20 @@ class Reader:
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
                 if words[position] in self._little:
                     felt_little.append(
-                        Mention(Kind.QUALITY, "little", position, position + 1, segments[position], clauses[position])
+                        Mention(Kind.QUALITY, "little", position, position + 1, clauses[position], items[position])
                     )
                 elif not covered and j == position + 1 and words[position] in self._negators:
                     bare_no = True
         after = frozenset(self.lexicon.negation.after)
         denied.update(i for i, m in enumerate(mentions) if m.end < len(words) and words[m.end] in after)
         changed = [
-            Mention(m.kind, m.id, m.start, m.end, m.segment, m.clause, negated=True) if i in denied else m
+            Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True) if i in denied else m
             for i, m in enumerate(mentions)
         ]
         return changed + felt_little, bare_no
 
     def _attach(self, mentions: list[Mention]) -> tuple[dict[str, Felt], set[str]]:
-        """Each feeling and quality goes to the nearest region named in its clause; the qualities
+        """Each feeling and quality goes to the nearest region named with it; the qualities
         with no region there are returned apart."""
         regions = [m for m in mentions if m.kind == Kind.REGION]
         felt: dict[str, Felt] = {}
@@ -463,7 +463,7 @@ class Reader:
         """'mostly hams' weighs double, 'a touch of lower back' half."""
         weight = 1.0
         for other in mentions:
-            if other.segment == region.segment and 0 < region.start - other.end + 1 <= 3:
+            if other.clause == region.clause and 0 < region.start - other.end + 1 <= 3:
                 if other.kind == Kind.MORE:
                     weight = 2.0
                 elif other.kind == Kind.LESS:
@@ -475,11 +475,11 @@ class Reader:
     ) -> list[str]:
         live = [m for m in mentions if not m.negated]
         flags: list[str] = []
-        by_segment: dict[int, list[Mention]] = defaultdict(list)
+        by_clause: dict[int, list[Mention]] = defaultdict(list)
         for mention in live:
-            by_segment[mention.segment].append(mention)
+            by_clause[mention.clause].append(mention)
         for mention in live:
-            same = by_segment[mention.segment]
+            same = by_clause[mention.clause]
             if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
                 flags.append(mention.id)
             elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
@@ -502,18 +502,18 @@ class Reader:
         return flags
 
     @staticmethod
-    def _pain(mentions: list[Mention], felt: dict[str, Felt]) -> bool:
+    def _pain(mentions: list[Mention]) -> bool:
         """Pain or hurt said and not denied, unless said to be the good kind."""
-        good = {m.segment for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
+        good = {m.clause for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
         return any(
-            m.kind == Kind.SENSATION and m.id == "pain" and not m.negated and m.segment not in good for m in mentions
+            m.kind == Kind.SENSATION and m.id == "pain" and not m.negated and m.clause not in good for m in mentions
         )
 
 
 def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
     """The region a feeling is about: the nearest in its list item, else one just beside it in its clause."""
-    same = [r for r in regions if r.clause == mention.clause] or [
-        r for r in regions if r.segment == mention.segment and abs(r.start - mention.start) <= NEAR
+    same = [r for r in regions if r.item == mention.item] or [
+        r for r in regions if r.clause == mention.clause and abs(r.start - mention.start) <= NEAR
     ]
     if not same:
         return None
@@ -524,7 +524,7 @@ def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
     """'sharp' is a red flag beside pain, a body part or an injury word, not in 'felt sharp and focused'."""
     for other in same:
         gap = max(other.start - sharp.end, sharp.start - other.end)
-        if other is sharp or gap > NEAR or other.clause != sharp.clause:
+        if other is sharp or gap > NEAR or other.item != sharp.item:
             continue
         if other.kind == Kind.SENSATION and other.id in DISCOMFORT | {"burn"}:
             return True
@@ -605,12 +605,12 @@ def _pain_check(hearing: Hearing) -> Decision:
     """Yes in any words, or any of the signs asked about, is a red flag; a clear no lets the form
     advice follow. "Gone by the next day" is a no; "no, but it's still there" is not."""
     signs = [m for m in hearing.mentions if m.kind in (Kind.SENSATION, Kind.TIME) and m.id in ASKED_ABOUT]
-    noes = {m.segment for m in hearing.live(Kind.ANSWER) if m.id == "no"}
+    noes = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no"}
     said_no = bool(noes) or hearing.bare_no
     for sign in signs:
         if sign.negated:
             continue
-        if sign.kind == Kind.SENSATION or sign.segment not in noes:
+        if sign.kind == Kind.SENSATION or sign.clause not in noes:
             return Decision(Outcome.RED_FLAG)
     if hearing.red_flag and not (said_no and set(hearing.red_flags) <= {f"time:{t}" for t in ASKED_ABOUT}):
         return Decision(Outcome.RED_FLAG)
