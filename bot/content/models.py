@@ -354,7 +354,7 @@ class Negation(Strict):
     words: Phrases = Field(min_length=1)
     little: Phrases = []  # negation words that, denying nothing after them, mean "felt little"
     after: Phrases = []  # words that deny the word before them: "pain free"
-    past: Phrases = []  # phrases that, like a negation, put what follows outside today: "used to"
+    phrases: Phrases = []  # phrases that deny what follows like "not": "used to", "worried", "refuse to"
     inability: Phrases = []  # before "not" they make it an inability: "couldn't walk" is no denial
     ends: Phrases = []
     joins: Phrases = []

@@ -50,7 +50,7 @@ class Kind(StrEnum):
     MOVEMENT = "movement"
     ANSWER = "answer"
     IGNORE = "ignore"
-    PAST = "past"
+    DENIAL = "denial"
     PRONOUN = "pronoun"
 
 
@@ -203,11 +203,15 @@ class Reader:
             (Kind.MORE, lexicon.intensity.more),
             (Kind.LESS, lexicon.intensity.less),
             (Kind.IGNORE, lexicon.ignore),
-            (Kind.PAST, lexicon.negation.past),
+            (Kind.DENIAL, lexicon.negation.phrases),
             (Kind.PRONOUN, lexicon.pronouns),
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
+        for words, concepts in list(table.items()):
+            variant = _other_number(words)
+            if variant and variant not in table:  # "behind knee" as well as "behind knees"
+                table[variant] = concepts
         for words, concepts in table.items():
             if words:
                 self._phrases[words[0]].append((words, tuple(dict.fromkeys(concepts))))
@@ -361,7 +365,7 @@ class Reader:
                 following = words[end] if end < len(words) else ""
                 if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i], following):
                     continue  # "my back on the last rep" is the back, "back on track" is not
-                if concepts == ((Kind.PAST, Kind.PAST.value),):
+                if concepts == ((Kind.DENIAL, Kind.DENIAL.value),):
                     negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
                 mentions += [Mention(kind, concept, i, end, clauses[i], items[i]) for kind, concept in concepts]
                 i = end
@@ -508,6 +512,15 @@ class Reader:
         return any(
             m.kind == Kind.SENSATION and m.id == "pain" and not m.negated and m.clause not in good for m in mentions
         )
+
+
+def _other_number(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The phrase with its last word in the other number ("knees" <-> "knee"), for longer words."""
+    if not words or len(words[-1]) < 4 or not words[-1].isalpha():
+        return None
+    last = words[-1]
+    other = last[:-1] if last.endswith("s") and not last.endswith("ss") else f"{last}s"
+    return (*words[:-1], other)
 
 
 def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
