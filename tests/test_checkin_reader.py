@@ -206,3 +206,26 @@ def test_every_outcome_the_reader_gives_is_an_option_of_its_question():
     for row in rows:
         outcome = decide(READER.read(row.text), row.q).outcome
         assert outcome in special or outcome in nodes[row.q], (row.q, row.text, outcome)
+
+
+@pytest.mark.parametrize(
+    ("first", "leads_to", "opening"),
+    [
+        ("my lower back hurt a bit", "lower-back-why", "pain_cleared"),  # the back's own question
+        ("my calves hurt a bit", "region-calves", "pain_cleared"),  # a region's own answer
+        ("knees hurt", "squatting", "pain_cleared"),
+        ("bit of pain in the hams", "ease-off", None),  # never praise or more load after pain
+        ("it was kinda painful", "ease-off", None),
+    ],
+)
+def test_once_the_pain_check_is_cleared_the_described_fault_gets_its_fix(first, leads_to, opening):
+    from bot.domain.checkin import CheckinMatcher, answer_typed
+
+    matcher = CheckinMatcher(CONTENT.checkin, CONTENT.lexicons["en"])
+    answer = answer_typed(matcher, CHECK, matcher.read(CHECK, "no, just a dull ache"), (FELT, first))
+    reached = answer.step.node.id if answer.step.node else answer.step.advice.id
+    assert (answer.option, reached, answer.opening) == ("no-red-flag", leads_to, opening)
+    assert (
+        answer_typed(matcher, CHECK, matcher.read(CHECK, "yeah it's sharp"), (FELT, first)).step.advice.effect
+        == "red_flag"
+    )
