@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
-from telegram.ext import ApplicationBuilder, ContextTypes
+from telegram.error import BadRequest, NetworkError
+from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
@@ -17,10 +20,12 @@ from bot.content import Content, load_content
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.timers import TIMER_TICK_SECONDS
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
+from bot.services.access import Access
 from bot.settings import Settings
 from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
@@ -44,7 +49,10 @@ COMMANDS = [
     BotCommand("log", "Log a set: /log rdl 35 3x12"),
     BotCommand("progress", "Your progress chart: /progress rdl"),
     BotCommand("undo", "Remove the last logged line"),
-    BotCommand("export", "Everything stored about you, as a file"),
+    BotCommand("records", "Your records and estimated 1RM"),
+    BotCommand("plates", "Plates per side: /plates 142.5"),
+    BotCommand("rest", "A rest timer: /rest 3m"),
+    BotCommand("export", "Everything stored about you; /export csv: your log"),
     BotCommand("forget", "Delete everything stored about you"),
     BotCommand("units", "Log in kg or lb"),
     BotCommand("weekly", "A weekly check-in after the course: on or off"),
@@ -63,15 +71,17 @@ def build_application(
     content = content or load_content(content_dir)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
+    delivery = DeliveryEngine(settings=settings, content=content, db=db, clock=clock)
     services = Services(
         settings=settings,
         content=content,
         db=db,
         clock=clock,
-        delivery=DeliveryEngine(settings=settings, content=content, db=db, clock=clock),
+        delivery=delivery,
         matcher=CheckinMatcher(content.checkin, content.lexicons["en"]),
         cue_index=build_cue_index(content),
         answers=AnswerWriter(db),
+        access=Access(db=db, clock=clock, groups=delivery.groups),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -117,6 +127,39 @@ async def delivery_tick(context: CoachContext) -> None:
         )
 
 
+async def rest_timers(context: CoachContext) -> None:
+    """The rest timers' own short tick (bot/delivery/timers.py); a failure logs one line."""
+    try:
+        await context.services.delivery.timers.send_due(context.bot)
+    except Exception as exc:  # the database may be briefly away; never let the job die
+        log.error("rest timers failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+
+
+Tick = Callable[[CoachContext], Awaitable[None]]
+
+
+def run_paced(job_queue: JobQueue, tick: Tick, every: float, name: str) -> None:
+    """Run `tick` now, and each time again `every` seconds after its last run began (at once if that
+    run took longer). One run at a time per process, by construction: a fan-out longer than a tick
+    is normal work, not a job the scheduler has to skip (and warn about) at every interval."""
+
+    async def job(context: CoachContext) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            await tick(context)
+        finally:
+            if context.application.running:  # stopping: the job queue waits for this run, books no more
+                book(max(0.0, every - (loop.time() - started)))
+
+    def book(seconds: float) -> None:
+        # No misfire grace: a run that starts late (a busy event loop) still runs, or the chain of
+        # runs would end there (APScheduler drops a one-off job more than a second late by default).
+        job_queue.run_once(job, when=seconds, name=name, job_kwargs={"misfire_grace_time": None})
+
+    book(0.1)
+
+
 # In groups members see only what works there; admins also see the coach commands.
 GROUP_COMMANDS = [
     BotCommand("cue", "The right cue now: /cue lower back"),
@@ -133,13 +176,9 @@ async def _post_init(application: CoachApplication) -> None:
     await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands(COMMANDS)
-    application.job_queue.run_repeating(
-        delivery_tick,
-        interval=application.services.settings.delivery_tick_seconds,
-        first=0.1,
-        name="delivery-tick",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )
+    every = application.services.settings.delivery_tick_seconds
+    run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
+    run_paced(application.job_queue, rest_timers, min(TIMER_TICK_SECONDS, every), "rest-timers")
     application.job_queue.run_repeating(web.forget_old_updates, interval=3600, first=60, name="forget-updates")
 
 
@@ -173,7 +212,8 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
     try:
         if lock is not None:
             await lock.acquire()
-        await application.initialize()
+        if not await _initialize_once_reachable(application, stop):
+            return
         await application.post_init(application)
         for server in servers:
             server.start()
@@ -204,6 +244,38 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
     log.info("stopped cleanly")
 
 
+STARTUP_RETRY_FIRST_SECONDS = 1.0
+STARTUP_RETRY_CAP_SECONDS = 60.0
+
+
+async def _initialize_once_reachable(application: CoachApplication, stop: asyncio.Event) -> bool:
+    """Initialize (python-telegram-bot asks Telegram who the bot is), waiting out a Bot API that cannot
+    be reached with one line per attempt and a doubling pause of at most a minute. A refused token is
+    no weather to wait out: `InvalidToken` goes up to `coach run`. False if told to stop meanwhile."""
+    api = urlsplit(application.services.settings.telegram_api_base_url)
+    pause = STARTUP_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            await application.initialize()
+            return True
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            log.warning(
+                "Telegram Bot API at %s://%s not reachable (%s); trying again in %.0f s",
+                api.scheme,
+                api.netloc,
+                reason,
+                pause,
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), pause)
+            return False
+        except TimeoutError:
+            pause = min(pause * 2, STARTUP_RETRY_CAP_SECONDS)
+
+
 def _web_servers(application: CoachApplication) -> list[web.WebServer]:
     """The webhook server (with /healthz and /metrics), and the metrics port when METRICS_PORT is set."""
     settings = application.services.settings
@@ -219,14 +291,14 @@ def _web_servers(application: CoachApplication) -> list[web.WebServer]:
             )
         )
     if settings.metrics_port is not None:
-        servers.append(web.WebServer(application, listen=settings.webhook_listen, port=settings.metrics_port))
+        servers.append(web.WebServer(application, listen=settings.metrics_listen, port=settings.metrics_port))
     return servers
 
 
 async def _start_updates(application: CoachApplication, servers: list[web.WebServer]) -> None:
     """Tell Telegram where updates go (a webhook) or start fetching them (polling); say which, once."""
     settings = application.services.settings
-    ports = ", ".join(f"{settings.webhook_listen}:{server.port}" for server in servers)
+    ports = ", ".join(f"{server.listen}:{server.port}" for server in servers)
     if settings.webhook_url:
         await application.bot.set_webhook(
             settings.webhook_url,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import matplotlib
@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from bot.domain.training import Session, Unit, from_kg
 
 # Colours that stay apart for the common kinds of colour blindness, on a phone in daylight.
-INK, VOLUME, CLEAN, BACK, GRID = "#1f2937", "#93c5fd", "#15803d", "#dc2626", "#e5e7eb"
+INK, VOLUME, CLEAN, BACK, GRID, E1RM = "#1f2937", "#93c5fd", "#15803d", "#dc2626", "#e5e7eb", "#7c3aed"
 FONT = {"font.size": 15, "axes.titlesize": 20, "axes.labelsize": 16, "xtick.labelsize": 14, "ytick.labelsize": 14}
 
 
@@ -33,6 +33,7 @@ class ProgressLabels:
     reps: str
     clean: str
     back: str
+    e1rm: str = ""  # the estimated one-rep max line; drawn when some session has one
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ProgressSeries:
     volume: list[float]  # weight x reps in the person's unit, or total reps for body weight
     clean: list[date]  # sessions marked clean
     back: list[date]  # sessions marked lower back
+    e1rm: list[float] = field(default_factory=list)  # estimated 1RM in the person's unit, NaN where none
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ def _png(figure: Figure) -> bytes:
 
 
 def progress_chart(sessions: Sequence[Session], unit: Unit, labels: ProgressLabels) -> Chart:
-    """Top set (line) and volume (bars) per session, clean and lower-back sessions marked."""
+    """Top set (line), estimated 1RM (dashed line) and volume (bars) per session, clean and
+    lower-back sessions marked."""
     with matplotlib.rc_context(FONT):
         figure = _figure(8, 6)
         volume_axis = figure.add_subplot()
@@ -82,13 +85,19 @@ def progress_chart(sessions: Sequence[Session], unit: Unit, labels: ProgressLabe
         volume_axis.set_axisbelow(True)
         handles = [bars]
         marked_axis, marked = volume_axis, volumes
-        line = None
+        line = e1rm_line = None
         if weighted:
             top_axis = volume_axis.twinx()
             top = [from_kg(s.top_kg, unit) if s.top_kg is not None else float("nan") for s in sessions]
             (line,) = top_axis.plot(x, top, color=INK, linewidth=3, marker="o", markersize=7, label=labels.top_set)
             top_axis.set_ylabel(labels.top_set)
-            top_axis.set_ylim(bottom=0, top=max(v for v in top if v == v) * 1.25)
+            estimates = [from_kg(s.e1rm_kg, unit) if s.e1rm_kg is not None else float("nan") for s in sessions]
+            if any(v == v for v in estimates):
+                (e1rm_line,) = top_axis.plot(
+                    x, estimates, color=E1RM, linewidth=2.5, linestyle="--", marker="D", markersize=6, label=labels.e1rm
+                )
+                handles.append(e1rm_line)
+            top_axis.set_ylim(bottom=0, top=max(v for v in top + estimates if v == v) * 1.25)
             # The line is the headline: draw its axis in front of the bars.
             top_axis.set_zorder(volume_axis.get_zorder() + 1)
             top_axis.patch.set_visible(False)
@@ -114,6 +123,7 @@ def progress_chart(sessions: Sequence[Session], unit: Unit, labels: ProgressLabe
             volume=[float(bar.get_height()) for bar in bars],
             clean=[num2date(v).date() for v, _ in clean_dots.get_offsets()] if clean else [],
             back=[num2date(v).date() for v, _ in back_marks.get_offsets()] if back else [],
+            e1rm=[float(v) for v in e1rm_line.get_ydata()] if e1rm_line is not None else [],
         )
         return Chart(_png(figure), series)
 

@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.content import Content
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import CueIndex
+from bot.services.access import Access
 from bot.settings import Settings
 from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
@@ -33,6 +34,7 @@ class Services:
     matcher: CheckinMatcher
     cue_index: CueIndex  # built once at start-up; every lookup reuses it
     answers: AnswerWriter  # check-in answers, written together when they come together
+    access: Access  # who may touch what: every button press is checked here first
 
 
 class CoachApplication(Application):

@@ -1,27 +1,27 @@
 """Inline keyboards used by more than one module (the lesson sender and the handlers).
 
-Callback data formats, all well under Telegram's 64 bytes (the content loader checks the longest):
-  ci:<enrollment>:<day>:<node>:<option>   a check-in answer
-  fx:<answer id>:<yes|partly|no>          did the corrective advice help?
-  hold:ok                                 fine again after a red flag
-  gci:<enrollment>:<day>:<node>:<option>  a member's check-in under a group lesson (or its private follow-up)
-"""
+Their callback data is packed by the typed classes in `bot.callback_data`."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.callback_data import CheckinPress, FixAnswer, FixHelped, GroupCheckinPress, HoldOk, PlatesFor, RestTimer
 from bot.content.models import Node, Texts
-from bot.domain.groups import GroupButton
+from bot.domain.rest import REST_BUTTONS, rest_text
+from bot.domain.training import format_number
 
-FIX_ANSWERS = ("yes", "partly", "no")
+FIX_ANSWERS: tuple[FixHelped, ...] = get_args(FixHelped)
 
 
 def checkin_keyboard(enrollment_id: int, day: int, node: Node, only: tuple[str, ...] = ()) -> InlineKeyboardMarkup:
     """One button per option offered as a button, two to a row; `only` narrows it to the options in doubt."""
     options = [o for o in node.options if o.button and (not only or o.id in only)]
     buttons = [
-        InlineKeyboardButton(o.label, callback_data=f"ci:{enrollment_id}:{day}:{node.id}:{o.id}") for o in options
+        InlineKeyboardButton(o.label, callback_data=CheckinPress(enrollment_id, day, node.id, o.id).pack())
+        for o in options
     ]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
@@ -29,12 +29,12 @@ def checkin_keyboard(enrollment_id: int, day: int, node: Node, only: tuple[str, 
 def fix_keyboard(answer_id: int, texts: Texts) -> InlineKeyboardMarkup:
     labels = {"yes": texts.fix_yes, "partly": texts.fix_partly, "no": texts.fix_no}
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(labels[a], callback_data=f"fx:{answer_id}:{a}") for a in FIX_ANSWERS]]
+        [[InlineKeyboardButton(labels[a], callback_data=FixAnswer(answer_id, a).pack()) for a in FIX_ANSWERS]]
     )
 
 
 def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.hold_ok_button, callback_data="hold:ok")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.hold_ok_button, callback_data=HoldOk().pack())]])
 
 
 def group_checkin_keyboard(
@@ -48,7 +48,7 @@ def group_checkin_keyboard(
     """Everyone's check-in under a group lesson, two to a row, and (in the group) a link to the
     private chat where the full advice waits; `only` narrows it to the options in doubt."""
     buttons = [
-        InlineKeyboardButton(o.label, callback_data=GroupButton(enrollment_id, day, node.id, o.id).data)
+        InlineKeyboardButton(o.label, callback_data=GroupCheckinPress(enrollment_id, day, node.id, o.id).pack())
         for o in node.options
         if o.button and (not only or o.id in only)
     ]
@@ -56,3 +56,20 @@ def group_checkin_keyboard(
     if link:
         rows.append([InlineKeyboardButton(link_label, url=link)])
     return InlineKeyboardMarkup(rows)
+
+
+def rest_row(texts: Texts) -> list[InlineKeyboardButton]:
+    """The 1:30 / 3:00 / 5:00 row: under a logged set, and again under "time's up"."""
+    return [
+        InlineKeyboardButton(
+            texts.rest_button.format(time=rest_text(seconds)), callback_data=RestTimer(str(seconds)).pack()
+        )
+        for seconds in REST_BUTTONS
+    ]
+
+
+def plates_button(texts: Texts, weight: float, unit: str) -> InlineKeyboardButton:
+    amount = f"{format_number(weight)} {unit}"
+    return InlineKeyboardButton(
+        texts.plates_button.format(weight=amount), callback_data=PlatesFor(format_number(weight), unit).pack()
+    )

@@ -2,47 +2,92 @@
 
 from __future__ import annotations
 
-from html import escape
+import re
+from dataclasses import dataclass
+from html import escape, unescape
 
 from bot.content.models import Advice, Content, Lesson
 
-MESSAGE_LIMIT = 4096
+MESSAGE_LIMIT = 4096  # Telegram's limit on a message's text after entity parsing
+CAPTION_LIMIT = 1024  # and on a media caption's
+
+# A tag, an entity, or one character of text: the units a split may fall between.
+_HTML_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);|.", re.DOTALL)
+_EMPTY_ELEMENT = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)\b[^>]*></\1>")
+_PARAGRAPH, _LINE, _WORD = 3, 2, 1  # where a split may fall, best first
 
 
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split at paragraph, then line, boundaries so no message exceeds Telegram's limit.
-
-    Content keeps each HTML tag inside one line, so a split never breaks a tag pair.
-    """
-    pieces: list[str] = []
-    for paragraph in text.strip().split("\n\n"):
-        if len(paragraph) <= limit:
-            pieces.append(paragraph)
-            continue
-        lines = [part for line in paragraph.split("\n") for part in _hard_cut(line, limit)]
-        pieces += _pack(lines, "\n", limit)
-    return _pack(pieces, "\n\n", limit)
+@dataclass(frozen=True)
+class _Token:
+    raw: str
+    size: int  # what it adds to the text Telegram counts, in UTF-16 code units (an emoji is two)
+    opens: str | None = None
+    closes: str | None = None
 
 
-def _hard_cut(line: str, limit: int) -> list[str]:
-    """A single line longer than a message is cut where it must be."""
-    return [line[i : i + limit] for i in range(0, len(line), limit)] or [""]
+def split_message(html: str, limit: int = MESSAGE_LIMIT, *, first_limit: int | None = None) -> list[str]:
+    """Split Telegram HTML into messages of at most `limit` characters of text each, never inside
+    markup: a split falls between tags, entities and characters, at the last paragraph break that
+    leaves the part at least half full, else at such a line break, else between words, else (a
+    word longer than half a part) where the part is full.
+    Tags open at a split are closed at the end of the part and opened again at the start of the
+    next. `first_limit` is the limit of the first part when it is a caption."""
+    tokens = [_token(match) for match in _HTML_TOKEN.finditer(html.strip())]
+    parts: list[str] = []
+    start, reopen = 0, []
+    while start < len(tokens):
+        end, open_at_end = _part_end(tokens, start, reopen, first_limit if not parts and first_limit else limit)
+        body = "".join(raw for _, raw in reopen) + "".join(t.raw for t in tokens[start:end])
+        body += "".join(f"</{name}>" for name, _ in reversed(open_at_end))
+        if any(t.size and not t.raw.isspace() for t in tokens[start:end]):
+            parts.append(_without_empty_elements(body).strip())
+        start, reopen = end, open_at_end
+    return parts
 
 
-def _pack(pieces: list[str], separator: str, limit: int) -> list[str]:
-    """Join pieces with the separator, greedily, into chunks of at most `limit` characters."""
-    chunks: list[str] = []
-    current = ""
-    for piece in pieces:
-        candidate = f"{current}{separator}{piece}" if current else piece
-        if len(candidate) <= limit:
-            current = candidate
-        else:
-            chunks.append(current)
-            current = piece
-    if current:
-        chunks.append(current)
-    return chunks
+def _token(match: re.Match[str]) -> _Token:
+    raw, closing, tag = match.group(0), match.group(1), match.group(2)
+    if tag:
+        return _Token(raw, 0, closes=tag.lower()) if closing else _Token(raw, 0, opens=tag.lower())
+    return _Token(raw, len(unescape(raw).encode("utf-16-le")) // 2)
+
+
+def _part_end(tokens: list[_Token], start: int, reopen: list, limit: int) -> tuple[int, list]:
+    """Where the part starting at `start` ends, and the tags still open there."""
+    stack, used, index = list(reopen), 0, start
+    breaks: dict[int, tuple[int, list, int]] = {}  # kind of break -> (end, open tags, text used)
+    while index < len(tokens) and used + tokens[index].size <= limit:
+        token = tokens[index]
+        used += token.size
+        if token.opens:
+            stack.append((token.opens, token.raw))
+        elif token.closes and stack and stack[-1][0] == token.closes:
+            stack.pop()
+        index += 1
+        kind = _break_after(tokens, index - 1)
+        if kind:
+            breaks[kind] = (index, list(stack), used)
+    if index == len(tokens):
+        return index, stack
+    half_full = [
+        breaks[kind] for kind in (_PARAGRAPH, _LINE, _WORD) if kind in breaks and breaks[kind][2] >= limit // 2
+    ]
+    end, open_tags, _ = half_full[0] if half_full else (index, stack, used)  # a word longer than half a part
+    return end, open_tags
+
+
+def _break_after(tokens: list[_Token], index: int) -> int:
+    raw = tokens[index].raw
+    if raw == "\n":
+        return _PARAGRAPH if index and tokens[index - 1].raw == "\n" else _LINE
+    return _WORD if raw == " " else 0
+
+
+def _without_empty_elements(html: str) -> str:
+    """`<b></b>` left where a split fell right after an opening tag."""
+    while (shorter := _EMPTY_ELEMENT.sub("", html)) != html:
+        html = shorter
+    return html
 
 
 def _bullets(lines: list[str]) -> str:

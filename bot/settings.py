@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # /healthz and /metrics in polling mode
+    # Metrics of a private bot stay on this machine unless the operator opens them on purpose.
+    metrics_listen: str = "127.0.0.1"
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     admin_ids: Annotated[list[int], NoDecode] = []  # Telegram user ids allowed to use /stats
     # Telegram's limits, kept for the whole deployment (every process on one PostgreSQL database).

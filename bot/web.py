@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import socket
@@ -29,35 +28,70 @@ from tornado.netutil import bind_sockets
 
 from bot import metrics
 from bot.context import CoachApplication, CoachContext
+from bot.incoming import NotAnUpdate, parse_update
 from bot.logs import bind_update
 from bot.storage import queries
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Telegram's updates are far smaller: a message is at most 4,096 characters (about 50 kB as escaped
+# JSON even with a quoted reply beside it). 1 MiB is nginx's default `client_max_body_size` too,
+# and bounds what any request can make the process hold.
+MAX_BODY_BYTES = 1024 * 1024
 KEEP_PROCESSED_UPDATES = timedelta(days=2)  # Telegram keeps an undelivered update for at most a day
 HEALTH_TIMEOUT_SECONDS = 2.0
 
 
+@tornado.web.stream_request_body
 class _CoachHandler(tornado.web.RequestHandler):
+    """Every route decides from the headers whether to read a body at all, and reads at most
+    MAX_BODY_BYTES of it: a bigger one is refused with 413 and the connection closed unread."""
+
     def initialize(self, coach: CoachApplication, secret: str = "") -> None:
         self.coach = coach
         self.secret = secret
+        self.body = bytearray()
+        self.refused = False
+
+    def prepare(self) -> None:
+        self.check_headers()
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise tornado.web.HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+
+    def check_headers(self) -> None:
+        """What a route requires of the headers, checked before any byte of the body is read."""
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.refused:
+            return
+        if len(self.body) + len(chunk) > MAX_BODY_BYTES:  # a chunked body that keeps coming
+            self.refused = True
+            self.body.clear()
+            self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            return
+        self.body += chunk
 
 
 class TelegramUpdates(_CoachHandler):
-    """POST <webhook path>: one update from Telegram, queued for the Application."""
+    """POST <webhook path>: one update from Telegram, shape checked, queued for the Application."""
 
     SUPPORTED_METHODS = ("POST",)
 
-    async def post(self) -> None:
+    def check_headers(self) -> None:
         given = self.request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN, reason="wrong or missing secret token")
+
+    async def post(self) -> None:
         try:
-            update = Update.de_json(json.loads(self.request.body), self.coach.bot)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("webhook body is not an update (%s: %s)", type(exc).__name__, exc)
+            update = Update.de_json(parse_update(bytes(self.body)), self.coach.bot)
+        except NotAnUpdate as exc:
+            log.warning("webhook body is not an update: %s", exc)
+            raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not an update") from None
+        except Exception as exc:  # python-telegram-bot could not read what passed the model
+            log.warning("webhook update not readable: %s: %s", type(exc).__name__, str(exc)[:200])
             raise tornado.web.HTTPError(HTTPStatus.BAD_REQUEST, reason="not an update") from None
         await self.coach.update_queue.put(update)
         self.set_status(HTTPStatus.OK)
@@ -65,6 +99,8 @@ class TelegramUpdates(_CoachHandler):
 
 class Health(_CoachHandler):
     """GET /healthz: 200 while the bot runs and its database answers, 503 otherwise."""
+
+    SUPPORTED_METHODS = ("GET",)
 
     async def get(self) -> None:
         healthy = self.coach.running and await _database_answers(self.coach)
@@ -74,6 +110,8 @@ class Health(_CoachHandler):
 
 class Metrics(_CoachHandler):
     """GET /metrics: Prometheus text format, with the active-people gauge read just now."""
+
+    SUPPORTED_METHODS = ("GET",)
 
     async def get(self) -> None:
         try:
@@ -115,7 +153,9 @@ class WebServer:
         if webhook_path is not None:
             path = re.escape(webhook_path.rstrip("/"))
             routes.append((rf"{path}/?", TelegramUpdates, {"coach": application, "secret": secret}))
-        self._server = HTTPServer(tornado.web.Application(routes), xheaders=True)
+        # The handlers refuse bodies over MAX_BODY_BYTES with 413; tornado's own limit, twice that,
+        # closes a connection whose chunked body declares more without reading it.
+        self._server = HTTPServer(tornado.web.Application(routes), xheaders=True, max_body_size=2 * MAX_BODY_BYTES)
         self.listen = listen
         self.port = port
         self._sockets: list[socket.socket] = []
@@ -173,4 +213,4 @@ async def forget_old_updates(context: CoachContext) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(TypeHandler(Update, once_per_update), group=-1)
+    application.add_handler(TypeHandler(Update, once_per_update), group=-2)  # first of all, before the button gate

@@ -172,6 +172,26 @@ async def running_bot(telegram: FakeBotApi, sqlite_url: str, clock: FakeClock) -
         await bot.stop()
 
 
+TALLY_SECONDS = 0.2
+
+
+def group_settings(telegram: FakeBotApi, database_url: str) -> Settings:
+    """A short tally interval, and a group pace well above Telegram's 20 a minute: the pacing has
+    tests of its own, and here it would only make every test wait."""
+    return make_settings(telegram, database_url, group_tally_seconds=TALLY_SECONDS, group_rate_per_minute=600)
+
+
+@pytest.fixture
+async def coach_bot(telegram: FakeBotApi, database_url: str, clock: FakeClock) -> AsyncIterator[RunningBot]:
+    """The bot as the group tests run it, on SQLite and on PostgreSQL."""
+    bot = RunningBot(group_settings(telegram, database_url), clock)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
 class Person:
     """Someone chatting with the bot in private, as the tests drive them."""
 
@@ -198,6 +218,12 @@ class Person:
     async def say(self, text: str, expect: int = 1) -> list[dict]:
         seen = len(self.messages)
         self.telegram.send_text(self.user, text)
+        return await self.expect(expect, after=seen)
+
+    async def say_file(self, file_name: str, data: bytes, expect: int = 1, file_size: int | None = None) -> list[dict]:
+        """Send a document, as a person sends a CSV to import."""
+        seen = len(self.messages)
+        self.telegram.send_document(self.user, file_name, data, file_size=file_size)
         return await self.expect(expect, after=seen)
 
     async def press(self, message: dict, data: str, expect: int = 1) -> list[dict]:

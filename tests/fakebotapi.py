@@ -60,6 +60,7 @@ _HTML_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
      "tg-emoji", "code", "pre", "blockquote"}
 )  # fmt: skip
+_STRAY_LESS_THAN = re.compile(r"<(?![a-zA-Z/])")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -168,6 +169,9 @@ class _HtmlText(HTMLParser):
         self._plain: list[str] = []
 
     def plain_text(self) -> str:
+        stray = _STRAY_LESS_THAN.search(self._source)
+        if stray is not None:  # Python's parser would take it as text; Telegram refuses it
+            self._fail(f"Unsupported start tag at byte offset {len(self._source[: stray.start()].encode())}")
         self.feed(self._source)
         self.close()
         if self._open:
@@ -301,6 +305,8 @@ class FakeBotApi:
             "supports_inline_queries": True,
         }
         self.calls: list[Call] = []
+        # (method, description) of every request refused with 400, as Telegram would refuse it
+        self.refusals: list[tuple[str, str]] = []
         self.callback_answers: dict[str, JSONDict] = {}
         self.inline_answers: dict[str, JSONDict] = {}
         self.rate_limited_count = 0
@@ -323,6 +329,7 @@ class FakeBotApi:
         self._chats: dict[int, JSONDict] = {}
         self._bot_status: dict[int, str] = {}
         self._admins: dict[int, list[JSONDict]] = {}
+        self._member_status: dict[tuple[int, int], str] = {}
         self._member_counts: dict[int, int] = {}
         self._migrated: dict[int, int] = {}
         self._last_message_id: defaultdict[int, int] = defaultdict(int)
@@ -371,6 +378,7 @@ class FakeBotApi:
             "getChatMember": self._get_chat_member,
             "getChatAdministrators": self._get_chat_administrators,
             "getChatMemberCount": self._get_chat_member_count,
+            "getFile": self._get_file,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in handlers.items()}
 
@@ -379,6 +387,7 @@ class FakeBotApi:
     async def start(self) -> None:
         app = web.Application(client_max_size=_MAX_UPLOAD)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -492,6 +501,11 @@ class FakeBotApi:
     def set_admins(self, chat_id: int, admins: list[JSONDict]) -> None:
         self._admins[chat_id] = list(admins)
 
+    def set_member_status(self, chat_id: int, user: JSONDict, status: str) -> None:
+        """What getChatMember says about this user in this chat ("left", "kicked", "restricted"...);
+        everyone not set is a member."""
+        self._member_status[(chat_id, user["id"])] = status
+
     def _remember_chat(self, chat: JSONDict) -> JSONDict:
         self._chats[chat["id"]] = chat
         return chat
@@ -543,6 +557,23 @@ class FakeBotApi:
             "data": data,
         }
         return self.push_update({"callback_query": query})
+
+    def send_document(
+        self, user: JSONDict, file_name: str, data: bytes, mime_type: str = "text/csv", *, file_size: int | None = None
+    ) -> JSONDict:
+        """A file the user sends in private; the bot fetches it with getFile and a download.
+        `file_size` overrides the size announced in the update (Telegram's may be missing or wrong)."""
+        file_id = self._new_file_id("document")
+        self._files[file_id] = Upload(file_name, data, mime_type)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(data) if file_size is None else file_size,
+        }
+        message = self._incoming_message(self.private_chat(user), {"from": user, "document": document})
+        return self.push_update({"message": message})
 
     def share_location(self, user: JSONDict, latitude: float, longitude: float) -> JSONDict:
         location = {"latitude": latitude, "longitude": longitude}
@@ -729,6 +760,8 @@ class FakeBotApi:
             self._check_rate_limits(method, params)
             result = await handler(params)
         except ApiError as error:
+            if error.code == 400:
+                self.refusals.append((method, error.description))
             return error.response()
         if fault is not None and fault.delay:
             await self._sleep(fault.delay)
@@ -1027,6 +1060,25 @@ class FakeBotApi:
             )
         return self._file_message(chat, params, {"document": document}, upload)
 
+    async def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = params.get("file_id")
+        if file_id not in self._files:
+            raise _bad_request("invalid file_id")
+        upload = self._files[file_id]
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": len(upload.data),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """The Bot API's file download: /file/bot<token>/<file_path>."""
+        file_id = request.match_info["path"].removeprefix("documents/")
+        if request.match_info["token"] != self.token or file_id not in self._files:
+            return web.Response(status=404)
+        return web.Response(body=self._files[file_id].data, content_type="application/octet-stream")
+
     async def _send_chat_action(self, params: JSONDict) -> bool:
         self._writable_chat(params)
         return True
@@ -1076,7 +1128,8 @@ class FakeBotApi:
             if admin["id"] == user_id:
                 return _chat_member(admin, "administrator")
         user = self._users.get(user_id) if isinstance(user_id, int) else None
-        return _chat_member(user or {"id": user_id, "is_bot": False, "first_name": "User"}, "member")
+        status = self._member_status.get((chat["id"], user_id), "member")
+        return _chat_member(user or {"id": user_id, "is_bot": False, "first_name": "User"}, status)
 
     async def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
         chat = self._chat_for(params.get("chat_id"))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from benchmarks.seed import seed_people
-from bot.storage.answer_writer import AnswerWriter
+from bot.storage.answer_writer import AnswerWriter, Recorded
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment
 from bot.storage.queries import AnswerWrite
@@ -63,13 +63,37 @@ async def test_answers_that_come_together_share_transactions_and_keep_their_own_
         db.session = original
 
         assert outcomes[2] == "refused" and outcomes[-1] == "not found"
-        assert all(isinstance(outcome, AnswerWrite) for i, outcome in enumerate(outcomes[:10]) if i != 2)
+        assert all(
+            isinstance(outcome, Recorded) and outcome.changed for i, outcome in enumerate(outcomes[:10]) if i != 2
+        )
         assert transactions < 10, "answers waiting together should share a transaction"
         async with db.session() as session:
             stored = dict((await session.execute(select(CheckinAnswer.enrollment_id, CheckinAnswer.option))).all())
             open_nodes = dict((await session.execute(select(Enrollment.id, Enrollment.checkin_node))).all())
         assert stored == {number: f"option-{number}" for number in range(1, 11) if number != 3}
         assert [number for number in range(1, 11) if open_nodes[number] == "follow-up"] == [1, 5, 7, 9]
+    finally:
+        await db.dispose()
+
+
+async def test_an_answer_that_fails_fails_alone_and_the_honest_ones_beside_it_are_stored(database_url):
+    """Ids beyond what the database holds (the strict callback parse refuses them first; this is the
+    second line of defence) break their transaction: the others in it are written again on their own."""
+    db = Database(database_url)
+    try:
+        await seed_people(db, 8, now=NOW, due_at=NOW)
+        writer = AnswerWriter(db)
+
+        def decide(enrollment: Enrollment | None) -> AnswerWrite | str:
+            return "not found" if enrollment is None else answer(enrollment, "hams")
+
+        ids = [1, 2**70, 2, 3, 2**63, 4, 5, 2**31, 6, 7, 8]
+        outcomes = await asyncio.gather(*(writer.write(i, decide) for i in ids), return_exceptions=True)
+        honest = [outcome for i, outcome in zip(ids, outcomes, strict=True) if i <= 8]
+        assert all(isinstance(outcome, Recorded) and outcome.changed for outcome in honest), outcomes
+        async with db.session() as session:
+            stored = sorted((await session.scalars(select(CheckinAnswer.enrollment_id))).all())
+        assert stored == list(range(1, 9)), "every honest press beside the forged ones is stored"
     finally:
         await db.dispose()
 

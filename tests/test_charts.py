@@ -20,6 +20,7 @@ LABELS = ProgressLabels(
     reps="Total reps",
     clean="Clean form",
     back="Lower back",
+    e1rm="Estimated 1RM (lb)",
 )
 
 
@@ -103,6 +104,14 @@ def test_the_readme_example_chart_exists_and_is_current_enough():
     width, height = png_size(EXAMPLE_PNG.read_bytes())
     fresh = progress_chart(sessions_of(example_log()), "lb", LABELS)
     assert (width, height) == png_size(fresh.png)
+
+
+def test_the_estimated_1rm_line_is_the_sessions_estimates():
+    sessions = sessions_of(example_log())
+    chart = progress_chart(sessions, "lb", LABELS)
+    assert chart.series.e1rm == pytest.approx([s.e1rm_kg / to_kg(1, "lb") for s in sessions])
+    high_reps = [LoggedSet(datetime(2026, 6, 2, tzinfo=UTC), date(2026, 6, 2), 20.0, 3, 15)]
+    assert progress_chart(sessions_of(high_reps), "lb", LABELS).series.e1rm == [], "no estimate over 10 reps"
 
 
 if __name__ == "__main__":

@@ -217,7 +217,7 @@ async def test_stale_forged_and_repeated_buttons(running_bot, telegram):
     assert await stored_answers(running_bot) == []
 
     await alex.press(question, clean)
-    await alex.press(question, clean)
+    assert "Already noted" in await press(alex.user, clean), "a second press sends no second advice"
     assert len(await stored_answers(running_bot)) == 1, "pressing twice records once"
     [changed] = await alex.press(question, data_for(question, "felt-where", "quads-knees"))
     assert_advice(changed, "squatting")

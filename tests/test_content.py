@@ -75,6 +75,24 @@ def test_every_text_placeholder_is_known(content):
         red=0,
         link="https://t.me/HingeCoachBot?start=s1",
         bot="HingeCoachBot",
+        # the lifter's tools: effort, records, plates, rest timer, CSV
+        max_sets=20,
+        max_reps=100,
+        max_weight="500 kg",
+        rpe="8.5",
+        e1rm="123.3 kg",
+        records="105 kg for 5 reps",
+        volume="1,470 kg",
+        total="142.5 kg",
+        bar="20 kg",
+        plates="25 + 25 + 10 + 1.25",
+        target="143 kg",
+        max_bar="30 kg",
+        row=52,
+        column="weight_kg",
+        size="1,200 KB",
+        max="1,000 KB",
+        exercises="Deadlift, Romanian deadlift",
     )
     for _field, text in content.texts:
         text.format(**values)

@@ -1,4 +1,4 @@
-"""Group coaching's pure core: button and link formats, alerts within Telegram's 200 characters,
+"""Group coaching's pure core: link formats, alerts within Telegram's 200 characters,
 anonymous tallies, and the coach's summary with its trend."""
 
 import pytest
@@ -8,11 +8,9 @@ from bot.content import load_content
 from bot.domain.groups import (
     ALERT_LIMIT,
     GroupAnswer,
-    GroupButton,
     StartLink,
     fit,
     member_link_payload,
-    parse_group_button,
     parse_start_payload,
     short_tip,
     split_time_and_zone,
@@ -25,28 +23,18 @@ from bot.domain.timeparse import parse_lesson_time
 CONTENT = load_content(CONTENT_DIR)
 
 
-def test_group_buttons_round_trip_and_forgeries_are_refused():
-    button = GroupButton(12, 3, "felt-where", "lower-back")
-    assert button.data == "gci:12:3:felt-where:lower-back"
-    assert parse_group_button(button.data) == button
-    for forged in ("gci:x:3:felt-where:pain", "gci:12:3:felt-where", "ci:12:3:felt-where:pain", "gci:12:-1:a:b"):
-        assert parse_group_button(forged) is None
-
-
-def test_every_group_button_fits_telegrams_64_bytes():
-    widest = max(
-        len(GroupButton(10**11 - 1, CONTENT.days, node.id, option.id).data.encode())
-        for node in CONTENT.checkin.nodes
-        for option in node.options
-    )
-    assert widest <= 64
-
-
 def test_start_links():
     assert parse_start_payload(member_link_payload(12, 3)) == StartLink("g", 12, 3)
     assert parse_start_payload(summary_link_payload(12)) == StartLink("s", 12)
     for other in ("", "g12", "g_3", "s", "sx", "hello", "g12_3_4"):
         assert parse_start_payload(other) is None
+
+
+def test_forged_start_links_are_refused_before_they_reach_the_database():
+    forged = ("g2147483648_1", "g99999999999_1", "g012_3", "g0_1", "g12_0", "g١٢_3", "g１２_3", "s¹²", "s-5", "g12_١")
+    for payload in forged:
+        assert parse_start_payload(payload) is None, payload
+    assert parse_start_payload("g2147483647_7") == StartLink("g", 2**31 - 1, 7)
 
 
 @pytest.mark.parametrize("advice", CONTENT.checkin.advice, ids=lambda a: a.id)

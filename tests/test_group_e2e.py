@@ -5,42 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from bot.app import CONTENT_DIR, build_application
 from bot.content import load_content
 from bot.storage.models import CheckinAnswer, Enrollment, GroupMember, Subscriber
-from tests.conftest import FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
+from tests.conftest import TALLY_SECONDS, Person, RunningBot, buttons, group_settings, lesson_days
 from tests.fakebotapi import FakeBotApi
 
 CONTENT = load_content(CONTENT_DIR)
 ADVICE = {item.id: item for item in CONTENT.checkin.advice}
-TALLY_SECONDS = 0.2
 CLUB = -1001234
 
 
 def berlin_7am(day_of_june: int) -> datetime:
     return datetime(2026, 6, day_of_june, 5, 0, tzinfo=UTC)
-
-
-def group_settings(telegram: FakeBotApi, database_url: str):
-    """A short tally interval, and a group pace well above Telegram's 20 a minute: the pacing has
-    tests of its own, and here it would only make every test wait."""
-    return make_settings(telegram, database_url, group_tally_seconds=TALLY_SECONDS, group_rate_per_minute=600)
-
-
-@pytest.fixture
-async def coach_bot(telegram: FakeBotApi, database_url: str, clock: FakeClock) -> AsyncIterator[RunningBot]:
-    bot = RunningBot(group_settings(telegram, database_url), clock)
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 class Club:

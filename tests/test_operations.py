@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.logs import CHATTY, configure_logging
+from bot.logs import CHATTY, MAX_LINE_CHARACTERS, PAYLOAD_LOGGERS, configure_logging
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
@@ -181,7 +181,7 @@ async def test_update_records_are_kept_two_days_then_forgotten(database_url):
 def log_stream():
     """The bot's own log handler at DEBUG, writing to a string; the logging setup restored after."""
     root = logging.getLogger()
-    levels = {name: logging.getLogger(name).level for name in (*CHATTY, "")}
+    levels = {name: logging.getLogger(name).level for name in (*CHATTY, *PAYLOAD_LOGGERS, "")}
     stream = io.StringIO()
     handler = configure_logging("DEBUG", secrets=[TOKEN], stream=stream)
     try:
@@ -215,6 +215,41 @@ async def test_the_token_never_appears_in_the_logs_of_a_full_run(telegram, sqlit
     lines = logs.splitlines()
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \S+: ", line) for line in lines)
     assert any("Traceback (most recent call last)" in line for line in lines), "no traceback to fold"
+
+
+async def test_what_people_write_and_who_they_are_never_reach_the_log_even_at_debug(
+    telegram, sqlite_url, clock, log_stream
+):
+    private = ["Zebulonia", "Quartermaine", "zeb_hidden_handle", "SECRETPHRASE", "+49 1512 3456789", "52.5213"]
+    bot = RunningBot(make_settings(telegram, sqlite_url), clock)
+    await bot.start()
+    try:
+        zeb = Person(telegram, user_id=2002, name="Zebulonia", bot=bot)
+        zeb.user.update(last_name="Quartermaine", username="zeb_hidden_handle")
+        await zeb.say("/start", expect=2)
+        await zeb.say("my back hurts SECRETPHRASE")
+        await zeb.say("/cue SECRETPHRASE")
+        await zeb.say("/log SECRETPHRASE 35 3x12")
+        telegram.share_location(zeb.user, 52.5213, 13.4049)
+        await zeb.expect(1)
+        contact = {"phone_number": "+49 1512 3456789", "first_name": "Zebulonia", "user_id": 2002}
+        telegram.push_update(
+            {
+                "message": telegram._incoming_message(
+                    telegram.private_chat(zeb.user), {"from": zeb.user, "contact": contact}
+                )
+            }
+        )
+        await zeb.expect(1)
+        huge = {"from": zeb.user, "text": "/help", "x_unknown_field": "y" * 5_000_000}  # a 5 MB update
+        telegram.push_update({"message": telegram._incoming_message(telegram.private_chat(zeb.user), huge)})
+        await zeb.expect(1)
+    finally:
+        await bot.stop()
+    logs = log_stream.getvalue()
+    assert "Calling Bot API endpoint `sendMessage`" in logs and "Processing update" in logs, "DEBUG was not on"
+    assert [line[:300] for line in logs.splitlines() if any(w in line for w in private)] == []
+    assert max(len(line) for line in logs.splitlines()) <= MAX_LINE_CHARACTERS + 200
 
 
 def test_redaction_covers_arguments_and_tracebacks():

@@ -13,6 +13,9 @@ async def _use_everything(bot: RunningBot, person: Person) -> None:
     """Leave a row in every table a person can reach: course, check-in, log, preferences."""
     await person.onboard(profile="lifter")
     await person.say("/log rdl 35 3x12")
+    await person.say("/log pulses 3x20")  # a line waiting for its exercise to be picked
+    await person.say("/rest 3m")  # a rest timer waiting to go off
+    await person.say("/plates bar 15")
     await person.say("/weekly on")
     async with bot.app.services.db.session() as session:
         enrollment = await session.scalar(select(Enrollment).where(Enrollment.chat_id == person.chat_id))
@@ -66,8 +69,16 @@ async def test_export_sends_a_json_file_of_everything_about_the_person(running_b
     [answer] = data["checkinanswer"]
     assert entry["checkin_answer_id"] == answer["id"] and answer["effect"] == "clean"
     assert data["preference"] == [
-        {"chat_id": 1001, "units": "lb", "weekly": True, "last_weekly_at": data["preference"][0]["last_weekly_at"]}
+        {
+            "chat_id": 1001,
+            "units": "lb",
+            "weekly": True,
+            "last_weekly_at": data["preference"][0]["last_weekly_at"],
+            "bar_kg": data["preference"][0]["bar_kg"],
+        }
     ]
+    assert [row["text"] for row in data["pending_log"]] == ["pulses 3x20"]
+    assert [(row["kind"], row["seconds"]) for row in data["scheduled_message"]] == [("rest", 180)]
     tables = [rows for rows in data.values() if isinstance(rows, list)]
     assert all(1002 not in (row.get("chat_id"), row.get("user_id")) for rows in tables for row in rows)
 
@@ -93,7 +104,14 @@ async def test_forget_asks_first_then_leaves_no_row_in_any_table(telegram, datab
         await alex.press(confirm, "forget:yes", expect=0)
         await telegram.wait_for(lambda: "everything about you is deleted" in alex.messages[-1]["text"])
         left = await _rows_about(bot, 1001)
-        assert {"subscriber.chat_id", "logentry.user_id", "checkinanswer.user_id", "preference.chat_id"} <= set(left)
+        assert {
+            "subscriber.chat_id",
+            "logentry.user_id",
+            "checkinanswer.user_id",
+            "preference.chat_id",
+            "pending_log.user_id",
+            "scheduled_message.chat_id",
+        } <= set(left)
         assert not any(left.values()), left
         async with bot.app.services.db.session() as session:
             lessons = await session.scalar(

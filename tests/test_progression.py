@@ -9,10 +9,18 @@ from bot.domain.training import FormCheck, LoggedSet, advise, sessions_of, to_kg
 START = datetime(2026, 6, 1, 17, 0, tzinfo=UTC)
 
 
-def logged(day: int, weight: float | None, sets: int = 3, reps: int = 12, effect: str | None = None, unit="lb"):
+def logged(
+    day: int,
+    weight: float | None,
+    sets: int = 3,
+    reps: int = 12,
+    effect: str | None = None,
+    unit="lb",
+    rpe: float | None = None,
+):
     """A line logged on day `day` of the history (0 = the first), weight in `unit`, None for body weight."""
     at = START + timedelta(days=day)
-    return LoggedSet(at, at.date(), None if weight is None else to_kg(weight, unit), sets, reps, effect)
+    return LoggedSet(at, at.date(), None if weight is None else to_kg(weight, unit), sets, reps, effect, rpe)
 
 
 def check(day: float, effect: str) -> FormCheck:
@@ -149,6 +157,55 @@ HISTORIES = [
         ("back_off", None, None, None, None, 0),
     ),
     (
+        "clean twice at RPE 8 or easier: add 5-10 lb",
+        [logged(0, 35, effect="clean", rpe=7), logged(2, 35, effect="clean", rpe=8)],
+        [],
+        "lb",
+        ("increase", 35, 40, 45, None, 2),
+    ),
+    (
+        "clean twice but the last at RPE 9: hard, no more load yet",
+        [logged(0, 35, effect="clean", rpe=8), logged(2, 35, effect="clean", rpe=9)],
+        [],
+        "lb",
+        ("hard", 35, None, None, None, 0),
+    ),
+    (
+        "a hard session breaks the clean run: one of two again",
+        [logged(0, 35, effect="clean", rpe=9), logged(2, 35, effect="clean", rpe=8)],
+        [],
+        "lb",
+        ("hold", 35, None, None, None, 1),
+    ),
+    (
+        "RPE 9.5 holds the load although the form was clean twice",
+        [logged(0, 100, effect="clean", unit="kg"), logged(2, 100, effect="clean", rpe=9.5, unit="kg")],
+        [],
+        "kg",
+        ("grind", 100, None, None, None, 0),
+    ),
+    (
+        "RPE 10 holds the load even with clean check-ins after it",
+        [logged(0, 35, rpe=10)],
+        [check(0.5, "clean"), check(0.6, "clean")],
+        "lb",
+        ("grind", 35, None, None, None, 0),
+    ),
+    (
+        "a lower-back set outranks the grind: back off",
+        [logged(0, 35, effect="regress", rpe=10)],
+        [],
+        "lb",
+        ("back_off", 35, 30, 35, None, 0),
+    ),
+    (
+        "effort on a lighter back-off set does not count for the top set",
+        [logged(0, 35, effect="clean", rpe=7), logged(2, 35, effect="clean", rpe=8), logged(2, 25, rpe=10)],
+        [],
+        "lb",
+        ("increase", 35, 40, 45, None, 2),
+    ),
+    (
         "body weight, three weeks on the same reps: deload",
         [logged(day, None, reps=15) for day in (0, 7, 14, 21, 28)],
         [],
@@ -168,6 +225,8 @@ def test_progression_advice(name, log, checks, unit, expected):
     assert advice.low == (None if low is None else pytest.approx(low))
     assert advice.high == (None if high is None else pytest.approx(high))
     assert (advice.sets, advice.clean_run, advice.unit) == (sets, clean_run, unit)
+    expected_next = advice.low if kind in ("increase", "deload") else advice.current
+    assert advice.next_load == (None if kind == "stop" else expected_next)
 
 
 def test_no_log_no_advice():
@@ -189,3 +248,9 @@ def test_sessions_group_lines_by_date_with_top_set_volume_and_worst_mark():
     assert first.volume == pytest.approx(to_kg(30, "lb") * 10 + to_kg(35, "lb") * 24)
     assert first.effect == "regress"
     assert (second.top_kg, second.volume, second.effect) == (None, 45, None)
+
+
+def test_a_session_carries_its_effort_and_best_estimate():
+    [session] = sessions_of([logged(0, 100, sets=1, reps=5, rpe=8, unit="kg"), logged(0, 80, reps=10, unit="kg")])
+    assert session.rpe == 8
+    assert session.e1rm_kg == pytest.approx(100 * (1 + 7 / 30))  # 5 reps with 2 in reserve: 7 to failure

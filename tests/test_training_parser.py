@@ -9,6 +9,7 @@ from bot.domain.training import (
     LogEntry,
     LogError,
     LogLine,
+    SetDone,
     build_catalogue,
     entry_from,
     format_number,
@@ -18,7 +19,6 @@ from bot.domain.training import (
     round_to_step,
     to_kg,
 )
-from bot.handlers.training import _pick_data
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +140,12 @@ def test_unknown_names_are_offered_the_closest_exercises(catalogue):
     assert parse_log_line("zumba 3x10", catalogue, "lb").suggestions == ()
 
 
-def test_a_chosen_suggestion_finishes_the_line_and_fits_in_a_button(catalogue):
+def test_a_chosen_suggestion_finishes_the_line_and_its_button_fits(catalogue):
     line = LogLine("pulses", 22.5, "kg", 3, 20)
     entry = entry_from(line, catalogue.exercises["glute-pulses"], "lb")
     assert (entry.weight_kg, entry.unit) == (22.5, "kg")
-    for key in catalogue.exercises:
-        assert len(_pick_data(key, LogLine("x", 1102.5, None, 20, 100), "lb").encode()) <= 64, key
+    for key in catalogue.exercises:  # the button carries a waiting line's id, never its numbers
+        assert len(f"lg:{'9' * 9}:{key}".encode()) <= 64, key
 
 
 def test_every_drill_and_lift_is_found_by_its_own_name(catalogue):
@@ -168,3 +168,90 @@ def test_rounding_and_display():
     assert round_to_step(43, "lb") == 45 and round_to_step(18.5, "kg") == 17.5
     assert [format_number(v) for v in (35.0, 22.5, 61.2349, 35.00058)] == ["35", "22.5", "61.2", "35"]
     assert normalise_name("Glute-Bridges with March") == "glute bridge march"
+
+
+# (typed after /log) -> (sets, reps, rpe, set by set as (reps, rpe) or ())
+EFFORT = [
+    ("rdl 100x8 @8", (1, 8, 8.0, ())),
+    ("rdl 100 3x8 @8", (3, 8, 8.0, ())),
+    ("rdl 100 3x8 @ 7.5", (3, 8, 7.5, ())),
+    ("rdl 100 3x8 rpe 9", (3, 8, 9.0, ())),
+    ("rdl 100 3x8 rpe9", (3, 8, 9.0, ())),
+    ("rdl 100 3x8 @rpe 8", (3, 8, 8.0, ())),
+    ("rdl 100 3x8 8 rpe", (3, 8, 8.0, ())),
+    ("rdl 100 3x8 rir 2", (3, 8, 8.0, ())),
+    ("rdl 100 3x8 2 rir", (3, 8, 8.0, ())),
+    ("rdl 100 3x8 RIR 0", (3, 8, 10.0, ())),
+    ("deadlift 140kg 5x3 @9.5", (5, 3, 9.5, ())),
+    ("rdl 100 8,8,7", (3, 8, None, ((8, None), (8, None), (7, None)))),
+    ("rdl 100 8, 8, 7", (3, 8, None, ((8, None), (8, None), (7, None)))),
+    ("rdl 100 8,8,7 @8.5", (3, 8, 8.5, ((8, 8.5), (8, 8.5), (7, 8.5)))),
+    ("rdl 100 8,7 rir 1", (2, 8, 9.0, ((8, 9.0), (7, 9.0)))),
+    ("rdl 100 8@8,8@9,7@9.5", (3, 8, 9.5, ((8, 8.0), (8, 9.0), (7, 9.5)))),
+    ("rdl 100 5@7,5,5@9", (3, 5, 9.0, ((5, 7.0), (5, None), (5, 9.0)))),
+    ("rdl 100 5,5,5 @8", (3, 5, 8.0, ())),
+    ("rdl 3x12 @ 35", (3, 12, None, ())),
+    ("rdl 22,5kg 3x10 @7", (3, 10, 7.0, ())),
+    ("bridge 15,15,12", (3, 15, None, ((15, None), (15, None), (12, None)))),
+]
+
+# The whole class of numbers that must be refused, never dropped or half-read: (typed, problem)
+REFUSED = [
+    ("rdl -20 3x12", "negative"),
+    ("rdl −20 3x12", "negative"),  # U+2212 minus
+    ("rdl –20 3x12", "negative"),  # en dash
+    ("rdl —20 3x12", "negative"),  # em dash
+    ("rdl ﹣20 3x12", "negative"),  # small hyphen-minus
+    ("rdl －20 3x12", "negative"),  # fullwidth
+    ("rdl 20 -3x12", "negative"),
+    ("rdl 20 3x-12", "negative"),
+    ("rdl 20 3x12 @-8", "negative"),
+    ("rdl 20 3x12 rir -1", "negative"),
+    ("rdl 100 8,-8,7", "negative"),
+    ("rdl 20 3-5 reps", "negative"),
+    ("rdl 2⁰ 3x12", "bad_digits"),  # superscript
+    ("rdl ٣٥ 3x12", "bad_digits"),  # Arabic-Indic digits
+    ("rdl ３５ 3x12", "bad_digits"),  # fullwidth digits
+    ("rdl 35 3x1²", "bad_digits"),
+    ("rdl ½ 3x12", "bad_digits"),
+    ("rdl 35 Ⅲx12", "bad_digits"),  # roman numeral
+    ("rdl 35 3x12 @١٠", "bad_digits"),
+    ("rdl 0 3x12", "out_of_range"),
+    ("rdl 0.0 3x12", "out_of_range"),
+    ("rdl 99999999999999999999 3x12", "out_of_range"),
+    ("rdl 35 10000x12", "bad_numbers"),  # read as a second weight: refused either way
+    ("rdl 35 10000 sets of 12", "out_of_range"),
+    ("rdl 35 21 sets of 5", "out_of_range"),
+    ("rdl 35 3x101", "out_of_range"),
+    ("rdl 100 3x8 rpe 11", "out_of_range"),
+    ("rdl 100 3x8 rpe 0", "out_of_range"),
+    ("rdl 100 3x8 rpe 8.3", "out_of_range"),
+    ("rdl 100 3x8 rir 12", "out_of_range"),
+    ("rdl 100 8@11,8", "out_of_range"),
+    ("rdl 100 8,0,7", "out_of_range"),
+    ("rdl 100 8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8,8", "out_of_range"),
+    ("rdl 100 3x8 @8 @9", "bad_numbers"),
+    ("rdl 100 3x8 rpe 8 rir 2", "bad_numbers"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), EFFORT, ids=[t for t, _ in EFFORT])
+def test_effort_and_set_by_set_reps_are_read(catalogue, text, expected):
+    sets, reps, rpe, each = expected
+    entry = parse_log_line(text, catalogue, "kg")
+    assert isinstance(entry, LogEntry), entry
+    assert (entry.sets, entry.reps, entry.rpe) == (sets, reps, rpe)
+    assert entry.each == tuple(SetDone(r, e) for r, e in each)
+    assert len(entry.sets_done()) == sets
+
+
+@pytest.mark.parametrize(("text", "problem"), REFUSED, ids=[t for t, _ in REFUSED])
+def test_signs_foreign_digits_and_absurd_numbers_are_refused(catalogue, text, problem):
+    error = parse_log_line(text, catalogue, "lb")
+    assert isinstance(error, LogError), error
+    assert error.problem == problem
+    assert isinstance(parse_log_line(error.example, catalogue, "lb"), LogEntry), error.example
+
+
+def test_the_example_keeps_a_valid_effort(catalogue):
+    assert parse_log_line("rdl 35 0x12 @8", catalogue, "lb").example == "rdl 35 3x12 @8"

@@ -15,10 +15,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.callback_data import MAX_ROW_ID, CheckinPress
 from bot.content.models import PAIN_OPTION, CheckinTree, Content, Course, Cue, Drill, Lesson, Lexicon, Texts
 
-# Check-in buttons carry "ci:<enrollment>:<day>:<node>:<option>"; Telegram allows 64 bytes.
-CALLBACK_DATA_LIMIT = 64
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#\d+);")
 
@@ -289,10 +288,13 @@ class _References:
                 self.problems.append(Problem(source.file, source.line(("nodes", i, "options")), "duplicate option id"))
             for j, option in enumerate(node.options):
                 at = ("nodes", i, "options", j)
-                data = f"ci:{'9' * 12}:{days}:{node.id}:{option.id}"  # the widest enrollment id
-                if len(data.encode()) > CALLBACK_DATA_LIMIT:
+                if not _fits_a_button(CheckinPress(MAX_ROW_ID, days, node.id, option.id)):
                     self.problems.append(
-                        Problem(source.file, source.line(at), f"callback data '{data}' is over 64 bytes")
+                        Problem(
+                            source.file,
+                            source.line(at),
+                            f"button for '{node.id}' / '{option.id}' is over 64 bytes or has ids outside a-z 0-9 _ -",
+                        )
                     )
                 if option.next is not None:
                     self._need("node", option.next, nodes, source, (*at, "next"))
@@ -346,3 +348,12 @@ class _References:
                 node = nodes.get(node_id)
                 if node is not None:
                     stack.extend((o.next, (*trail, node_id)) for o in node.options if o.next)
+
+
+def _fits_a_button(press: CheckinPress) -> bool:
+    """Whether a check-in button with the widest id the database holds packs within Telegram's
+    64 bytes and reads back as itself."""
+    try:
+        return CheckinPress.unpack(press.pack()) == press
+    except ValueError:
+        return False

@@ -167,6 +167,7 @@ class Texts(Strict):
     restart_no: str
     restart_done: str
     restart_cancelled: str
+    restart_already: str
     stop_done: str
     stopped_hint: str
     settings_menu: str
@@ -178,6 +179,9 @@ class Texts(Strict):
     unknown_command: str
     unexpected_message: str
     button_expired: str
+    access_private_only: str
+    access_start_again: str
+    access_members_only: str
     lesson_day_label: str
     lesson_drills_heading: str
     lesson_down_heading: str
@@ -197,6 +201,7 @@ class Texts(Strict):
     checkin_ambiguous: str
     checkin_unknown: str
     checkin_recorded: str
+    checkin_already: str
     checkin_expired: str
     checkin_not_yours: str
     fix_question: str
@@ -238,6 +243,9 @@ class Texts(Strict):
     log_no_reps: str
     log_bad_numbers: str
     log_out_of_range: str
+    log_negative: str
+    log_bad_digits: str
+    log_pick_gone: str
     log_unknown_exercise: str
     log_suggestions: str
     log_felt_question: str
@@ -245,6 +253,7 @@ class Texts(Strict):
     log_felt_back: str
     log_felt_saved: str
     log_undone: str
+    log_undone_each: str
     log_nothing_to_undo: str
     advice_stop: str
     advice_back_off: str
@@ -255,6 +264,10 @@ class Texts(Strict):
     advice_increase_bodyweight: str
     advice_hold: str
     advice_hold_bodyweight: str
+    advice_grind: str
+    advice_grind_bodyweight: str
+    advice_hard: str
+    advice_hard_bodyweight: str
     progress_empty: str
     progress_none_for: str
     progress_unknown: str
@@ -265,6 +278,55 @@ class Texts(Strict):
     chart_reps: str
     chart_clean: str
     chart_back: str
+    chart_e1rm: str
+    log_saved_each: str
+    log_effort: str
+    log_e1rm: str
+    record_new: str
+    record_heaviest: str
+    record_reps_one: str
+    record_reps_many: str
+    record_e1rm: str
+    record_volume: str
+    record_volume_reps: str
+    records_heading: str
+    records_heaviest_line: str
+    records_e1rm_line: str
+    records_volume_line: str
+    records_volume_reps_line: str
+    records_formula: str
+    records_empty: str
+    records_unknown: str
+    plates_help: str
+    plates_invalid: str
+    plates_exact: str
+    plates_empty_bar: str
+    plates_not_exact: str
+    plates_option: str
+    plates_below_bar: str
+    plates_bar_saved: str
+    plates_button: str
+    rest_help: str
+    rest_started: str
+    rest_cancel_button: str
+    rest_cancelled: str
+    rest_nothing: str
+    rest_over: str
+    rest_button: str
+    export_csv_caption: str
+    export_csv_empty: str
+    import_too_big: str
+    import_bad_encoding: str
+    import_bad_header: str
+    import_bad_row: str
+    import_bad_row_shape: str
+    import_too_many_rows: str
+    import_download_failed: str
+    import_done: str
+    import_nothing_new: str
+    import_skipped_exercises: str
+    import_skipped_warmups: str
+    import_skipped_known: str
     units_question: str
     units_kg_button: str
     units_lb_button: str

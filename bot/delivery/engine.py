@@ -39,6 +39,7 @@ from bot.content import Content
 from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
 from bot.delivery.ratelimit import BULK
+from bot.delivery.timers import TimerDelivery
 from bot.domain.schedule import LessonSchedule, next_due
 from bot.keyboards import checkin_keyboard
 from bot.settings import Settings
@@ -125,6 +126,10 @@ class DeliveryEngine:
         self.groups = GroupDelivery(content=content, db=db, clock=clock)
         self.concurrency = send_concurrency(settings)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.timers = TimerDelivery(  # rest timers: the same claim-then-send, on their own short tick
+            content=content, db=db, clock=clock, worker=self.worker, lease=lease, may_have_arrived=may_have_arrived
+        )
         self._tick_lock = asyncio.Lock()
         self._closing = False  # set on shutdown: claim nothing new
         self._batches_in_flight = 0

@@ -1,4 +1,4 @@
-"""Group coaching as pure functions: button and link formats, the short tip in an alert, anonymous
+"""Group coaching as pure functions: link formats, the short tip in an alert, anonymous
 tallies, and the coach's per-day summary with its trend. No Telegram, no database."""
 
 from __future__ import annotations
@@ -9,34 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import unescape
 
+from bot.callback_data import MAX_ROW_ID
+
 ALERT_LIMIT = 200  # Telegram's limit for the text of a callback answer
 FIX_EFFECTS = ("regress", "activate", "none")
 _TAG = re.compile(r"<[^>]+>")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
-_MEMBER_LINK = re.compile(r"g(\d{1,12})_(\d{1,3})")
-_SUMMARY_LINK = re.compile(r"s(\d{1,12})")
-
-
-@dataclass(frozen=True)
-class GroupButton:
-    """A check-in button under a group lesson: 'gci:<enrollment>:<day>:<node>:<option>'."""
-
-    enrollment_id: int
-    day: int
-    node: str
-    option: str
-
-    @property
-    def data(self) -> str:
-        return f"gci:{self.enrollment_id}:{self.day}:{self.node}:{self.option}"
-
-
-def parse_group_button(data: str) -> GroupButton | None:
-    """The button's parts, or None for anything malformed or forged."""
-    parts = data.split(":")
-    if len(parts) != 5 or parts[0] != "gci" or not parts[1].isdigit() or not parts[2].isdigit():
-        return None
-    return GroupButton(int(parts[1]), int(parts[2]), parts[3], parts[4])
+# ASCII digits only, no leading zero, within the ids buttons may name (as in bot/callback_data.py)
+_MEMBER_LINK = re.compile(r"g([1-9][0-9]{0,9})_([1-9][0-9]{0,2})", re.ASCII)
+_SUMMARY_LINK = re.compile(r"s([1-9][0-9]{0,9})", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -63,11 +44,14 @@ def start_link(bot_username: str, payload: str) -> str:
 
 
 def parse_start_payload(payload: str) -> StartLink | None:
+    """What a link asks for, or None for anything else (forged ids out of range included)."""
     if match := _MEMBER_LINK.fullmatch(payload):
-        return StartLink("g", int(match[1]), int(match[2]))
-    if match := _SUMMARY_LINK.fullmatch(payload):
-        return StartLink("s", int(match[1]))
-    return None
+        link = StartLink("g", int(match[1]), int(match[2]))
+    elif match := _SUMMARY_LINK.fullmatch(payload):
+        link = StartLink("s", int(match[1]))
+    else:
+        return None
+    return link if link.enrollment_id <= MAX_ROW_ID else None
 
 
 def plain(html: str) -> str:

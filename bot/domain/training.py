@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 from rapidfuzz import fuzz, process
+
+from bot.domain.strength import estimate_1rm
 
 Unit = Literal["kg", "lb"]
 UNITS: tuple[Unit, ...] = ("kg", "lb")
@@ -121,6 +123,11 @@ class Catalogue:
         exercise = self.exercises[key]
         return min((normalise_name(a) for a in (exercise.name, *exercise.aliases)), key=len)
 
+    def exact(self, name: str) -> Exercise | None:
+        """The exercise with this name or alias, no typo allowed: for names a program wrote."""
+        key = self._alias_to_key.get(normalise_name(name))
+        return None if key is None else self.exercises[key]
+
     def match(self, name: str) -> Match:
         """The exercise a typed name means, typos tolerated; otherwise the closest few to offer."""
         wanted = normalise_name(name)
@@ -150,6 +157,14 @@ def build_catalogue(drill_names: Mapping[str, str]) -> Catalogue:
 
 
 @dataclass(frozen=True)
+class SetDone:
+    """One set as done: its reps and, when given, its effort as RPE (RIR is stored as 10 - RIR)."""
+
+    reps: int
+    rpe: float | None = None
+
+
+@dataclass(frozen=True)
 class LogLine:
     """What a line said before its exercise name is matched."""
 
@@ -157,7 +172,12 @@ class LogLine:
     weight: float | None  # None: body weight
     unit: Unit | None  # None: the person's own unit
     sets: int
-    reps: int
+    reps: int  # the most reps in one set
+    rpe: float | None = None  # the line's effort: the hardest set's
+    each: tuple[SetDone, ...] = ()  # set by set, when the sets differ in reps or effort
+
+    def sets_done(self) -> tuple[SetDone, ...]:
+        return self.each or (SetDone(self.reps, self.rpe),) * self.sets
 
 
 @dataclass(frozen=True)
@@ -169,9 +189,27 @@ class LogEntry:
     unit: Unit
     sets: int
     reps: int
+    rpe: float | None = None
+    each: tuple[SetDone, ...] = ()
+
+    def sets_done(self) -> tuple[SetDone, ...]:
+        return self.each or (SetDone(self.reps, self.rpe),) * self.sets
 
 
-Problem = Literal["empty", "no_exercise", "no_reps", "bad_numbers", "out_of_range", "unknown_exercise"]
+def set_groups(sets: Sequence[SetDone]) -> list[tuple[int, SetDone]]:
+    """Runs of identical sets, as (how many, the set): '8,8,7 @8' stores as 2 x 8 @8 and 1 x 7 @8."""
+    groups: list[tuple[int, SetDone]] = []
+    for done in sets:
+        if groups and groups[-1][1] == done:
+            groups[-1] = (groups[-1][0] + 1, done)
+        else:
+            groups.append((1, done))
+    return groups
+
+
+Problem = Literal[
+    "empty", "no_exercise", "no_reps", "bad_numbers", "out_of_range", "negative", "bad_digits", "unknown_exercise"
+]
 
 
 @dataclass(frozen=True)
@@ -184,13 +222,55 @@ class LogError:
     line: LogLine | None = None  # set for an unknown exercise, so a chosen suggestion can finish it
 
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+(?:['-][a-z]+)*|[x×*@#]")
-_TIMES = re.compile(r"(\d|kgs?|lbs?|#)\s*[x×*]\s*(?=\d)")  # "8kgx12" -> "8kg x 12": the x is its own token
+# Every number a person types or a button carries is checked against these, here and nowhere else.
+MIN_RPE, MAX_RPE, MAX_RIR = 1.0, 10.0, 9.0
+# A dash or minus right before a digit: "-20", "−20", "–20", "3x-12" and ranges like "3-5".
+_DASH_DIGIT = re.compile(r"[-‐‑‒–—―−﹣－]\s*\d")
+_TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+(?:['-][a-z]+)*|[x×*@#,]")
+_TIMES = re.compile(r"([0-9]|kgs?|lbs?|#)\s*[x×*]\s*(?=[0-9])")  # "8kgx12" -> "8kg x 12": the x is its own token
 _UNIT_WORDS = {
     **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "k"), "kg"),
     **dict.fromkeys(("lb", "lbs", "pound", "pounds", "#"), "lb"),
 }
 _BODYWEIGHT = {"bw", "bodyweight"}
+_WORDS = {
+    **dict.fromkeys(("set", "sets"), "sets"),
+    **dict.fromkeys(("rep", "reps"), "reps"),
+    **dict.fromkeys(_BODYWEIGHT, "bw"),
+    "rpe": "rpe",
+    "rir": "rir",
+    "@": "at",
+    ",": "comma",
+}
+
+
+def foreign_digits(text: str) -> bool:
+    """Digits other than 0-9 (superscripts, fractions, other scripts): refused, never half-read."""
+    return any((ch.isdigit() or ch.isnumeric()) and ch not in "0123456789" for ch in text)
+
+
+def read_number(text: str) -> float | None:
+    """A plain decimal number, 0-9 with one '.' or ',' at most; anything else (signs, exponents,
+    'nan', other scripts) is None. The one reader for numbers from buttons and files."""
+    if not re.fullmatch(r"[0-9]{1,7}(?:[.,][0-9]{1,9})?", text.strip()):  # apps write 225 lb as 224.98767
+        return None
+    return float(text.strip().replace(",", "."))
+
+
+def valid_effort(rpe: float) -> bool:
+    """RPE 1-10 in half steps."""
+    return MIN_RPE <= rpe <= MAX_RPE and (rpe * 2) == int(rpe * 2)
+
+
+def valid_weight(weight: float, unit: str) -> bool:
+    return 0 < weight <= from_kg(MAX_KG, unit)
+
+
+def valid_volume(sets: float, reps: float) -> bool:
+    return sets == int(sets) and reps == int(reps) and 1 <= sets <= MAX_SETS and 1 <= reps <= MAX_REPS
+
+
+Token = tuple[str, object]
 
 
 @dataclass
@@ -198,38 +278,84 @@ class _Reading:
     names: list[str] = field(default_factory=list)
     weights: list[tuple[float, Unit | None]] = field(default_factory=list)
     volumes: list[tuple[float | None, float | None]] = field(default_factory=list)  # (sets, reps); None: not said
+    each: list[tuple[float, float | None]] = field(default_factory=list)  # reps and effort, set by set
+    efforts: list[float] = field(default_factory=list)  # RPE for the whole line
     bodyweight: bool = False
 
 
-def _tokens(text: str) -> list[tuple[str, object]]:
-    """Classify each token: number, unit, the 'x' of 3x12, set/rep words, body weight or a name word."""
+def _tokens(text: str) -> list[Token]:
+    """Classify each token: number, unit, the 'x' of 3x12, set/rep/effort words, body weight or a name word."""
     text = _TIMES.sub(r"\1 x ", text.lower().replace("body weight", "bodyweight"))
-    out: list[tuple[str, object]] = []
+    out: list[Token] = []
     for raw in _TOKEN.findall(text):
         if raw[0].isdigit():
-            out.append(("num", float(raw.replace(",", "."))))
+            out.append(("num", raw))
         elif raw in _UNIT_WORDS:
             out.append(("unit", _UNIT_WORDS[raw]))
         elif raw in ("x", "×", "*"):
             out.append(("x", raw))
-        elif raw in ("set", "sets"):
-            out.append(("sets", raw))
-        elif raw in ("rep", "reps"):
-            out.append(("reps", raw))
-        elif raw in _BODYWEIGHT:
-            out.append(("bw", raw))
-        elif raw == "@" or raw in _STOPWORDS:
+        elif raw in _WORDS:
+            out.append((_WORDS[raw], raw))
+        elif raw in _STOPWORDS:
             out.append(("skip", raw))
         else:
             out.append(("word", raw))
+    return _join_lists(out)
+
+
+def _join_lists(tokens: list[Token]) -> list[Token]:
+    """Numbers joined by commas: '22,5kg' (or '22,5' beside a '3x10') is one decimal weight; otherwise
+    '8,8,7' lists the reps set by set, each with an optional effort: '8@8,8@8.5,7@9'."""
+    has_volume = any(kind in ("x", "sets", "reps") for kind, _ in tokens)
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i][0] != "num" or i + 2 >= len(tokens) or not _list_follows(tokens, i):
+            out.append(tokens[i])
+            i += 1
+            continue
+        items: list[tuple[str, str | None]] = []
+        j = i
+        while True:
+            reps, effort, j = str(tokens[j][1]), None, j + 1
+            if j + 1 < len(tokens) and tokens[j][0] == "at" and tokens[j + 1][0] == "num":
+                effort, j = str(tokens[j + 1][1]), j + 2
+            items.append((reps, effort))
+            if j + 1 < len(tokens) and tokens[j][0] == "comma" and tokens[j + 1][0] == "num":
+                j += 1
+                continue
+            break
+        trailing = None
+        if len(items) > 1 and items[-1][1] is not None and not any(e for _, e in items[:-1]):
+            trailing, items[-1] = items[-1][1], (items[-1][0], None)  # '8,8,7 @8.5': the whole line's effort
+        after = tokens[j][0] if j < len(tokens) else None
+        decimal = len(items) == 2 and not any(e for _, e in items) and "." not in items[0][0] + items[1][0]
+        if decimal and (after == "unit" or has_volume):
+            out.append(("num", f"{items[0][0]}.{items[1][0]}"))
+        else:
+            out.append(("list", items))
+        if trailing is not None:
+            out += [("at", "@"), ("num", trailing)]
+        i = j
     return out
 
 
-def _read(tokens: list[tuple[str, object]]) -> _Reading:
+def _list_follows(tokens: list[Token], i: int) -> bool:
+    """Whether a comma joins the number at i (or its '@8') to another number."""
+    j = i + 1
+    if j + 1 < len(tokens) and tokens[j][0] == "at" and tokens[j + 1][0] == "num":
+        j += 2
+    return j + 1 < len(tokens) and tokens[j][0] == "comma" and tokens[j + 1][0] == "num"
+
+
+def _read(tokens: list[Token]) -> _Reading:
     reading = _Reading()
 
     def kind_at(index: int) -> str | None:
         return tokens[index][0] if index < len(tokens) else None
+
+    def number_at(index: int) -> float:
+        return float(str(tokens[index][1]))
 
     i = 0
     while i < len(tokens):
@@ -238,17 +364,37 @@ def _read(tokens: list[tuple[str, object]]) -> _Reading:
             reading.names.append(str(value))
         elif kind == "bw":
             reading.bodyweight = True
+        elif kind == "list":
+            items = [(float(reps), None if effort is None else float(effort)) for reps, effort in value]
+            reading.each.extend(items)
+            reading.volumes.append((float(len(items)), max(reps for reps, _ in items)))
+        elif kind in ("rpe", "rir") and kind_at(i + 1) == "num":  # rpe 8, rir 2
+            reading.efforts.append(_as_rpe(kind, number_at(i + 1)))
+            i += 2
+            continue
+        elif kind == "at" and kind_at(i + 1) in ("rpe", "rir") and kind_at(i + 2) == "num":  # @rpe 8
+            reading.efforts.append(_as_rpe(str(tokens[i + 1][0]), number_at(i + 2)))
+            i += 3
+            continue
+        elif kind == "at" and kind_at(i + 1) == "num" and kind_at(i + 2) != "unit" and number_at(i + 1) <= MAX_RPE:
+            reading.efforts.append(number_at(i + 1))  # @8 is effort; @35 or @8kg is a weight
+            i += 2
+            continue
         if kind != "num":
             i += 1
             continue
-        first, unit, j = float(value), None, i + 1
+        first, unit, j = float(str(value)), None, i + 1
+        if kind_at(j) in ("rpe", "rir"):  # 8 rpe, 2 rir
+            reading.efforts.append(_as_rpe(str(tokens[j][0]), first))
+            i = j + 1
+            continue
         if kind_at(j) == "unit":
             unit, j = tokens[j][1], j + 1
         if kind_at(j) == "x" and kind_at(j + 1) == "num":
-            second, j = float(tokens[j + 1][1]), j + 2
+            second, j = number_at(j + 1), j + 2
             if kind_at(j) == "x" and kind_at(j + 1) == "num":  # weight x reps x sets: 135x5x3
                 reading.weights.append((first, unit))
-                reading.volumes.append((float(tokens[j + 1][1]), second))
+                reading.volumes.append((number_at(j + 1), second))
                 j += 2
             elif unit is not None or first != int(first) or first > PAIR_SETS_LIMIT:  # weight x reps: 135x5
                 reading.weights.append((first, unit))
@@ -261,7 +407,7 @@ def _read(tokens: list[tuple[str, object]]) -> _Reading:
                 j += 1
             reps = None
             if kind_at(j) == "num":
-                reps, j = float(tokens[j][1]), j + 1
+                reps, j = number_at(j), j + 1
             reading.volumes.append((first, reps))
         elif kind_at(j) == "reps" and unit is None:  # 12 reps
             reading.volumes.append((None, first))
@@ -272,47 +418,68 @@ def _read(tokens: list[tuple[str, object]]) -> _Reading:
     return reading
 
 
+def _as_rpe(kind: str, value: float) -> float:
+    """RIR counts down from the limit: RIR 2 is RPE 8. A RIR out of range stays out of range."""
+    if kind == "rir":
+        return MAX_RPE - value if 0 <= value <= MAX_RIR else -1.0
+    return value
+
+
 def read_log_line(text: str) -> LogLine | LogError:
     """Read '/log' arguments in the forgiving forms people type: 'rdl 35 3x12', 'deadlift 135x5x3',
-    'kb rdl 16kg 3x12', 'bridge 3x15' (body weight), '3 sets of 12 at 35 lb' ..."""
+    'kb rdl 16kg 3x12', 'bridge 3x15' (body weight), '3 sets of 12 at 35 lb', with effort 'rdl 100x8 @8',
+    'rdl 100 8,8,7 @8.5', 'rdl 100 3x8 rir 2' or set by set 'rdl 100 8@8,8@9,7@9.5'.
+    A minus sign, a dash or a digit outside 0-9 is refused, never dropped."""
+    if foreign_digits(text):
+        return LogError("bad_digits", "rdl 35 3x12")
     reading = _read(_tokens(text))
     name = " ".join(reading.names)
     if not text.strip():
         return LogError("empty", _example(None, reading))
+    if _DASH_DIGIT.search(text):
+        return LogError("negative", _example(name or None, reading))
     if not name:
         return LogError("no_exercise", _example(None, reading))
-    if len(reading.weights) > 1 or len(reading.volumes) > 1 or (reading.bodyweight and reading.weights):
+    if (
+        len(reading.weights) > 1
+        or len(reading.volumes) > 1
+        or len(reading.efforts) > 1
+        or (reading.bodyweight and reading.weights)
+    ):
         return LogError("bad_numbers", _example(name, reading))
     if not reading.volumes or reading.volumes[0][1] is None:
         return LogError("no_reps", _example(name, reading))
     weight, unit = reading.weights[0] if reading.weights else (None, None)
     sets, reps = reading.volumes[0]
     sets = 1 if sets is None else sets
-    if sets != int(sets) or reps != int(reps) or not (1 <= sets <= MAX_SETS and 1 <= reps <= MAX_REPS):
+    line_effort = reading.efforts[0] if reading.efforts else None
+    efforts = [e for _, e in reading.each if e is not None] + ([line_effort] if line_effort is not None else [])
+    if not valid_volume(sets, reps) or not all(valid_volume(1, r) for r, _ in reading.each):
         return LogError("out_of_range", _example(name, reading))
-    if weight is not None and not 0 < weight <= from_kg(MAX_KG, unit or "lb"):
+    if (weight is not None and not valid_weight(weight, unit or "lb")) or not all(map(valid_effort, efforts)):
         return LogError("out_of_range", _example(name, reading))
-    return LogLine(name=name, weight=weight, unit=unit, sets=int(sets), reps=int(reps))
+    each = tuple(SetDone(int(r), line_effort if e is None else e) for r, e in reading.each)
+    line = LogLine(name=name, weight=weight, unit=unit, sets=int(sets), reps=int(reps), rpe=line_effort, each=each)
+    if each:
+        hardest = [s.rpe for s in each if s.rpe is not None]
+        uniform = len(set(each)) == 1
+        line = replace(line, rpe=max(hardest) if hardest else None, each=() if uniform else each)
+    return line
 
 
 def _example(name: str | None, reading: _Reading) -> str:
     """A corrected line from the typed parts, with sensible defaults for the missing ones."""
     parts = [name or "rdl"]
-    if reading.weights and 0 < reading.weights[0][0] <= from_kg(MAX_KG, reading.weights[0][1] or "lb"):
+    if reading.weights and valid_weight(reading.weights[0][0], reading.weights[0][1] or "lb"):
         weight, unit = reading.weights[0]
         parts.append(format_number(weight) + (unit or ""))
     elif not reading.bodyweight:
         parts.append("35")
     sets, reps = reading.volumes[0] if reading.volumes else (3, 12)
-    plausible = (
-        sets is not None
-        and reps is not None
-        and sets == int(sets)
-        and reps == int(reps)
-        and 1 <= sets <= MAX_SETS
-        and 1 <= reps <= MAX_REPS
-    )
+    plausible = sets is not None and reps is not None and valid_volume(sets, reps)
     parts.append(f"{format_number(sets)}x{format_number(reps)}" if plausible else "3x12")
+    if reading.efforts and valid_effort(reading.efforts[0]):
+        parts.append(f"@{format_number(reading.efforts[0])}")
     return " ".join(parts)
 
 
@@ -320,7 +487,7 @@ def entry_from(line: LogLine, exercise: Exercise, default_unit: Unit) -> LogEntr
     """A read line with its exercise: explicit units win over the person's own."""
     unit = line.unit or default_unit
     weight_kg = None if line.weight is None else to_kg(line.weight, unit)
-    return LogEntry(exercise=exercise, weight_kg=weight_kg, unit=unit, sets=line.sets, reps=line.reps)
+    return LogEntry(exercise, weight_kg, unit, line.sets, line.reps, line.rpe, line.each)
 
 
 def parse_log_line(text: str, catalogue: Catalogue, default_unit: Unit) -> LogEntry | LogError:
@@ -339,7 +506,7 @@ def parse_log_line(text: str, catalogue: Catalogue, default_unit: Unit) -> LogEn
 
 # ----------------------------------------------------------------------------- progression
 
-Effect = str  # clean | regress | activate | none | red_flag, as in content/checkin.yaml
+Effect = str  # clean | regress | activate | none | red_flag, as in content/checkin.yaml; "hard": clean above RPE 8
 _SEVERITY = {"clean": 0, "none": 1, "activate": 2, "regress": 3, "red_flag": 4}
 
 
@@ -353,6 +520,7 @@ class LoggedSet:
     sets: int
     reps: int
     effect: Effect | None = None  # how it felt: its check-in answer, or the person's own mark
+    rpe: float | None = None  # how hard it was, when logged
 
 
 @dataclass(frozen=True)
@@ -375,6 +543,8 @@ class Session:
     reps: int
     volume: float  # kg x reps, or total reps for body weight
     effect: Effect | None  # the worst of the lines' marks: one lower-back set marks the session
+    rpe: float | None = None  # the hardest effort logged at the top weight
+    e1rm_kg: float | None = None  # the best estimated one-rep max of its sets (bot/domain/strength.py)
 
     @property
     def measure(self) -> float:
@@ -398,11 +568,28 @@ def sessions_of(entries: Sequence[LoggedSet]) -> list[Session]:
         )
         marks = [line.effect for line in lines if line.effect is not None]
         effect = max(marks, key=lambda e: _SEVERITY.get(e, 1)) if marks else None
-        sessions.append(Session(on, lines[0].at, lines[-1].at, top.weight_kg, top.sets, top.reps, volume, effect))
+        efforts = [line.rpe for line in lines if line.rpe is not None and line.weight_kg == top.weight_kg]
+        estimates = [e for line in weighted if (e := estimate_1rm(line.weight_kg, line.reps, line.rpe)) is not None]
+        sessions.append(
+            Session(
+                on,
+                lines[0].at,
+                lines[-1].at,
+                top.weight_kg,
+                top.sets,
+                top.reps,
+                volume,
+                effect,
+                max(efforts) if efforts else None,
+                max(estimates) if estimates else None,
+            )
+        )
     return sessions
 
 
-AdviceKind = Literal["stop", "back_off", "deload", "increase", "hold"]
+AdviceKind = Literal["stop", "back_off", "deload", "increase", "hold", "grind", "hard"]
+EASY_ENOUGH_RPE = 8.0  # clean sessions count toward more load only at this effort or easier
+GRIND_RPE = 9.5  # a hinge this close to failure holds the load, whatever the form says
 
 
 @dataclass(frozen=True)
@@ -416,10 +603,19 @@ class Advice:
     high: float | None = None
     sets: int | None = None  # for a deload: the reduced number of sets
     clean_run: int = 0  # clean sessions in a row at the current load, for "hold"
+    rpe: float | None = None  # the last session's effort, for "grind" and "hard"
 
     @property
     def bodyweight(self) -> bool:
         return self.current is None
+
+    @property
+    def next_load(self) -> float | None:
+        """The load to put on the bar next time: the low end of an increase or a deload, the
+        current load otherwise; none after a red flag."""
+        if self.kind == "stop":
+            return None
+        return self.low if self.kind in ("increase", "deload") else self.current
 
 
 def advise(
@@ -434,8 +630,10 @@ def advise(
 
     In order: a red flag stops the load; a lower-back answer holds or reduces it and sends the person
     back to the dowel drill; clean form twice running at the current load earns 5-10 lb (2.5-5 kg)
-    more; three weeks without progress (and no clean run to build on) call for a deload week;
-    otherwise hold. Answers older than the stall window before the latest session are ignored.
+    more, but only sessions at RPE 8 or easier count when effort is logged; RPE 9.5-10 on the last
+    session holds the load whatever the form; three weeks without progress (and no clean run to build
+    on) call for a deload week; otherwise hold. Answers older than the stall window before the latest
+    session are ignored.
     """
     sessions = sessions_of(entries)
     if not sessions:
@@ -444,7 +642,7 @@ def advise(
     current = None if last.top_kg is None else from_kg(last.top_kg, unit)
     recent_enough = last.first_at - stall_after  # an answer from months ago says little about today's form
     signals = sorted(
-        [(s.last_at, s.effect) for s in sessions if s.effect is not None]
+        [(s.last_at, _signal(s)) for s in sessions if s.effect is not None]
         + [(c.at, c.effect) for c in checks if c.at >= recent_enough]
     )
     latest = signals[-1][1] if signals else None
@@ -452,6 +650,8 @@ def advise(
         return Advice("stop", unit, current)
     if latest == "regress":
         return Advice("back_off", unit, current, low=_lighter(current, unit, 0.8), high=current)
+    if last.rpe is not None and last.rpe >= GRIND_RPE:
+        return Advice("grind", unit, current, rpe=last.rpe)
     reached = _reached_current_load(sessions)
     run = 0
     for at, effect in reversed(signals):
@@ -465,7 +665,16 @@ def advise(
         return Advice("increase", unit, current, low=low, high=high, clean_run=run)
     if _stalled(sessions, now, stall_after):
         return Advice("deload", unit, current, low=_lighter(current, unit, 0.8), sets=max(1, last.sets // 2))
+    if latest == "hard":
+        return Advice("hard", unit, current, clean_run=run, rpe=last.rpe)
     return Advice("hold", unit, current, clean_run=run)
+
+
+def _signal(session: Session) -> Effect:
+    """A clean session logged harder than RPE 8 is clean but hard: it earns no more load yet."""
+    if session.effect == "clean" and session.rpe is not None and session.rpe > EASY_ENOUGH_RPE:
+        return "hard"
+    return session.effect
 
 
 def _lighter(current: float | None, unit: Unit, factor: float) -> float | None:

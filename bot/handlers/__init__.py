@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import checkin, course, cues, fallback, group, onboarding, training
+from bot.handlers import access, checkin, course, cues, fallback, group, lifting, onboarding, training
 
 
 def register_all(application: Application) -> None:
+    access.register(application)  # its own group, ahead of all: no button reaches a feature unchecked
     onboarding.register(application)
     course.register(application)
     checkin.register(application)
     cues.register(application)
+    lifting.register(application)  # before training: '/export csv' is lifting's, '/export' training's
     training.register(application)
     group.register(application)
     fallback.register(application)  # last: catches whatever nobody else claimed

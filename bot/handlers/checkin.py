@@ -13,37 +13,31 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import metrics
+from bot.callback_data import CheckinPress, FixAnswer
 from bot.content.models import PAIN_OPTION
 from bot.context import CoachContext
 from bot.domain.checkin import RED_FLAG_OPTION, Decision, Step, TypedAnswer, answer_typed, descendants, step
 from bot.domain.schedule import describe_due
-from bot.handlers.common import reply, schedule_for
+from bot.handlers.common import drop_buttons, reply, schedule_for
 from bot.handlers.course import resume_course
-from bot.keyboards import FIX_ANSWERS, checkin_keyboard, hold_keyboard
+from bot.keyboards import checkin_keyboard, hold_keyboard
 from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
 from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
 from bot.storage.queries import AnswerWrite
 
 
-def _parse(data: str) -> tuple[int, int, str, str] | None:
-    """'ci:<enrollment>:<day>:<node>:<option>', or None for anything malformed or forged."""
-    parts = data.split(":")
-    if len(parts) != 5 or not parts[1].isdigit() or not parts[2].isdigit():
-        return None
-    return int(parts[1]), int(parts[2]), parts[3], parts[4]
-
-
 async def pressed(update: Update, context: CoachContext) -> None:
     """A check-in button: valid only for its own person and its own run of the course. Checked and
-    recorded in one transaction (with others pressed at the same moment), then answered."""
+    recorded in one transaction (with others pressed at the same moment), then answered. Pressed
+    again with the answer already stored, it says so and asks nothing twice."""
     services, query = context.services, update.callback_query
-    parsed = _parse(query.data)
-    next_step = parsed and step(services.matcher, parsed[2], parsed[3])
-    if parsed is None or next_step is None:
+    button = CheckinPress.unpack(query.data)
+    next_step = button and step(services.matcher, button.node, button.option)
+    if button is None or next_step is None:
         await query.answer(services.content.texts.button_expired)
         return
-    enrollment_id, day, node_id, option_id = parsed
+    enrollment_id, day, node_id, option_id = button.enrollment, button.day, button.node, button.option
 
     def decide(enrollment: Enrollment | None) -> AnswerWrite | str:
         refusal = _refusal(update, context, enrollment, day)
@@ -52,6 +46,9 @@ async def pressed(update: Update, context: CoachContext) -> None:
     outcome = await services.answers.write(enrollment_id, decide)
     if isinstance(outcome, str):
         await query.answer(outcome)
+        return
+    if not outcome.changed:
+        await query.answer(services.content.texts.checkin_already)
         return
     metrics.checkin_recorded()
     await query.answer(services.content.texts.checkin_recorded)
@@ -247,17 +244,17 @@ async def _respond(
 async def fix_answer(update: Update, context: CoachContext) -> None:
     """Did yesterday's fix help? Stored with the advice it follows, so what works can be counted."""
     texts, query = context.services.content.texts, update.callback_query
-    _, answer_id, helped = (query.data.split(":") + ["", ""])[:3]
-    if not answer_id.isdigit() or helped not in FIX_ANSWERS:
+    button = FixAnswer.unpack(query.data)
+    if button is None:
         await query.answer(texts.button_expired)
         return
     async with context.services.db.session() as session:
         answer = await queries.set_fix_helped(
-            session=session, answer_id=int(answer_id), user_id=update.effective_user.id, helped=helped
+            session=session, answer_id=button.answer, user_id=update.effective_user.id, helped=button.helped
         )
     await query.answer(texts.fix_thanks if answer else texts.button_expired)
     if answer:
-        await query.edit_message_reply_markup(None)
+        await drop_buttons(query)
 
 
 async def fine_again(update: Update, context: CoachContext) -> None:
@@ -268,10 +265,9 @@ async def fine_again(update: Update, context: CoachContext) -> None:
         subscriber = await session.get(Subscriber, update.effective_chat.id)
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
         held = enrollment is not None and enrollment.status == "held"
-        if held:
-            due = await resume_course(session, subscriber, enrollment, context, now)
+        due = await resume_course(session, subscriber, enrollment, context, now) if held else None
     await query.answer()
-    if not held:
+    if due is None:  # not on hold, or lifted by a press at the same moment
         await reply(update, texts.hold_not_held)
         return
     when = describe_due(schedule_for(subscriber, context), due, now)

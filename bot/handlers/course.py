@@ -7,11 +7,14 @@ from datetime import datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.callback_data import RestartAnswer
 from bot.context import CoachContext
 from bot.domain.schedule import describe_due, next_due
-from bot.handlers.common import reply, schedule_for
+from bot.handlers.common import drop_buttons, edit_text, reply, schedule_for
 from bot.storage import queries
 from bot.storage.models import Enrollment, Subscriber
+
+RESUMABLE = ("paused", "stopped", "held")  # what /resume brings back
 
 
 async def _current(context: CoachContext, chat_id: int) -> tuple[Subscriber | None, Enrollment | None]:
@@ -23,9 +26,11 @@ async def _current(context: CoachContext, chat_id: int) -> tuple[Subscriber | No
 
 async def resume_course(
     session, subscriber: Subscriber, enrollment: Enrollment, context: CoachContext, now: datetime
-) -> datetime:
-    """Make a paused or stopped course active again, its next lesson at the next slot: no burst."""
-    enrollment.status = "active"
+) -> datetime | None:
+    """Make a paused, stopped or held course active again, its next lesson at the next slot: no
+    burst. None when another press or process resumed it first (then nothing more is done)."""
+    if not await queries.change_status(session=session, enrollment=enrollment, to="active", from_=(enrollment.status,)):
+        return None
     due = (
         now
         if enrollment.current_day == 0
@@ -61,8 +66,11 @@ async def pause_course(context: CoachContext, chat_id: int) -> tuple[str | None,
     async with context.services.db.session() as session:
         enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
         status = None if enrollment is None else enrollment.status
+        if status == "active" and not await queries.change_status(
+            session=session, enrollment=enrollment, to="paused", from_=("active",)
+        ):
+            status = "paused"  # paused by a press at the same moment
         if status == "active":
-            enrollment.status = "paused"
             await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
     return status, enrollment
 
@@ -85,14 +93,13 @@ async def resume(update: Update, context: CoachContext) -> None:
         subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
         status = None if enrollment is None else enrollment.status
-        if status in ("paused", "stopped", "held"):
-            due = await resume_course(session, subscriber, enrollment, context, now)
-    if status in ("paused", "stopped", "held"):
+        due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
+    if due is not None:
         when = describe_due(schedule_for(subscriber, context), due, now)
         await reply(update, texts.resume_done.format(next_day=enrollment.current_day + 1, when=when))
         if due <= now:
             await services.delivery.deliver_now(context.bot, enrollment.id)
-    elif status == "active":
+    elif status in RESUMABLE or status == "active":
         await reply(update, texts.resume_not_paused)
     else:
         await reply(update, texts.not_enrolled)
@@ -105,11 +112,12 @@ async def restart(update: Update, context: CoachContext) -> None:
     if subscriber is None or not subscriber.onboarded:
         await reply(update, texts.today_not_started)
         return
+    run = None if enrollment is None else enrollment.id
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.restart_yes, callback_data="restart:yes"),
-                InlineKeyboardButton(texts.restart_no, callback_data="restart:no"),
+                InlineKeyboardButton(texts.restart_yes, callback_data=RestartAnswer("yes", run).pack()),
+                InlineKeyboardButton(texts.restart_no, callback_data=RestartAnswer("no", run).pack()),
             ]
         ]
     )
@@ -118,20 +126,36 @@ async def restart(update: Update, context: CoachContext) -> None:
 
 
 async def restart_answer(update: Update, context: CoachContext) -> None:
+    """Yes or no to starting over. The button names the run it is about, so pressing it twice (or
+    in two processes at once) starts over once and sends day 1 once."""
     services = context.services
     texts, query = services.content.texts, update.callback_query
-    await query.answer()
+    answer = RestartAnswer.unpack(query.data)
+    if answer is None:
+        await query.answer(texts.button_expired)
+        return
     subscriber, enrollment = await _current(context, update.effective_chat.id)
     if subscriber is None or not subscriber.onboarded:
-        await query.edit_message_reply_markup(None)
+        await query.answer()
+        await drop_buttons(query)
         return
-    if query.data != "restart:yes":
-        day = 0 if enrollment is None else enrollment.current_day
-        await query.edit_message_text(texts.restart_cancelled.format(day=day))
+    if answer.answer == "no":
+        await query.answer()
+        await edit_text(query, texts.restart_cancelled.format(day=0 if enrollment is None else enrollment.current_day))
         return
-    async with services.db.session() as session:
-        fresh = await queries.start_enrollment(session=session, chat_id=subscriber.chat_id, now=services.clock.now())
-    await query.edit_message_text(texts.restart_done)
+    replacing = answer.enrollment or (None if enrollment is None else enrollment.id)  # old buttons name no run
+    fresh = None
+    if replacing is not None:
+        async with services.db.session() as session:
+            fresh = await queries.restart_enrollment(
+                session=session, chat_id=subscriber.chat_id, replacing=replacing, now=services.clock.now()
+            )
+    if fresh is None:
+        await query.answer(texts.restart_already)
+        await drop_buttons(query)
+        return
+    await query.answer()
+    await edit_text(query, texts.restart_done)
     await services.delivery.deliver_now(context.bot, fresh.id)
 
 
@@ -139,9 +163,10 @@ async def stop(update: Update, context: CoachContext) -> None:
     texts = context.services.content.texts
     async with context.services.db.session() as session:
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        live = enrollment is not None and enrollment.status in ("active", "paused")
+        live = enrollment is not None and await queries.change_status(
+            session=session, enrollment=enrollment, to="stopped", from_=("active", "paused")
+        )
         if live:
-            enrollment.status = "stopped"
             await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
     await reply(update, texts.stop_done if live else texts.not_enrolled)
 
@@ -156,6 +181,6 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("pause", pause, filters=private))
     application.add_handler(CommandHandler("resume", resume, filters=private))
     application.add_handler(CommandHandler("restart", restart, filters=private))
-    application.add_handler(CallbackQueryHandler(restart_answer, pattern=r"^restart:(yes|no)$"))
+    application.add_handler(CallbackQueryHandler(restart_answer, pattern=r"^restart:"))
     application.add_handler(CommandHandler("stop", stop, filters=private))
     application.add_handler(CommandHandler("help", help_command, filters=private))

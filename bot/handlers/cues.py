@@ -21,6 +21,7 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, InlineQueryHandler, filters
 
+from bot.callback_data import CueTopic
 from bot.content.models import Advice, Content, Texts, Topic
 from bot.context import CoachContext
 from bot.handlers.common import reply
@@ -72,7 +73,7 @@ def _topic_label(texts: Texts, topic: str) -> str:
 
 def _topic_keyboard(texts: Texts) -> InlineKeyboardMarkup:
     """The seven topics, two to a row, so a cue is at most two taps away."""
-    buttons = [InlineKeyboardButton(_topic_label(texts, t), callback_data=f"cue:topic:{t}") for t in TOPICS]
+    buttons = [InlineKeyboardButton(_topic_label(texts, t), callback_data=CueTopic(t).pack()) for t in TOPICS]
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
@@ -132,7 +133,7 @@ async def topic_pressed(update: Update, context: CoachContext) -> None:
     """A topic button: every cue of that topic, with its reason, in the chat the button is in."""
     content = context.services.content
     query = update.callback_query
-    topic = query.data.removeprefix("cue:topic:")
+    topic = CueTopic.unpack(query.data).topic  # the pattern below lets only real topics through
     await query.answer()
     cards = "\n\n".join(
         f"<b>{content.cues[c].text}</b>\n<i>{content.cues[c].why}</i>" for c in context.services.cue_index.topic(topic)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CoachContext
@@ -18,6 +18,10 @@ from bot.render import user_text
 from bot.storage import queries
 
 log = logging.getLogger(__name__)
+
+# Telegram's answer to a callback answered after its time (about 15 s, e.g. after a restart): the
+# press is handled all the same, only its toast is lost. Not a failure of the bot.
+QUERY_TOO_OLD = "query is too old"
 
 
 async def private_text(update: Update, context: CoachContext) -> None:
@@ -67,6 +71,9 @@ async def on_error(update: object, context: CoachContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(error, Forbidden):
         log.info("update %s: chat unreachable (%s)", update_id, error)
+        return
+    if isinstance(error, BadRequest) and QUERY_TOO_OLD in str(error).lower():
+        log.info("update %s: a press answered too late for Telegram (%s)", update_id, error)
         return
     log.error("update %s failed: %s", update_id, error, exc_info=error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":

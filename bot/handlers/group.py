@@ -26,11 +26,11 @@ from telegram.ext import (
 )
 
 from bot import metrics
+from bot.callback_data import GroupCheckinPress
 from bot.context import CoachContext
 from bot.domain.checkin import Step, descendants, step
 from bot.domain.groups import (
     fit,
-    parse_group_button,
     parse_start_payload,
     short_tip,
     split_time_and_zone,
@@ -41,8 +41,8 @@ from bot.domain.schedule import describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import resolve_timezone
 from bot.handlers.checkin import answer_write, ask_again, read_typed
-from bot.handlers.common import reply, schedule_for
-from bot.handlers.course import pause_course, resume_course
+from bot.handlers.common import reply, schedule_for, send_html
+from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
@@ -56,17 +56,6 @@ PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
 
 # ----------------------------------------------------------------------------- who is who
-
-
-async def _is_admin(update: Update, context: CoachContext) -> bool:
-    """Telegram's own list of admins decides. A channel post is written by the channel's admins, and
-    a message sent as the group itself comes from an anonymous admin."""
-    chat, message, user = update.effective_chat, update.effective_message, update.effective_user
-    if chat.type == ChatType.CHANNEL:
-        return True
-    if message is not None and message.sender_chat is not None and message.sender_chat.id == chat.id:
-        return True
-    return user is not None and user.id in await context.services.delivery.groups.admins(context.bot, chat.id)
 
 
 async def _note_member(context: CoachContext, chat_id: int, user: User | None) -> None:
@@ -102,7 +91,7 @@ async def channel_command(update: Update, context: CoachContext) -> None:
 async def _coach_command(update: Update, context: CoachContext, command: str, args: list[str]) -> None:
     texts = context.services.content.texts
     await _note_member(context, update.effective_chat.id, update.effective_user)
-    if not await _is_admin(update, context):
+    if not await context.services.access.is_admin(update, context.bot):
         await reply(update, texts.group_admins_only)
         return
     if command == "summary":
@@ -154,7 +143,7 @@ async def _start(update: Update, context: CoachContext, args: list[str]) -> None
         status = None if enrollment is None else enrollment.status
         if status in ("active", "paused", "held"):
             due = await _move_next_lesson(session, subscriber, enrollment, context, now)
-        elif status == "stopped":
+        elif status == "stopped":  # None when a command at the same moment resumed it
             due = await resume_course(session, subscriber, enrollment, context, now)
         else:
             started = await queries.start_enrollment(session=session, chat_id=chat.id, now=now)
@@ -204,14 +193,13 @@ async def _resume(update: Update, context: CoachContext, _args: list[str]) -> No
         subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
         enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
         status = None if enrollment is None else enrollment.status
-        if status in ("paused", "stopped", "held"):
-            due = await resume_course(session, subscriber, enrollment, context, now)
-    if status in ("paused", "stopped", "held"):
+        due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
+    if due is not None:
         when = describe_due(schedule_for(subscriber, context), due, now)
         await reply(update, texts.group_resumed.format(next_day=enrollment.current_day + 1, when=when))
         if due <= now:
             await services.delivery.deliver_now(context.bot, enrollment.id)
-    elif status == "active":
+    elif status in RESUMABLE or status == "active":
         await reply(update, texts.group_resume_not_paused)
     else:
         await reply(update, texts.group_not_started)
@@ -221,9 +209,10 @@ async def _stop(update: Update, context: CoachContext, _args: list[str]) -> None
     texts = context.services.content.texts
     async with context.services.db.session() as session:
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        live = enrollment is not None and enrollment.status in ("active", "paused", "held")
+        live = enrollment is not None and await queries.change_status(
+            session=session, enrollment=enrollment, to="stopped", from_=("active", "paused", "held")
+        )
         if live:
-            enrollment.status = "stopped"
             await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
     await reply(update, texts.group_stopped if live else texts.group_not_started)
 
@@ -285,13 +274,13 @@ async def pressed(update: Update, context: CoachContext) -> None:
     """A check-in button: under the group lesson (the day's question) or, in private, a follow-up."""
     services, query = context.services, update.callback_query
     texts, matcher = services.content.texts, services.matcher
-    button = parse_group_button(query.data)
+    button = GroupCheckinPress.unpack(query.data)
     next_step = button and step(matcher, button.node, button.option)
     if button is None or next_step is None:
         await query.answer(texts.button_expired)
         return
     async with services.db.session() as session:
-        enrollment = await session.get(Enrollment, button.enrollment_id)
+        enrollment = await session.get(Enrollment, button.enrollment)
         subscriber = None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE or not 1 <= button.day <= enrollment.current_day:
         await query.answer(texts.button_expired)
@@ -309,13 +298,16 @@ async def pressed(update: Update, context: CoachContext) -> None:
     if not belongs:
         await query.answer(texts.button_expired)
         return
-    await _record(context, enrollment, button.day, button.node, button.option, update.effective_user, next_step)
+    changed = await _record(
+        context, enrollment, button.day, button.node, button.option, update.effective_user, next_step
+    )
     if in_group:
         await query.answer(_alert(context, next_step), show_alert=True)
         _schedule_tally(context, update.effective_chat.id, query.message.message_id, enrollment.id, button.day)
         return
-    await query.answer(texts.checkin_recorded)
-    await _answer_privately(update, context, enrollment.id, button.day, next_step)
+    await query.answer(texts.checkin_recorded if changed else texts.checkin_already)
+    if changed:  # a second tap asks nothing twice
+        await _answer_privately(update, context, enrollment.id, button.day, next_step)
 
 
 async def _record(
@@ -327,8 +319,9 @@ async def _record(
     user: User,
     next_step: Step,
     text: str | None = None,
-) -> None:
-    """One member's answer for the day: pressing again changes it, never counts it twice."""
+) -> bool:
+    """One member's answer for the day: pressing again changes it, never counts it twice. False
+    when the same answer was stored already."""
     services = context.services
     async with services.db.session() as session:
         write = answer_write(
@@ -342,11 +335,13 @@ async def _record(
             text=text,
             next_step=next_step,
         )
-        await queries.store_answers(session=session, writes=[write])
+        changed = await queries.store_answers(session=session, writes=[write])
         await queries.note_member(
             session=session, chat_id=enrollment.chat_id, user_id=user.id, name=user.full_name, now=services.clock.now()
         )
-    metrics.checkin_recorded()
+    if changed:
+        metrics.checkin_recorded()
+    return bool(changed)
 
 
 def _alert(context: CoachContext, next_step: Step) -> str:
@@ -439,6 +434,10 @@ async def open_link(update: Update, context: CoachContext, payload: str) -> bool
         subscriber = None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE:
         await reply(update, services.content.texts.group_link_expired)
+    elif link.kind == "g" and not await services.access.is_member(
+        context.bot, subscriber.chat_id, update.effective_user.id
+    ):
+        await reply(update, services.content.texts.access_members_only)
     elif link.kind == "s":
         await _summary_link(update, context, subscriber)
     else:
@@ -447,15 +446,11 @@ async def open_link(update: Update, context: CoachContext, payload: str) -> bool
 
 
 async def _summary_link(update: Update, context: CoachContext, subscriber: Subscriber) -> None:
-    groups = context.services.delivery.groups
-    try:
-        admin = update.effective_user.id in await groups.admins(context.bot, subscriber.chat_id)
-    except TelegramError:
-        admin = False
-    if not admin:
-        await reply(update, context.services.content.texts.group_summary_admins_only)
+    services = context.services
+    if not await services.access.is_admin_of(context.bot, subscriber.chat_id, update.effective_user.id):
+        await reply(update, services.content.texts.group_summary_admins_only)
         return
-    await reply(update, await groups.summary_text(context.bot, subscriber.chat_id))
+    await reply(update, await services.delivery.groups.summary_text(context.bot, subscriber.chat_id))
 
 
 async def _advice_link(
@@ -520,7 +515,7 @@ async def membership(update: Update, context: CoachContext) -> None:
                 session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
             )
         if chat.type != ChatType.CHANNEL:  # a channel's readers need no word about the bot's set-up
-            await context.bot.send_message(chat.id, services.content.texts.group_welcome, parse_mode=ParseMode.HTML)
+            await send_html(context.bot, chat.id, services.content.texts.group_welcome)
     elif was_present and not present:
         log.info("removed from %s %s: deliveries there stop", chat.type, chat.id)
         async with services.db.session() as session:

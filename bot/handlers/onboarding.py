@@ -18,6 +18,7 @@ from telegram import (
 )
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.callback_data import ProfileChoice, SettingsChoice, TimeChoice, UnitsChoice, ZonePick
 from bot.context import CoachContext
 from bot.domain.schedule import describe_due, local_now, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
@@ -31,16 +32,20 @@ from bot.storage.models import Subscriber
 
 TIME_CHOICES = ("06:00", "07:00", "12:00", "17:00", "19:00")
 PROFILES = ("runner", "lifter", "both")
+STEPS = ("profile", "time", "timezone")  # what onboarding asks, in this order
+TYPED = ("time", "timezone")  # what can be typed as well as tapped
 
 
 def _profile_keyboard(context: CoachContext) -> InlineKeyboardMarkup:
     texts = context.services.content.texts
     labels = {"runner": texts.profile_runner, "lifter": texts.profile_lifter, "both": texts.profile_both}
-    return InlineKeyboardMarkup([[InlineKeyboardButton(labels[p], callback_data=f"onb:profile:{p}") for p in PROFILES]])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(labels[p], callback_data=ProfileChoice(p).pack()) for p in PROFILES]]
+    )
 
 
 def _time_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=f"onb:time:{t}") for t in TIME_CHOICES]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=TimeChoice(t).pack()) for t in TIME_CHOICES]])
 
 
 def _location_keyboard(context: CoachContext) -> ReplyKeyboardMarkup:
@@ -50,7 +55,7 @@ def _location_keyboard(context: CoachContext) -> ReplyKeyboardMarkup:
 
 def _zone_keyboard(choices: list[ZoneChoice]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(c.label[:60], callback_data=f"onb:tz:{c.zone}")] for c in choices]
+        [[InlineKeyboardButton(c.label[:60], callback_data=ZonePick(c.zone).pack())] for c in choices]
     )
 
 
@@ -124,12 +129,12 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
     )
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(texts.settings_time_button, callback_data="set:time")],
-            [InlineKeyboardButton(texts.settings_timezone_button, callback_data="set:timezone")],
-            [InlineKeyboardButton(texts.settings_profile_button, callback_data="set:profile")],
+            [InlineKeyboardButton(texts.settings_time_button, callback_data=SettingsChoice("time").pack())],
+            [InlineKeyboardButton(texts.settings_timezone_button, callback_data=SettingsChoice("timezone").pack())],
+            [InlineKeyboardButton(texts.settings_profile_button, callback_data=SettingsChoice("profile").pack())],
             [
-                InlineKeyboardButton(texts.units_kg_button, callback_data="units:kg"),
-                InlineKeyboardButton(texts.units_lb_button, callback_data="units:lb"),
+                InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
+                InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
             ],
         ]
     )
@@ -143,8 +148,11 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
 async def settings_choice(update: Update, context: CoachContext) -> None:
     """A settings button: ask the matching question, remembering what the answer is for."""
     query = update.callback_query
-    await query.answer()
-    field = query.data.removeprefix("set:")
+    choice = SettingsChoice.unpack(query.data)
+    await query.answer(None if choice else context.services.content.texts.button_expired)
+    if choice is None:
+        return
+    field = choice.field
     async with context.services.db.session() as session:
         subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
         if subscriber is None or not subscriber.onboarded:
@@ -167,28 +175,29 @@ async def _ask(update: Update, context: CoachContext, field: str, subscriber: Su
 
 
 async def choose_profile(update: Update, context: CoachContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    profile = query.data.removeprefix("onb:profile:")
-    if profile not in PROFILES:
-        return
-    await _save(update, context, "profile", profile)
+    choice = ProfileChoice.unpack(update.callback_query.data)
+    if await _answered(update, context, choice):
+        await _save(update, context, "profile", choice.profile)
 
 
 async def choose_time(update: Update, context: CoachContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    chosen = parse_lesson_time(query.data.removeprefix("onb:time:"))
-    if chosen is not None:
+    choice = TimeChoice.unpack(update.callback_query.data)
+    chosen = None if choice is None else parse_lesson_time(choice.time)
+    if await _answered(update, context, chosen):
         await _save(update, context, "time", format_time(chosen))
 
 
 async def choose_zone(update: Update, context: CoachContext) -> None:
-    query = update.callback_query
-    await query.answer()
-    choices = resolve_timezone(query.data.removeprefix("onb:tz:"))
-    if len(choices) == 1:
+    choice = ZonePick.unpack(update.callback_query.data)
+    choices = [] if choice is None else resolve_timezone(choice.zone)
+    if await _answered(update, context, choices if len(choices) == 1 else None):
         await _save(update, context, "timezone", choices[0].zone)
+
+
+async def _answered(update: Update, context: CoachContext, read: object) -> bool:
+    """Answer the press: silently when its data could be read, with 'expired' when not."""
+    await update.callback_query.answer(None if read else context.services.content.texts.button_expired)
+    return bool(read)
 
 
 async def shared_location(update: Update, context: CoachContext) -> None:
@@ -202,46 +211,50 @@ async def shared_location(update: Update, context: CoachContext) -> None:
 
 
 async def typed_answer(update: Update, context: CoachContext, subscriber: Subscriber) -> None:
-    """Free text while a question is open: a time, or a place or zone."""
+    """Free text while a question is open: a time, or a place or zone. The question asked is tried
+    first, then the other: '7am' while the zone is asked, or 'Berlin' while the time is, is taken
+    for what it is, and the step still missing is asked next."""
     texts = context.services.content.texts
-    text = update.effective_message.text
-    if subscriber.awaiting == "time":
-        chosen = parse_lesson_time(text)
-        if chosen is None:
-            await reply(update, texts.time_invalid.format(text=user_text(text)), _time_keyboard())
+    text, awaited = update.effective_message.text, subscriber.awaiting
+    for field in sorted(TYPED, key=lambda typed: typed != awaited):
+        if field == "time" and (chosen := parse_lesson_time(text)) is not None:
+            await _save(update, context, "time", format_time(chosen))
             return
-        await _save(update, context, "time", format_time(chosen))
-    elif subscriber.awaiting == "timezone":
-        choices = resolve_timezone(text)
-        if not choices:
-            await reply(update, texts.timezone_invalid.format(text=user_text(text)))
-        elif len(choices) == 1:
-            await _save(update, context, "timezone", choices[0].zone)
-        else:
-            await reply(update, texts.timezone_choices.format(text=user_text(text)), _zone_keyboard(choices))
+        if field == "timezone" and (choices := resolve_timezone(text)):
+            if len(choices) == 1:
+                await _save(update, context, "timezone", choices[0].zone)
+            else:
+                await reply(update, texts.timezone_choices.format(text=user_text(text)), _zone_keyboard(choices))
+            return
+    if awaited == "time":
+        await reply(update, texts.time_invalid.format(text=user_text(text)), _time_keyboard())
+    elif awaited == "timezone":
+        await reply(update, texts.timezone_invalid.format(text=user_text(text)))
     else:  # awaiting a button answer (profile): show the buttons again
-        await _ask(update, context, subscriber.awaiting, subscriber)
+        await _ask(update, context, awaited, subscriber)
 
 
 async def _save(update: Update, context: CoachContext, field: str, value: str) -> None:
-    """Store one answer; during onboarding ask the next question, afterwards reschedule."""
+    """Store one answer, whatever step it came at (a button or location may come at any time);
+    during onboarding ask for whatever is still missing, afterwards reschedule. Someone the bot
+    does not know (never started, or forgotten) is sent to /start and nothing is stored."""
     services = context.services
     texts, now = services.content.texts, services.clock.now()
-    enrollment = None
+    enrollment, next_field, note = None, None, ""
     async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
-            session=session, chat_id=update.effective_chat.id, name=display_name(update), kind="private", now=now
-        )
+        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        if subscriber is None:
+            await reply(update, texts.today_not_started)
+            return
         setattr(subscriber, {"time": "lesson_time"}.get(field, field), value)
         if not subscriber.onboarded:
-            subscriber.awaiting = {"profile": "time", "time": "timezone"}.get(field)
-            if subscriber.awaiting is None and subscriber.lesson_time and subscriber.profile:
+            next_field = _missing(subscriber)
+            subscriber.awaiting = next_field
+            if next_field is None and await queries.finish_onboarding(session=session, chat_id=subscriber.chat_id):
                 subscriber.onboarded = True
                 enrollment = await queries.start_enrollment(session=session, chat_id=subscriber.chat_id, now=now)
-            next_field = subscriber.awaiting
         else:
             subscriber.awaiting = None
-            next_field = None
             note = await _reschedule(session, subscriber, context, now)
     if next_field:
         await _ask(update, context, next_field, subscriber)
@@ -256,10 +269,14 @@ async def _save(update: Update, context: CoachContext, field: str, value: str) -
             ReplyKeyboardRemove(),
         )
         await services.delivery.deliver_now(context.bot, enrollment.id)
-    elif subscriber.onboarded:
+    else:  # a setting changed, or onboarding finished by a press at the same moment
         await reply(update, texts.settings_saved.format(next_lesson=note), ReplyKeyboardRemove())
-    else:  # onboarding answered out of order (an old button): ask what is still missing
-        await _ask(update, context, "profile" if not subscriber.profile else "time", subscriber)
+
+
+def _missing(subscriber: Subscriber) -> str | None:
+    """The first onboarding step still unanswered, or None when all are."""
+    answers = {"profile": subscriber.profile, "time": subscriber.lesson_time, "timezone": subscriber.timezone}
+    return next((step for step in STEPS if not answers[step]), None)
 
 
 async def _reschedule(session, subscriber: Subscriber, context: CoachContext, now: datetime) -> str:

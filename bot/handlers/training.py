@@ -1,5 +1,6 @@
 """The training log and the person's data: /log, /undo, /progress, /units, /weekly, /export, /forget,
-and /stats for the bot's admins. The weekly check-in job is registered here too."""
+and /stats for the bot's admins. The weekly check-in job is registered here too. The lifter's
+tools around the log (/records, /plates, /rest, the CSV) are in bot/handlers/lifting.py."""
 
 from __future__ import annotations
 
@@ -8,62 +9,55 @@ import io
 import json
 import logging
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from html import escape
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import stats
+from bot.callback_data import FeltMark, ForgetAnswer, PickExercise, UnitsChoice, WeeklyChoice
 from bot.charts import ProgressLabels, progress_chart
-from bot.content.models import Content, Texts
+from bot.content.models import Texts
 from bot.context import CoachContext, Services
 from bot.domain import training
+from bot.domain.plates import DEFAULT_BAR
+from bot.domain.strength import new_records
 from bot.domain.training import (
     INCREASE,
+    MAX_KG,
+    MAX_REPS,
+    MAX_SETS,
     Advice,
-    Catalogue,
-    FormCheck,
     LogEntry,
     LogError,
-    LoggedSet,
-    LogLine,
+    SetDone,
     format_number,
     from_kg,
+    set_groups,
 )
-from bot.handlers.common import reply
+from bot.handlers.common import drop_buttons, edit_text, reply, reply_photo, send_html
+from bot.keyboards import plates_button, rest_row
+from bot.logbook import (
+    advice_for,
+    catalogue,
+    date_text,
+    day_length,
+    lift_sets,
+    local_date,
+    record_text,
+    weight_text,
+    zone_of,
+)
 from bot.render import user_text
 from bot.settings import Settings
 from bot.storage import models, queries
 
 log = logging.getLogger(__name__)
 
-FELT = ("clean", "regress")  # the marks a person can put on a logged set
-
-
-@lru_cache(maxsize=4)
-def _catalogue_for(drills: tuple[tuple[str, str], ...]) -> Catalogue:
-    return training.build_catalogue(dict(drills))
-
-
-def catalogue(content: Content) -> Catalogue:
-    """The exercise catalogue of the loaded course, built once."""
-    return _catalogue_for(tuple((drill_id, drill.name) for drill_id, drill in content.drills.items()))
-
-
-def day_length(settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.course_day_seconds)
-
 
 # ----------------------------------------------------------------------------- rendering
-
-
-def weight_text(texts: Texts, weight_kg: float | None, unit: str) -> str:
-    return texts.log_bodyweight if weight_kg is None else f"{format_number(from_kg(weight_kg, unit))} {unit}"
 
 
 def _amount(value: float | None, unit: str) -> str:
@@ -81,57 +75,39 @@ def advice_text(texts: Texts, advice: Advice) -> str:
         step=f"{format_number(low_step)}-{format_number(high_step)} {unit}",
         sets=advice.sets,
         clean=advice.clean_run,
+        rpe="" if advice.rpe is None else format_number(advice.rpe),
     )
     field = f"advice_{advice.kind}" + ("_bodyweight" if advice.bodyweight and advice.kind != "stop" else "")
     return getattr(texts, field).strip().format(**values)
 
 
-def _entry_text(texts: Texts, template: str, entry: models.LogEntry, catalogue: Catalogue) -> str:
+def _entry_text(texts: Texts, template: str, entry: models.LogEntry, known: training.Catalogue) -> str:
     return template.format(
-        exercise=escape(catalogue.name_of(entry.exercise)),
+        exercise=escape(known.name_of(entry.exercise)),
         sets=entry.sets,
         reps=entry.reps,
         weight=weight_text(texts, entry.weight_kg, entry.unit),
     ).strip()
 
 
-def _local_date(instant: datetime, zone: str | None) -> date:
-    return instant.astimezone(ZoneInfo(zone or "UTC")).date()
+def _line_text(texts: Texts, template: str, rows: list[models.LogEntry], known: training.Catalogue) -> str:
+    """A stored line of several rows as the person wrote it: '8 @8, 8 @9, 7 @9.5 reps at 100 kg'."""
+    first = rows[0]
+    done = [SetDone(row.reps, row.rpe) for row in rows for _ in range(row.sets)]
+    reps = ", ".join(str(s.reps) + ("" if s.rpe is None else f" @{format_number(s.rpe)}") for s in done)
+    return template.format(
+        exercise=escape(known.name_of(first.exercise)),
+        reps=reps,
+        weight=weight_text(texts, first.weight_kg, first.unit),
+    ).strip()
 
 
-# ----------------------------------------------------------------------------- reading history
-
-
-async def _advice_for(
-    session: AsyncSession, services: Services, user_id: int, exercise: str, unit: str, zone: str | None
-) -> tuple[list[training.Session], Advice | None]:
-    """The sessions of one exercise and the advice for next time, from the log and the check-ins."""
-    await queries.link_checkins(session=session, user_id=user_id, day_length=day_length(services.settings))
-    history = await queries.log_history(session=session, user_id=user_id, exercise=exercise)
-    entries = [
-        LoggedSet(
-            at=entry.logged_at,
-            on=_local_date(entry.logged_at, zone),
-            weight_kg=entry.weight_kg,
-            sets=entry.sets,
-            reps=entry.reps,
-            effect=entry.felt or effect,
-        )
-        for entry, effect in history
-    ]
-    checks = [
-        FormCheck(answer.answered_at, answer.effect)
-        for answer in await queries.unlinked_checkins(session=session, user_id=user_id)
-    ]
-    now = services.clock.now()
-    stall_after = training.STALL_AFTER * services.settings.course_day_seconds / 86400
-    advice = training.advise(entries, checks, unit=unit, now=now, stall_after=stall_after)
-    return training.sessions_of(entries), advice
-
-
-async def _zone_of(session: AsyncSession, chat_id: int) -> str | None:
-    subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-    return None if subscriber is None else subscriber.timezone
+def _saved_text(texts: Texts, rows: list[models.LogEntry], known: training.Catalogue) -> str:
+    """'Logged ...: 3 × 8 at 100 kg. Effort: RPE 8.', or set by set."""
+    if len(rows) > 1:
+        return _line_text(texts, texts.log_saved_each, rows, known)
+    text = _entry_text(texts, texts.log_saved, rows[0], known)
+    return text if rows[0].rpe is None else f"{text} {texts.log_effort.format(rpe=format_number(rows[0].rpe))}"
 
 
 # ----------------------------------------------------------------------------- /log and /undo
@@ -140,54 +116,73 @@ async def _zone_of(session: AsyncSession, chat_id: int) -> str | None:
 async def log_command(update: Update, context: CoachContext) -> None:
     """/log rdl 35 3x12: store the line and say what to do next time."""
     services = context.services
-    texts, known = services.content.texts, catalogue(services.content)
+    known = catalogue(services.content)
+    text = " ".join(context.args or [])
     async with services.db.session() as session:
         preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
         units = preference.units
-    parsed = training.parse_log_line(" ".join(context.args or []), known, units)
+    parsed = training.parse_log_line(text, known, units)
     if isinstance(parsed, LogError):
-        await _explain(update, texts, parsed, units)
+        await _explain(update, context, parsed, text)
         return
     await _record(update, context, parsed)
 
 
-async def _explain(update: Update, texts: Texts, error: LogError, units: str) -> None:
+async def _explain(update: Update, context: CoachContext, error: LogError, typed: str) -> None:
     """A line that could not be logged: what was wrong, a line to copy, and the closest exercises."""
+    services = context.services
+    texts = services.content.texts
     example = f"/log {escape(error.example)}"
     if error.problem == "empty":
         await reply(update, texts.log_help)
         return
     if error.problem != "unknown_exercise":
-        await reply(update, getattr(texts, f"log_{error.problem}").format(example=example))
+        bounds = dict(max_sets=MAX_SETS, max_reps=MAX_REPS, max_weight=f"{format_number(MAX_KG)} kg")
+        await reply(update, getattr(texts, f"log_{error.problem}").format(example=example, **bounds))
         return
     text = texts.log_unknown_exercise.format(name=user_text(error.line.name, 40), example=example)
     if not error.suggestions:
         await reply(update, text)
         return
+    async with services.db.session() as session:  # the buttons carry only the id of the waiting line
+        pending = await queries.save_pending_log(
+            session=session,
+            chat_id=update.effective_chat.id,
+            user_id=update.effective_user.id,
+            text=typed,
+            now=services.clock.now(),
+        )
     buttons = [
-        [InlineKeyboardButton(exercise.name, callback_data=_pick_data(exercise.key, error.line, units))]
+        [InlineKeyboardButton(exercise.name, callback_data=PickExercise(pending, exercise.key).pack())]
         for exercise in error.suggestions
     ]
     await reply(update, f"{text}\n{texts.log_suggestions}", InlineKeyboardMarkup(buttons))
 
 
-def _pick_data(key: str, line: LogLine, units: str) -> str:
-    """Everything needed to log the line with the chosen exercise, within Telegram's 64 bytes."""
-    weight = "-" if line.weight is None else format_number(line.weight)
-    return f"lg:{key}:{weight}:{line.unit or units}:{line.sets}:{line.reps}"
-
-
 async def pick_exercise(update: Update, context: CoachContext) -> None:
-    """A suggested exercise tapped under 'did you mean': log the line with it."""
+    """A suggested exercise tapped under 'did you mean': log the waiting line with it. The line is
+    read again by the same parser, so a button can only ever log what the person typed."""
+    services = context.services
     query = update.callback_query
-    await query.answer()
-    _, key, weight, unit, sets, reps = query.data.split(":")
-    exercise = catalogue(context.services.content).exercises.get(key)
-    if exercise is None or unit not in training.UNITS:
+    button = PickExercise.unpack(query.data)
+    await query.answer(None if button else services.content.texts.button_expired)
+    if button is None:
         return
-    line = LogLine(key, None if weight == "-" else float(weight), unit, int(sets), int(reps))
-    await query.edit_message_reply_markup(None)
-    await _record(update, context, training.entry_from(line, exercise, unit))
+    exercise = catalogue(services.content).exercises.get(button.exercise)
+    typed = None
+    async with services.db.session() as session:
+        if exercise is not None:  # a forged exercise leaves the waiting line waiting
+            typed = await queries.take_pending_log(
+                session=session, pending_id=button.pending, user_id=update.effective_user.id
+            )
+        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        units = preference.units
+    line = None if typed is None else training.read_log_line(typed)
+    if line is None or isinstance(line, LogError):
+        await reply(update, services.content.texts.log_pick_gone)
+        return
+    if await drop_buttons(query):  # only the first tap logs the line
+        await _record(update, context, training.entry_from(line, exercise, units))
 
 
 async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> None:
@@ -196,39 +191,59 @@ async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> No
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
         enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
-        entry = await queries.add_log_entry(
+        day = _course_day(enrollment, now, day_length(services.settings))
+        rows = await queries.add_log_line(
             session=session,
-            entry=models.LogEntry(
-                chat_id=chat_id,
-                user_id=user_id,
-                day=_course_day(enrollment, now, day_length(services.settings)),
-                exercise=parsed.exercise.key,
-                weight_kg=parsed.weight_kg,
-                unit=parsed.unit,
-                sets=parsed.sets,
-                reps=parsed.reps,
-                logged_at=now,
-            ),
+            entries=[
+                models.LogEntry(
+                    chat_id=chat_id,
+                    user_id=user_id,
+                    day=day,
+                    exercise=parsed.exercise.key,
+                    weight_kg=parsed.weight_kg,
+                    unit=parsed.unit,
+                    sets=count,
+                    reps=done.reps,
+                    rpe=done.rpe,
+                    logged_at=now,
+                )
+                for count, done in set_groups(parsed.sets_done())
+            ],
         )
         preference = await queries.preference_of(session=session, chat_id=chat_id)
-        _, advice = await _advice_for(
-            session, services, user_id, entry.exercise, preference.units, await _zone_of(session, chat_id)
+        zone = await zone_of(session, chat_id)
+        sessions, advice, history = await advice_for(
+            session, services, user_id, parsed.exercise.key, preference.units, zone
         )
-        linked = entry.checkin_answer_id is not None
+        bar_kg = preference.bar_kg
+        linked = rows[0].checkin_answer_id is not None
+    unit = preference.units
     known = catalogue(services.content)
-    text = f"{_entry_text(texts, texts.log_saved, entry, known)}\n{advice_text(texts, advice)}"
-    if linked:
-        await reply(update, text)
-        return
-    keyboard = InlineKeyboardMarkup(
-        [
+    lines = [_saved_text(texts, rows, known)]
+    if sessions and sessions[-1].e1rm_kg is not None:
+        lines.append(texts.log_e1rm.format(e1rm=weight_text(texts, sessions[-1].e1rm_kg, unit)))
+    added = {row.id for row in rows}
+    before = [entry for entry in history if entry.id not in added]
+    records = new_records(lift_sets(before, zone), lift_sets(rows, zone))
+    if records:
+        bodyweight = all(e.weight_kg is None for e in history)
+        found = "; ".join(record_text(texts, r, unit, bodyweight_volume=bodyweight) for r in records)
+        lines.append(texts.record_new.format(records=found))
+    text = "\n".join(lines) + f"\n{advice_text(texts, advice)}"
+    keyboard = [rest_row(texts)]
+    bar = from_kg(bar_kg, unit) if bar_kg is not None else DEFAULT_BAR[unit]
+    if advice.next_load is not None and advice.next_load > bar:  # the plates for next time, one tap away
+        keyboard.insert(0, [plates_button(texts, advice.next_load, unit)])
+    if not linked:
+        keyboard.insert(
+            0,
             [
-                InlineKeyboardButton(texts.log_felt_clean, callback_data=f"felt:{entry.id}:clean"),
-                InlineKeyboardButton(texts.log_felt_back, callback_data=f"felt:{entry.id}:regress"),
-            ]
-        ]
-    )
-    await reply(update, f"{text}\n\n{texts.log_felt_question}", keyboard)
+                InlineKeyboardButton(texts.log_felt_clean, callback_data=FeltMark(rows[0].id, "clean").pack()),
+                InlineKeyboardButton(texts.log_felt_back, callback_data=FeltMark(rows[0].id, "regress").pack()),
+            ],
+        )
+        text = f"{text}\n\n{texts.log_felt_question}"
+    await reply(update, text, InlineKeyboardMarkup(keyboard))
 
 
 def _course_day(enrollment: models.Enrollment | None, now: datetime, length: timedelta) -> int | None:
@@ -243,36 +258,39 @@ async def felt(update: Update, context: CoachContext) -> None:
     """How a logged set felt, tapped under the log reply: it steers the next advice."""
     services = context.services
     query = update.callback_query
-    await query.answer()
-    _, entry_id, mark = query.data.split(":")
-    if mark not in FELT:
+    button = FeltMark.unpack(query.data)
+    await query.answer(None if button else services.content.texts.button_expired)
+    if button is None or not await drop_buttons(query):  # forged, or the second tap of a double tap
         return
     async with services.db.session() as session:
-        entry = await session.get(models.LogEntry, int(entry_id))
+        entry = await session.get(models.LogEntry, button.entry)
         if entry is None or entry.user_id != update.effective_user.id:
-            await query.edit_message_reply_markup(None)
             return
-        entry.felt = mark
+        for row in await queries.line_of(session=session, entry=entry):
+            row.felt = button.mark
         preference = await queries.preference_of(session=session, chat_id=entry.chat_id)
-        _, advice = await _advice_for(
-            session, services, entry.user_id, entry.exercise, preference.units, await _zone_of(session, entry.chat_id)
-        )
+        zone = await zone_of(session, entry.chat_id)
+        _, advice, _ = await advice_for(session, services, entry.user_id, entry.exercise, preference.units, zone)
     texts = services.content.texts
-    await query.edit_message_reply_markup(None)
     await reply(update, f"{texts.log_felt_saved.strip()} {advice_text(texts, advice)}")
 
 
 async def undo(update: Update, context: CoachContext) -> None:
-    """Remove the last logged line: the cure for a typo."""
+    """Remove the last logged line, all its sets: the cure for a typo."""
     texts = context.services.content.texts
     async with context.services.db.session() as session:
         entry = await queries.last_log_entry(session=session, user_id=update.effective_user.id)
-        if entry is not None:
-            await session.delete(entry)
-    if entry is None:
+        rows = [] if entry is None else await queries.line_of(session=session, entry=entry)
+        for row in rows:
+            await session.delete(row)
+    if not rows:
         await reply(update, texts.log_nothing_to_undo)
+        return
+    known = catalogue(context.services.content)
+    if len(rows) == 1:
+        await reply(update, _entry_text(texts, texts.log_undone, rows[0], known))
     else:
-        await reply(update, _entry_text(texts, texts.log_undone, entry, catalogue(context.services.content)))
+        await reply(update, _line_text(texts, texts.log_undone_each, rows, known))
 
 
 # ----------------------------------------------------------------------------- /progress
@@ -298,7 +316,7 @@ async def progress(update: Update, context: CoachContext) -> None:
             return
         preference = await queries.preference_of(session=session, chat_id=chat_id)
         unit = preference.units
-        sessions, advice = await _advice_for(session, services, user_id, key, unit, await _zone_of(session, chat_id))
+        sessions, advice, _ = await advice_for(session, services, user_id, key, unit, await zone_of(session, chat_id))
     name = known.name_of(key)
     if not sessions:
         await reply(update, texts.progress_none_for.format(exercise=escape(name)))
@@ -310,17 +328,16 @@ async def progress(update: Update, context: CoachContext) -> None:
         reps=texts.chart_reps,
         clean=texts.chart_clean,
         back=texts.chart_back,
+        e1rm=texts.chart_e1rm.format(unit=unit),
     )
     chart = await asyncio.to_thread(progress_chart, sessions, unit, labels)  # CPU work off the event loop
     caption = f"{_summary(texts, name, sessions, unit)}\n{advice_text(texts, advice)}"
-    await update.effective_chat.send_photo(
-        InputFile(io.BytesIO(chart.png), filename=f"progress-{key}.png"), caption=caption, parse_mode=ParseMode.HTML
-    )
+    await reply_photo(update, InputFile(io.BytesIO(chart.png), filename=f"progress-{key}.png"), caption)
 
 
 def _summary(texts: Texts, name: str, sessions: list[training.Session], unit: str) -> str:
     first, last = sessions[0], sessions[-1]
-    values = dict(exercise=escape(name), sessions=len(sessions), since=f"{first.on:%d %b}".lstrip("0"))
+    values = dict(exercise=escape(name), sessions=len(sessions), since=date_text(first.on))
     if last.top_kg is None or first.top_kg is None:
         return texts.progress_summary_reps.format(first=int(first.volume), last=int(last.volume), **values).strip()
     return texts.progress_summary_weight.format(
@@ -334,8 +351,8 @@ def _summary(texts: Texts, name: str, sessions: list[training.Session], unit: st
 def units_keyboard(texts: Texts) -> list[InlineKeyboardButton]:
     """The kg / lb row; /settings shows the same row, handled by `units_button`."""
     return [
-        InlineKeyboardButton(texts.units_kg_button, callback_data="units:kg"),
-        InlineKeyboardButton(texts.units_lb_button, callback_data="units:lb"),
+        InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
+        InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
     ]
 
 
@@ -355,8 +372,10 @@ async def units(update: Update, context: CoachContext) -> None:
 
 async def units_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
-    await query.answer()
-    await _save_units(update, context, query.data.removeprefix("units:"))
+    choice = UnitsChoice.unpack(query.data)
+    await query.answer(None if choice else context.services.content.texts.button_expired)
+    if choice is not None:
+        await _save_units(update, context, choice.unit)
 
 
 async def _save_units(update: Update, context: CoachContext, unit: str) -> None:
@@ -380,9 +399,10 @@ async def weekly(update: Update, context: CoachContext) -> None:
 
 async def weekly_button(update: Update, context: CoachContext) -> None:
     query = update.callback_query
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    await _save_weekly(update, context, query.data == "weekly:on")
+    choice = WeeklyChoice.unpack(query.data)
+    await query.answer(None if choice else context.services.content.texts.button_expired)
+    if choice is not None and await drop_buttons(query):  # a double tap answers once
+        await _save_weekly(update, context, choice.state == "on")
 
 
 async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
@@ -397,9 +417,9 @@ async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
 async def _weekly_state(update: Update, context: CoachContext, on: bool) -> None:
     texts = context.services.content.texts
     button = (
-        InlineKeyboardButton(texts.weekly_off_button, callback_data="weekly:off")
+        InlineKeyboardButton(texts.weekly_off_button, callback_data=WeeklyChoice("off").pack())
         if on
-        else InlineKeyboardButton(texts.weekly_on_button, callback_data="weekly:on")
+        else InlineKeyboardButton(texts.weekly_on_button, callback_data=WeeklyChoice("on").pack())
     )
     await reply(update, texts.weekly_on if on else texts.weekly_off, InlineKeyboardMarkup([[button]]))
 
@@ -426,7 +446,7 @@ async def send_weekly(bot: Bot, services: Services) -> int:
     for chat_id in due:
         text = texts.weekly_nudge.format(last=await _last_entry_note(services, chat_id)).strip()
         try:
-            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+            await send_html(bot, chat_id, text)
             sent += 1
         except Forbidden:
             async with services.db.session() as session:
@@ -444,14 +464,14 @@ async def _last_entry_note(services: Services, chat_id: int) -> str:
         if entry is None:
             return texts.weekly_no_entry.strip()
         preference = await queries.preference_of(session=session, chat_id=chat_id)
-        zone = await _zone_of(session, chat_id)
-        _, advice = await _advice_for(session, services, chat_id, entry.exercise, preference.units, zone)
+        zone = await zone_of(session, chat_id)
+        _, advice, _ = await advice_for(session, services, chat_id, entry.exercise, preference.units, zone)
     return texts.weekly_last_entry.format(
         exercise=escape(known.name_of(entry.exercise)),
         sets=entry.sets,
         reps=entry.reps,
         weight=weight_text(texts, entry.weight_kg, entry.unit),
-        date=f"{_local_date(entry.logged_at, zone):%d %b}".lstrip("0"),
+        date=date_text(local_date(entry.logged_at, zone)),
         advice=advice_text(texts, advice),
     ).strip()
 
@@ -486,8 +506,8 @@ async def forget(update: Update, context: CoachContext) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.forget_yes, callback_data="forget:yes"),
-                InlineKeyboardButton(texts.forget_no, callback_data="forget:no"),
+                InlineKeyboardButton(texts.forget_yes, callback_data=ForgetAnswer("yes").pack()),
+                InlineKeyboardButton(texts.forget_no, callback_data=ForgetAnswer("no").pack()),
             ]
         ]
     )
@@ -497,16 +517,19 @@ async def forget(update: Update, context: CoachContext) -> None:
 async def forget_answer(update: Update, context: CoachContext) -> None:
     services = context.services
     texts, query = services.content.texts, update.callback_query
-    await query.answer()
-    if query.data != "forget:yes":
-        await query.edit_message_text(texts.forget_cancelled)
+    answer = ForgetAnswer.unpack(query.data)
+    await query.answer(None if answer else texts.button_expired)
+    if answer is None:
         return
-    async with services.db.session() as session:
+    if answer.answer == "no":
+        await edit_text(query, texts.forget_cancelled)
+        return
+    async with services.db.session() as session:  # deleting twice deletes nothing more: idempotent
         deleted = await queries.forget_person(
             session=session, chat_id=update.effective_chat.id, user_id=update.effective_user.id
         )
     log.info("forgot a person on request: %s rows", deleted)
-    await query.edit_message_text(texts.forget_done)
+    await edit_text(query, texts.forget_done)
 
 
 # ----------------------------------------------------------------------------- /stats
@@ -522,7 +545,7 @@ async def stats_command(update: Update, context: CoachContext) -> None:
         report = await stats.collect(session=session, days=services.content.days)
     await reply(update, f"<pre>{escape(stats.stats_text(report))}</pre>")
     png = await asyncio.to_thread(stats.stats_png, report)
-    await update.effective_chat.send_photo(InputFile(io.BytesIO(png), filename="stats.png"))
+    await reply_photo(update, InputFile(io.BytesIO(png), filename="stats.png"))
 
 
 def register(application: Application) -> None:
@@ -535,11 +558,11 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("export", export, filters=private))
     application.add_handler(CommandHandler("forget", forget, filters=private))
     application.add_handler(CommandHandler("stats", stats_command, filters=private))
-    application.add_handler(CallbackQueryHandler(pick_exercise, pattern=r"^lg:[a-z0-9-]+:[0-9.-]+:(kg|lb):\d+:\d+$"))
-    application.add_handler(CallbackQueryHandler(felt, pattern=r"^felt:\d+:[a-z_]+$"))
-    application.add_handler(CallbackQueryHandler(units_button, pattern=r"^units:(kg|lb)$"))
-    application.add_handler(CallbackQueryHandler(weekly_button, pattern=r"^weekly:(on|off)$"))
-    application.add_handler(CallbackQueryHandler(forget_answer, pattern=r"^forget:(yes|no)$"))
+    application.add_handler(CallbackQueryHandler(pick_exercise, pattern=r"^lg:"))
+    application.add_handler(CallbackQueryHandler(felt, pattern=r"^felt:"))
+    application.add_handler(CallbackQueryHandler(units_button, pattern=r"^units:"))
+    application.add_handler(CallbackQueryHandler(weekly_button, pattern=r"^weekly:"))
+    application.add_handler(CallbackQueryHandler(forget_answer, pattern=r"^forget:"))
     interval = weekly_interval(application.services.settings)
     application.job_queue.run_repeating(
         weekly_checkin,

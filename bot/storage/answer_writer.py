@@ -5,6 +5,8 @@ statements; while one transaction is being written, the answers that come in mea
 the next transaction takes them all: one read of their enrollments, one statement for all the
 answers, one for all the open questions (`queries.store_answers`). A lone answer is written at once,
 so nobody waits for a batch to fill, and every answer is committed before it is acknowledged.
+When a shared transaction fails, each of its answers is tried again on its own: one bad answer
+fails alone and the honest answers beside it are stored.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from bot.storage.models import Enrollment
 Decision = Callable[[Enrollment | None], "queries.AnswerWrite | str"]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """An answer written; `changed` is False for a button pressed again with the same answer."""
+
+    write: queries.AnswerWrite
+    changed: bool
+
+
 @dataclass(eq=False)
 class _Waiting:
     enrollment_id: int
     decide: Decision
-    outcome: asyncio.Future[queries.AnswerWrite | str] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
+    outcome: asyncio.Future[Recorded | str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 class AnswerWriter:
@@ -37,8 +45,8 @@ class AnswerWriter:
         self._waiting: list[_Waiting] = []
         self._writing = asyncio.Lock()
 
-    async def write(self, enrollment_id: int, decide: Decision) -> queries.AnswerWrite | str:
-        """Write the answer `decide` makes of the enrollment; returns that write, or its refusal."""
+    async def write(self, enrollment_id: int, decide: Decision) -> Recorded | str:
+        """Write the answer `decide` makes of the enrollment; returns what was written, or the refusal."""
         waiting = _Waiting(enrollment_id, decide)
         self._waiting.append(waiting)
         async with self._writing:
@@ -48,22 +56,32 @@ class AnswerWriter:
 
     async def _write_waiting(self) -> None:
         """One transaction for what is waiting, one answer per enrollment (a second waits its turn)."""
-        batch, seen = [], set()
+        batch: list[_Waiting] = []
+        seen: set[int] = set()
         for waiting in self._waiting:
             if waiting.enrollment_id not in seen:
                 seen.add(waiting.enrollment_id)
                 batch.append(waiting)
         self._waiting = [waiting for waiting in self._waiting if waiting not in batch]
         try:
-            async with self._db.session() as session:
-                enrollments = await queries.enrollments_by_id(session=session, ids=sorted(seen))
-                outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
-                writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
-                if writes:
-                    await queries.store_answers(session=session, writes=writes)
+            await self._write_batch(batch)
         except Exception as exc:
-            for waiting in batch:
-                waiting.outcome.set_exception(exc)
-            return
+            if len(batch) == 1:
+                batch[0].outcome.set_exception(exc)
+                return
+            for waiting in batch:  # find the one that failed: every other answer is stored
+                try:
+                    await self._write_batch([waiting])
+                except Exception as alone:
+                    waiting.outcome.set_exception(alone)
+
+    async def _write_batch(self, batch: list[_Waiting]) -> None:
+        """One transaction for these answers; their outcomes are set once it has committed."""
+        async with self._db.session() as session:
+            ids = [waiting.enrollment_id for waiting in batch]
+            enrollments = await queries.enrollments_by_id(session=session, ids=ids)
+            outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
+            writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
+            fresh = await queries.store_answers(session=session, writes=writes) if writes else []
         for waiting, outcome in zip(batch, outcomes, strict=True):
-            waiting.outcome.set_result(outcome)
+            waiting.outcome.set_result(outcome if isinstance(outcome, str) else Recorded(outcome, outcome in fresh))

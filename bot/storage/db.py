@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -16,6 +19,7 @@ class Database:
         options: dict = {"echo": echo}
         if self.is_sqlite:
             options["connect_args"] = {"timeout": 30}
+            create_private_sqlite_file(self.url)
         else:
             options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine = create_async_engine(self.url, **options)
@@ -35,6 +39,36 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+PRIVATE_FILE_MODE = 0o600
+
+
+def open_private(path: Path, flags: int = os.O_RDWR) -> int:
+    """Open (creating if need be) a file only its owner may read: 0600 whatever the umask, so
+    the people's health notes in the database never become readable by other users."""
+    descriptor = os.open(path, flags | os.O_CREAT, PRIVATE_FILE_MODE)
+    if os.fstat(descriptor).st_mode & 0o777 != PRIVATE_FILE_MODE:
+        with contextlib.suppress(PermissionError):  # another user's file: its owner decides
+            os.fchmod(descriptor, PRIVATE_FILE_MODE)
+    return descriptor
+
+
+def create_private_sqlite_file(url: URL | str) -> None:
+    """Create the SQLite file 0600 before SQLite does; SQLite gives the WAL, SHM and journal files
+    it creates the database file's mode. Existing files, from before, are tightened the same way."""
+    url = make_url(url)
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():  # a missing folder is SQLite's error to report, in its own words
+        return
+    os.close(open_private(path))
+    for companion in ("-wal", "-shm", "-journal"):
+        existing = path.with_name(path.name + companion)
+        if existing.exists():
+            os.close(open_private(existing))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

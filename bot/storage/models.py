@@ -155,6 +155,8 @@ class LogEntry(SQLModel, table=True):
     sets: int
     reps: int
     felt: str | None = Field(default=None, max_length=16)  # clean|regress, marked under the log reply
+    rpe: float | None = None  # effort of these sets (RIR is stored as 10 - RIR); None: not said
+    line: int | None = None  # the id of the first row of its /log line: '8,8,7' stores two rows
     checkin_answer_id: int | None = Field(
         default=None, sa_column=Column(ForeignKey("checkinanswer.id", ondelete="SET NULL"), nullable=True)
     )  # the check-in answer of the same course day: how that day's hinges felt
@@ -168,6 +170,46 @@ class Preference(SQLModel, table=True):
     units: str = Field(default="lb", max_length=2)  # kg|lb
     weekly: bool = False  # opted in to a check-in message once a (course) week
     last_weekly_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    bar_kg: float | None = None  # the bar for /plates; None: 20 kg or 45 lb by the units
+
+
+class PendingLog(SQLModel, table=True):
+    """A /log line waiting for its exercise to be picked from 'did you mean' buttons: the buttons
+    carry only this row's id, so a forged button cannot store numbers nobody typed."""
+
+    __tablename__ = "pending_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    text: str = Field(max_length=500)  # the line as typed, read again by the same parser
+    created_at: datetime = Field(sa_column=_utc(nullable=False))
+
+
+class ScheduledMessage(SQLModel, table=True):
+    """A message a person asked for at a time (a rest timer's "time's up"), delivered by the same
+    claim-then-send tick as lessons: exactly once, across restarts and processes."""
+
+    __tablename__ = "scheduled_message"
+    __table_args__ = (
+        Index(
+            "ix_scheduled_message_pending_due",
+            "due_at",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    kind: str = Field(max_length=16)  # ScheduledKind in bot/delivery/timers.py
+    seconds: int  # the rest it ends, for the message
+    due_at: datetime = Field(sa_column=_utc(nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
 
 
 class ProcessedUpdate(SQLModel, table=True):

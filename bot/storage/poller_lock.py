@@ -7,13 +7,14 @@ database file, released by the operating system when the process ends.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import IO
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.db import Database
+from bot.storage.db import Database, open_private
 
 # Any fixed 64-bit number works; this one spells "HINGE" so it is recognisable in pg_locks.
 POLLER_LOCK_KEY = 0x48494E4745
@@ -66,7 +67,7 @@ def _lock_file(db: Database) -> IO[bytes] | None:
     if not database or database == ":memory:":
         return None
     path = Path(database).with_name(Path(database).name + ".poller.lock")
-    file = path.open("ab")
+    file = os.fdopen(open_private(path, os.O_WRONLY | os.O_APPEND), "ab")
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

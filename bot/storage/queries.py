@@ -17,8 +17,10 @@ from bot.storage.models import (
     Enrollment,
     GroupMember,
     LogEntry,
+    PendingLog,
     Preference,
     ProcessedUpdate,
+    ScheduledMessage,
     SendBudget,
     Subscriber,
     UnreadAnswer,
@@ -65,6 +67,41 @@ async def start_enrollment(*, session: AsyncSession, chat_id: int, now: datetime
     await session.flush()
     await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)])
     return enrollment
+
+
+async def restart_enrollment(
+    *, session: AsyncSession, chat_id: int, replacing: int, now: datetime
+) -> Enrollment | None:
+    """Start over: the run `replacing` gives way to a fresh one from day 1, due now. None when that
+    run was replaced already: the same confirmation pressed twice, or in two processes at once,
+    starts over once (the conditional UPDATE is the lock)."""
+    result = await session.execute(
+        update(Enrollment)
+        .where(Enrollment.id == replacing, Enrollment.chat_id == chat_id, Enrollment.status != "replaced")
+        .values(status="replaced")
+    )
+    if not result.rowcount:
+        return None
+    await cancel_pending(session=session, enrollment_id=replacing)
+    return await start_enrollment(session=session, chat_id=chat_id, now=now)
+
+
+async def change_status(*, session: AsyncSession, enrollment: Enrollment, to: str, from_: tuple[str, ...]) -> bool:
+    """Move a run to `to` if it is still in one of `from_`; False when another press or process
+    moved it first. The database decides, so a confirmation pressed twice acts once."""
+    result = await session.execute(
+        update(Enrollment).where(Enrollment.id == enrollment.id, Enrollment.status.in_(from_)).values(status=to)
+    )
+    return bool(result.rowcount)
+
+
+async def finish_onboarding(*, session: AsyncSession, chat_id: int) -> bool:
+    """Mark the person onboarded; False when that happened already (a double tap on the last
+    answer), so only one press starts the course."""
+    result = await session.execute(
+        update(Subscriber).where(Subscriber.chat_id == chat_id, Subscriber.onboarded.is_(False)).values(onboarded=True)
+    )
+    return bool(result.rowcount)
 
 
 def _insert(session: AsyncSession, model: type[SQLModel]):
@@ -301,28 +338,23 @@ class AnswerWrite:
     holds: bool = False  # a red flag: an active course is held, its waiting lesson cancelled
 
 
-async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> None:
+async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> list[AnswerWrite]:
     """Store answers, each replacing that person's earlier answer to the same question that day,
-    and apply what they change. Many answers cost a few statements: one for all the answers and
-    one for all the open questions (executemany); only stale follow-ups and red flags go one by one."""
-    for write in writes:
-        if write.clear_nodes:
-            await session.execute(
-                delete(CheckinAnswer).where(
-                    CheckinAnswer.enrollment_id == write.enrollment_id,
-                    CheckinAnswer.user_id == write.user_id,
-                    CheckinAnswer.day == write.day,
-                    CheckinAnswer.node.in_(write.clear_nodes),
-                )
-            )
+    and apply what they change; returns the writes that changed something. A button pressed again
+    with the answer already stored and its question where it left it changes nothing (the database
+    decides, so a double tap in two processes counts once); a typed answer always counts. Many
+    answers cost a few statements: one for all the answers and one for all the open questions
+    (executemany); only stale follow-ups, re-opened questions and red flags go one by one."""
     connection = await session.connection()
     insert = _insert(session, CheckinAnswer)
+    stored_answer = CheckinAnswer.__table__.c
     replaced = ("option", "text", "advice", "effect", "answered_at")
-    await connection.execute(
+    result = await connection.execute(
         insert.on_conflict_do_update(
             index_elements=["enrollment_id", "user_id", "day", "node"],
             set_={column: insert.excluded[column] for column in replaced},
-        ),
+            where=or_(insert.excluded.text.is_not(None), stored_answer.option != insert.excluded.option),
+        ).returning(stored_answer.enrollment_id, stored_answer.user_id, stored_answer.day, stored_answer.node),
         [
             dict(
                 enrollment_id=w.enrollment_id,
@@ -339,12 +371,34 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             for w in writes
         ],
     )
-    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in writes if w.moves_question]
+    changed = {tuple(row) for row in result}
+    fresh = [w for w in writes if (w.enrollment_id, w.user_id, w.day, w.node) in changed]
+    reopened = []  # the same answer again, but the question had moved on: it opens its follow-up again
+    for write in writes:
+        if write.moves_question and write not in fresh:
+            moved_back = await session.execute(
+                update(Enrollment)
+                .where(Enrollment.id == write.enrollment_id, Enrollment.checkin_node.is_distinct_from(write.open_node))
+                .values(checkin_node=write.open_node)
+            )
+            if moved_back.rowcount:
+                reopened.append(write)
+    for write in fresh + reopened:
+        if write.clear_nodes:
+            await session.execute(
+                delete(CheckinAnswer).where(
+                    CheckinAnswer.enrollment_id == write.enrollment_id,
+                    CheckinAnswer.user_id == write.user_id,
+                    CheckinAnswer.day == write.day,
+                    CheckinAnswer.node.in_(write.clear_nodes),
+                )
+            )
+    moved = [dict(b_id=w.enrollment_id, b_node=w.open_node) for w in fresh if w.moves_question]
     if moved:
         await connection.execute(
             update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(checkin_node=bindparam("b_node")), moved
         )
-    for write in writes:
+    for write in fresh + reopened:
         if write.holds:
             held = await session.execute(
                 update(Enrollment)
@@ -353,6 +407,7 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             )
             if held.rowcount:
                 await cancel_pending(session=session, enrollment_id=write.enrollment_id)
+    return [write for write in writes if write in fresh or write in reopened]
 
 
 async def enrollments_by_id(*, session: AsyncSession, ids: list[int]) -> dict[int, Enrollment]:
@@ -524,15 +579,61 @@ async def preference_of(*, session: AsyncSession, chat_id: int) -> Preference:
     return preference
 
 
-async def add_log_entry(*, session: AsyncSession, entry: LogEntry) -> LogEntry:
-    session.add(entry)
+async def add_log_line(*, session: AsyncSession, entries: list[LogEntry]) -> list[LogEntry]:
+    """Store one /log line, one row per run of identical sets, tied together by `line`."""
+    await add_log_lines(session=session, lines=[entries])
+    return entries
+
+
+async def add_log_lines(*, session: AsyncSession, lines: list[list[LogEntry]]) -> None:
+    """Store many lines in the caller's one transaction (an import: all of them or none), in two
+    round trips of batched statements whatever their number."""
+    session.add_all([entry for entries in lines for entry in entries])
     await session.flush()
-    return entry
+    for entries in lines:
+        for entry in entries:
+            entry.line = entries[0].id
+    await session.flush()
 
 
 async def last_log_entry(*, session: AsyncSession, user_id: int) -> LogEntry | None:
     result = await session.execute(
         select(LogEntry).where(LogEntry.user_id == user_id).order_by(LogEntry.id.desc()).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def line_of(*, session: AsyncSession, entry: LogEntry) -> list[LogEntry]:
+    """Every row of the /log line the entry belongs to, in order."""
+    if entry.line is None:
+        return [entry]
+    result = await session.execute(
+        select(LogEntry).where(LogEntry.user_id == entry.user_id, LogEntry.line == entry.line).order_by(LogEntry.id)
+    )
+    return list(result.scalars())
+
+
+async def whole_log(*, session: AsyncSession, user_id: int) -> list[LogEntry]:
+    """Every logged row of a person, oldest first: for /records and the CSV export."""
+    result = await session.execute(
+        select(LogEntry).where(LogEntry.user_id == user_id).order_by(LogEntry.logged_at, LogEntry.id)
+    )
+    return list(result.scalars())
+
+
+async def save_pending_log(*, session: AsyncSession, chat_id: int, user_id: int, text: str, now: datetime) -> int:
+    """Keep a line whose exercise is still to be picked; a person has one such line at a time."""
+    await session.execute(delete(PendingLog).where(PendingLog.user_id == user_id))
+    pending = PendingLog(chat_id=chat_id, user_id=user_id, text=text[:500], created_at=now)
+    session.add(pending)
+    await session.flush()
+    return pending.id
+
+
+async def take_pending_log(*, session: AsyncSession, pending_id: int, user_id: int) -> str | None:
+    """The waiting line, removed as it is taken; None if it is gone or someone else's."""
+    result = await session.execute(
+        delete(PendingLog).where(PendingLog.id == pending_id, PendingLog.user_id == user_id).returning(PendingLog.text)
     )
     return result.scalar_one_or_none()
 
@@ -808,3 +909,75 @@ async def work_waiting(*, session: AsyncSession, now: datetime, lease: timedelta
     due = _due_lessons(now)
     nudge = select(Delivery.id).where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
     return bool(await session.scalar(select(or_(stale.exists(), due.exists(), nudge.exists()))))
+
+
+# ----------------------------------------------------------------------------- scheduled messages
+
+
+async def schedule_message(*, session: AsyncSession, chat_id: int, kind: str, seconds: int, due_at: datetime) -> None:
+    """A new timer replaces the chat's waiting one of the same kind (one rest runs at a time) and
+    clears the finished ones, so a chat keeps a row or two however often it rests."""
+    await session.execute(
+        delete(ScheduledMessage).where(
+            ScheduledMessage.chat_id == chat_id, ScheduledMessage.kind == kind, ScheduledMessage.status != "sending"
+        )
+    )
+    session.add(ScheduledMessage(chat_id=chat_id, kind=kind, seconds=seconds, due_at=due_at, status="pending"))
+    await session.flush()
+
+
+async def cancel_scheduled(*, session: AsyncSession, chat_id: int, kind: str) -> int:
+    """Drop the chat's waiting messages of this kind; one already being sent is past stopping."""
+    result = await session.execute(
+        delete(ScheduledMessage).where(
+            ScheduledMessage.chat_id == chat_id, ScheduledMessage.kind == kind, ScheduledMessage.status == "pending"
+        )
+    )
+    return result.rowcount or 0
+
+
+async def claim_scheduled(
+    *, session: AsyncSession, now: datetime, limit: int, worker: str, lease: timedelta
+) -> list[ScheduledMessage]:
+    """Claim due messages, and claims older than the lease (their process died mid-send), as
+    `claim_due` does for lessons: committed as 'sending' before anything is sent."""
+    due = (
+        select(ScheduledMessage.id)
+        .where(
+            or_(
+                (ScheduledMessage.status == "pending") & (ScheduledMessage.due_at <= now),
+                (ScheduledMessage.status == "sending") & (ScheduledMessage.claimed_at < now - lease),
+            )
+        )
+        .order_by(ScheduledMessage.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.execute(
+        update(ScheduledMessage)
+        .where(ScheduledMessage.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=ScheduledMessage.attempts + 1)
+        .returning(ScheduledMessage)
+    )
+    return list(result.scalars())
+
+
+async def scheduled_waiting(*, session: AsyncSession, now: datetime, lease: timedelta) -> bool:
+    """One read: is any scheduled message due, or any claim gone stale?"""
+    due = select(ScheduledMessage.id).where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
+    stale = select(ScheduledMessage.id).where(
+        ScheduledMessage.status == "sending", ScheduledMessage.claimed_at < now - lease
+    )
+    return bool(await session.scalar(select(or_(due.exists(), stale.exists()))))
+
+
+async def finish_scheduled(
+    *, session: AsyncSession, message_id: int, status: str, at: datetime, due_at: datetime | None = None
+) -> None:
+    """Record a send's outcome; 'pending' with a new due time retries it."""
+    values: dict[str, object] = dict(status=status, claimed_by=None)
+    if status == "pending":
+        values["due_at"] = due_at
+    else:
+        values["sent_at"] = at
+    await session.execute(update(ScheduledMessage).where(ScheduledMessage.id == message_id).values(values))

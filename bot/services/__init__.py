@@ -1,0 +1,1 @@
+"""Services handlers share that are neither storage nor delivery: who may touch what."""
