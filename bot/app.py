@@ -78,7 +78,7 @@ def build_application(
         db=db,
         clock=clock,
         delivery=delivery,
-        matcher=CheckinMatcher(content.checkin),
+        matcher=CheckinMatcher(content.checkin, content.lexicons["en"]),
         cue_index=build_cue_index(content),
         answers=AnswerWriter(db, content.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),

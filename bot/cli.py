@@ -88,7 +88,7 @@ def _stats(args: argparse.Namespace) -> int:
 
     from bot.app import CONTENT_DIR
     from bot.content import load_content
-    from bot.stats import collect, stats_png, stats_text
+    from bot.stats import collect, stats_png, stats_text, unmatched_text
     from bot.storage.db import Database
 
     settings = load_settings()
@@ -98,11 +98,14 @@ def _stats(args: argparse.Namespace) -> int:
         db = Database(settings.database_url)
         try:
             async with db.session() as session:
-                return await collect(session=session, days=days)
+                return await collect(session=session, days=days, unmatched=args.unmatched_limit)
         finally:
             await db.dispose()
 
     stats = asyncio.run(report())
+    if args.unmatched:
+        print(unmatched_text(stats))
+        return 0
     print(stats_text(stats))
     if args.chart:
         Path(args.chart).write_bytes(stats_png(stats))
@@ -135,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     tree.set_defaults(handler=_content_tree)
     stats = commands.add_parser("stats", help="enrolment, progress and check-in numbers for the operators")
     stats.add_argument("--chart", metavar="PNG", help="also write the stats chart to this file")
+    stats.add_argument(
+        "--unmatched", action="store_true", help="only the typed check-in answers the bot had to ask about, no names"
+    )
+    stats.add_argument(
+        "--limit", dest="unmatched_limit", type=int, default=50, help="how many of them (default: %(default)s)"
+    )
     stats.set_defaults(handler=_stats)
     return parser
 

@@ -17,8 +17,8 @@ FIX_ANSWERS: tuple[FixHelped, ...] = get_args(FixHelped)
 
 
 def checkin_keyboard(enrollment_id: int, day: int, node: Node, only: tuple[str, ...] = ()) -> InlineKeyboardMarkup:
-    """One button per option, two to a row; `only` narrows it to the options in doubt."""
-    options = [o for o in node.options if not only or o.id in only]
+    """One button per option offered as a button, two to a row; `only` narrows it to the options in doubt."""
+    options = [o for o in node.options if o.button and (not only or o.id in only)]
     buttons = [
         InlineKeyboardButton(o.label, callback_data=CheckinPress(enrollment_id, day, node.id, o.id).pack())
         for o in options
@@ -38,13 +38,19 @@ def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
 
 
 def group_checkin_keyboard(
-    enrollment_id: int, day: int, node: Node, link: str | None = None, link_label: str = ""
+    enrollment_id: int,
+    day: int,
+    node: Node,
+    link: str | None = None,
+    link_label: str = "",
+    only: tuple[str, ...] = (),
 ) -> InlineKeyboardMarkup:
     """Everyone's check-in under a group lesson, two to a row, and (in the group) a link to the
-    private chat where the full advice waits."""
+    private chat where the full advice waits; `only` narrows it to the options in doubt."""
     buttons = [
         InlineKeyboardButton(o.label, callback_data=GroupCheckinPress(enrollment_id, day, node.id, o.id).pack())
         for o in node.options
+        if o.button and (not only or o.id in only)
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if link:

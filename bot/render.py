@@ -141,6 +141,11 @@ def user_text(value: str, limit: int = 60) -> str:
     return escape(value if len(value) <= limit else value[: limit - 1] + "…")
 
 
+def opening_line(content: Content, opening: str | None) -> str:
+    """The first line a typed answer called for (an `Openings` field), ready to go before the reply."""
+    return f"{getattr(content.checkin.openings, opening).strip()}\n\n" if opening else ""
+
+
 def advice_text(content: Content, advice: Advice) -> str:
     """Corrective advice as one message: what the answer means, what to do, the drill, the cue."""
     texts = content.texts

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import stats_chart
+from bot.content.models import PAIN_OPTION
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry
+from bot.storage.queries import unmatched_answers
 
 FELT_GROUPS = {"clean": "clean", "regress": "back"}  # every other effect counts as "other"
 
@@ -39,10 +42,12 @@ class Stats:
     reached: dict[int, int]  # course day -> people who got at least that far
     answers: dict[int, dict[str, int]]  # course day -> clean / back / other check-in answers
     outcomes: list[AdviceOutcome]
+    unmatched: list[tuple[datetime, str, str, str]]  # (time, question, asked|pain-check, text), newest first
 
 
-async def collect(*, session: AsyncSession, days: int) -> Stats:
-    """Read everything the report needs in a handful of queries."""
+async def collect(*, session: AsyncSession, days: int, unmatched: int = 10) -> Stats:
+    """Read everything the report needs in a handful of queries; `unmatched` is how many of the
+    latest typed answers the bot had to ask about are listed."""
     enrolled = await session.scalar(select(func.count(func.distinct(Enrollment.chat_id))))
     by_status = dict(
         (
@@ -81,6 +86,7 @@ async def collect(*, session: AsyncSession, days: int) -> Stats:
         reached=reached,
         answers={day: dict(counts) for day, counts in sorted(answers.items())},
         outcomes=_outcomes(leaves),
+        unmatched=await unmatched_answers(session=session, pain_option=PAIN_OPTION, limit=unmatched),
     )
 
 
@@ -128,6 +134,18 @@ def stats_text(stats: Stats) -> str:
     width = max((len(outcome.advice) for outcome in stats.outcomes), default=0)
     for outcome in stats.outcomes:
         lines.append(f"  {outcome.advice:<{width}}  {outcome.clean_next} of {outcome.followed} ({outcome.rate:.0%})")
+    return "\n".join([*lines, "", unmatched_text(stats)])
+
+
+def unmatched_text(stats: Stats) -> str:
+    """Typed answers the reader could not place (asked with buttons) or that needed the pain-check,
+    without names: the words to add to content/lexicons/."""
+    lines = ["Typed answers the bot had to ask about (newest first):"]
+    if not stats.unmatched:
+        lines.append("  none yet")
+    for at, node, how, text in stats.unmatched:
+        flat = " ".join(text.split())
+        lines.append(f"  {at:%Y-%m-%d %H:%M}  {node:<22} {how:<10} {flat[:200]}")
     return "\n".join(lines)
 
 

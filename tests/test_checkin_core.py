@@ -7,9 +7,10 @@ import pytest
 from bot.app import CONTENT_DIR
 from bot.content import load_content
 from bot.domain.checkin import CheckinMatcher, PastAnswer, adapt_next_lesson, descendants, step
+from bot.domain.reader import Outcome
 
 CONTENT = load_content(CONTENT_DIR)
-MATCHER = CheckinMatcher(CONTENT.checkin)
+MATCHER = CheckinMatcher(CONTENT.checkin, CONTENT.lexicons["en"])
 
 FELT = "felt-where"
 SINGLE = "felt-where-single-leg"
@@ -115,14 +116,19 @@ PHRASINGS = [
     (FELT, "🙂🙂", "unknown"),
     (FELT, "!!!???", "unknown"),
     (FELT, "x" * 4000, "unknown"),
-    (FELT, "glutes and lower back", "ambiguous"),
+    # A fault named beside the good pattern wins (this row expected "ambiguous": the issue's
+    # "the fault wins over the good news" says a coach fixes the lower back).
+    (FELT, "glutes and lower back", "lower-back"),
+    (FELT, "quads and glutes asleep", "quads-knees"),
+    (FELT, "quads, tight hamstrings", "ambiguous"),
 ]
 
 
 @pytest.mark.parametrize(("node", "text", "expected"), PHRASINGS, ids=[f"{n}:{t[:30]}" for n, t, _ in PHRASINGS])
 def test_phrasing_table(node, text, expected):
-    reading = MATCHER.read(node, text)
-    assert (reading.option if reading.kind == "option" else reading.kind) == expected
+    decision = MATCHER.read(node, text)
+    names = {Outcome.RED_FLAG: "red_flag", Outcome.ASK: "ambiguous" if decision.candidates else "unknown"}
+    assert names.get(decision.outcome, decision.outcome) == expected
 
 
 def test_the_table_is_big_enough():
@@ -130,8 +136,8 @@ def test_the_table_is_big_enough():
 
 
 def test_ambiguous_answers_name_the_candidates():
-    reading = MATCHER.read(FELT, "glutes and lower back")
-    assert set(reading.candidates) == {"hams-glutes", "lower-back"}
+    decision = MATCHER.read(FELT, "quads, tight hamstrings")
+    assert set(decision.candidates) == {"quads-knees", "tight-hams"}
 
 
 def test_every_brief_fault_is_an_answer_leading_to_advice():
@@ -158,6 +164,8 @@ def test_every_brief_fault_is_an_answer_leading_to_advice():
     }
     assert expected <= set(leaves)
     assert leaves[(FELT, "pain")] == CONTENT.checkin.red_flag.advice
+    assert leaves[("pain-check", "red-flag")] == CONTENT.checkin.red_flag.advice
+    assert step(MATCHER, FELT, "unclear-pain").node.id == "pain-check"
 
 
 def test_walking_the_tree():
@@ -166,8 +174,8 @@ def test_walking_the_tree():
     assert step(MATCHER, FELT, "hams-glutes").advice.effect == "clean"
     assert step(MATCHER, FELT, "made-up") is None
     assert step(MATCHER, "no-such-node", "hams-glutes") is None
-    assert descendants(MATCHER, FELT) == {WHY}
-    assert descendants(MATCHER, WHY) == set()
+    assert descendants(MATCHER, FELT) == {WHY, "pain-check"}
+    assert descendants(MATCHER, WHY) == {"pain-check"}
 
 
 def answer(day: int, effect: str, advice: str = "x", helped: str | None = None, answer_id: int = 0) -> PastAnswer:

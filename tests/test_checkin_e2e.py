@@ -16,17 +16,21 @@ NODES = {node.id: node for node in CONTENT.checkin.nodes}
 ADVICE = {item.id: item for item in CONTENT.checkin.advice}
 
 
-def paths(node_id: str, trail: tuple = ()) -> list[tuple[tuple[tuple[str, str], ...], str]]:
-    """Every (sequence of (node, option), advice id) from a question down to advice."""
+def paths(node_id: str, trail: tuple = (), buttons_only: bool = False) -> list[tuple[tuple[tuple[str, str], ...], str]]:
+    """Every (sequence of (node, option), advice id) from a question down to advice; with
+    `buttons_only`, those a person can walk by pressing buttons."""
     found = []
     for option in NODES[node_id].options:
+        if buttons_only and not option.button:
+            continue
         here = (*trail, (node_id, option.id))
-        found += paths(option.next, here) if option.next else [(here, option.advice)]
+        found += paths(option.next, here, buttons_only) if option.next else [(here, option.advice)]
     return found
 
 
 FELT_PATHS = paths("felt-where")
-SINGLE_LEG_PATHS = paths("felt-where-single-leg")
+FELT_BUTTON_PATHS = paths("felt-where", buttons_only=True)
+SINGLE_LEG_PATHS = paths("felt-where-single-leg", buttons_only=True)
 
 
 def berlin_7am(day_of_june: int) -> datetime:
@@ -75,7 +79,9 @@ def assert_advice(message: dict, advice_id: str) -> None:
         assert "on hold" in message["text"] and ("I'm fine now, continue", "hold:ok") in buttons(message)
 
 
-@pytest.mark.parametrize(("trail", "advice"), FELT_PATHS, ids=["/".join(o for _, o in t) for t, _ in FELT_PATHS])
+@pytest.mark.parametrize(
+    ("trail", "advice"), FELT_BUTTON_PATHS, ids=["/".join(o for _, o in t) for t, _ in FELT_BUTTON_PATHS]
+)
 async def test_each_path_of_the_day_one_question_by_button(running_bot, telegram, trail, advice):
     alex = Person(telegram, bot=running_bot)
     await alex.onboard()
@@ -181,11 +187,12 @@ async def test_two_clean_check_ins_in_a_row_unlock_a_progression_note(running_bo
 async def test_unclear_text_is_answered_with_buttons_not_a_guess(running_bot, telegram):
     alex = Person(telegram, bot=running_bot)
     await alex.onboard()
-    [ask] = await alex.say("glutes and lower back")
+    [ask] = await alex.say("quads, tight hamstrings")  # two faults, evenly split
     assert "Which is closest" in ask["text"]
-    assert {d.rsplit(":", 1)[1] for _, d in buttons(ask)} == {"hams-glutes", "lower-back"}
+    assert {d.rsplit(":", 1)[1] for _, d in buttons(ask)} == {"quads-knees", "tight-hams"}
     [ask] = await alex.say("the weather was nice")
-    assert "didn't catch" in ask["text"] and len(buttons(ask)) == len(NODES["felt-where"].options)
+    offered = [o for o in NODES["felt-where"].options if o.button]
+    assert "didn't catch" in ask["text"] and len(buttons(ask)) == len(offered)
     assert await stored_answers(running_bot) == []
 
 
@@ -274,3 +281,127 @@ async def test_checkins_command_shows_the_history(running_bot, telegram):
     await walk_by_buttons(alex, [("felt-where", "quads-knees")])
     [listing] = await alex.say("/checkins")
     assert "Day 1" in listing["text"] and ADVICE["squatting"].title in listing["text"]
+
+
+# ----------------------------------------------------------------------------- the reader end to end
+
+
+@pytest.fixture
+async def any_bot(telegram, database_url, clock):
+    """The bot on SQLite and, when TEST_POSTGRES_URL is set, on PostgreSQL."""
+    bot = RunningBot(make_settings(telegram, database_url), clock)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+def options_offered(message: dict) -> set[str]:
+    return {d.rsplit(":", 1)[1] for _, d in buttons(message)}
+
+
+def assert_no_form_advice(message: dict) -> None:
+    """Neither praise, a load increase, a drill nor a cue: the safety question comes first."""
+    for item in ADVICE.values():
+        assert item.title not in message["text"]
+    assert "5-10 lb" not in message["text"]
+
+
+async def test_unclear_pain_gets_the_safety_question_then_the_fix_once_cleared(any_bot, telegram):
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    [question] = await alex.say("my lower back hurt a bit on the last set")
+    assert NODES["pain-check"].question in question["text"]
+    assert options_offered(question) == {"red-flag", "no-red-flag"}
+    assert_no_form_advice(question)
+    [follow_up] = await alex.say("no, just a dull ache while lifting")
+    assert CONTENT.checkin.openings.pain_cleared.strip() in follow_up["text"]
+    assert NODES["lower-back-why"].question in follow_up["text"], "the back's fix follows, through its own question"
+    [advice] = await alex.say("i think my back rounded")
+    assert_advice(advice, "back-rounding")
+    rows = await stored_answers(any_bot)
+    assert [(r.node, r.option) for r in rows] == [
+        ("felt-where", "unclear-pain"),
+        ("pain-check", "no-red-flag"),
+        ("lower-back-why", "rounded"),
+    ]
+    assert rows[0].text == "my lower back hurt a bit on the last set" and rows[0].advice is None
+
+
+async def test_pain_in_the_right_place_is_never_praised_and_a_yes_is_a_red_flag(any_bot, telegram):
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    [question] = await alex.say("bit of pain in the hams")
+    [advice] = await alex.say("nope, gone now")
+    assert_advice(advice, "ease-off")
+    assert ADVICE["clean"].title not in advice["text"] and "5-10 lb" not in advice["text"]
+    assert (await stored_answers(any_bot))[-1].effect == "none"
+    sam = Person(telegram, 1002, "Sam", any_bot)
+    await sam.onboard()
+    [question] = await sam.say("it was kinda painful to be honest")
+    assert NODES["pain-check"].question in question["text"]
+    [stop] = await sam.say("yeah sharp when I bend")
+    assert_advice(stop, CONTENT.checkin.red_flag.advice)
+    assert (await enrollment_of(any_bot, sam.chat_id)).status == "held"
+    assert (await enrollment_of(any_bot, alex.chat_id)).status == "active"
+
+
+async def test_the_pain_check_by_button(any_bot, telegram):
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    [question] = await alex.say("a twinge in my back")
+    [stop] = await alex.press(question, data_for(question, "pain-check", "red-flag"))
+    assert_advice(stop, CONTENT.checkin.red_flag.advice)
+
+
+async def test_a_region_without_a_branch_gets_its_own_short_answer(any_bot, telegram):
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    [advice] = await alex.say("traps were fried from holding the bell")
+    assert_advice(advice, "region-upper-back")
+    assert buttons(advice) == []
+    [row] = await stored_answers(any_bot)
+    assert (row.node, row.option, row.advice) == ("felt-where", "upper-back", "region-upper-back")
+    assert "upper-back" not in options_offered(checkin_message(alex)), "typed-only answers are not buttons"
+
+
+async def test_a_mixed_answer_fixes_the_fault_and_names_the_good_part(any_bot, telegram):
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    opening = CONTENT.checkin.openings.good_too.strip()
+    [question] = await alex.say("mostly hams, a touch of lower back")
+    assert question["text"].startswith(opening) and NODES["lower-back-why"].question in question["text"]
+    [advice] = await alex.say("bell drifted away from my legs")
+    assert_advice(advice, "weight-drift")
+    sam = Person(telegram, 1002, "Sam", any_bot)
+    await sam.onboard()
+    [advice] = await sam.say("hams fine but my knees shot forward")
+    assert advice["text"].startswith(opening)
+    assert_advice(advice, "squatting")
+    assert "5-10 lb" not in advice["text"]
+
+
+async def test_ordinary_words_outside_a_check_in_raise_no_alarm(any_bot, telegram):
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    await alex.press(checkin_message(alex), data_for(checkin_message(alex), "felt-where", "hams-glutes"))
+    [answer] = await alex.say("my hips kept shooting up first, felt sharp and focused though")
+    assert CONTENT.checkin.red_flag.advice not in answer["text"] and "on hold" not in answer["text"]
+    assert (await enrollment_of(any_bot, alex.chat_id)).status == "active"
+    [stop] = await alex.say("i think i pulled my hammy yesterday")
+    assert_advice(stop, CONTENT.checkin.red_flag.advice)
+
+
+async def test_answers_the_bot_had_to_ask_about_are_kept_for_the_operators(any_bot, telegram):
+    from bot.stats import collect, unmatched_text
+
+    alex = Person(telegram, bot=any_bot)
+    await alex.onboard()
+    await alex.say("the weather was lovely")
+    await alex.say("bit of pain in the hams")
+    async with any_bot.app.services.db.session() as session:
+        report = await collect(session=session, days=CONTENT.days)
+    listed = unmatched_text(report)
+    assert "the weather was lovely" in listed and "bit of pain in the hams" in listed
+    assert "Alex" not in listed and str(alex.chat_id) not in listed

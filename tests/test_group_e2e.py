@@ -144,7 +144,7 @@ async def test_added_to_a_group_it_welcomes_once_and_only_admins_start_the_cours
     assert lesson_days([lesson]) == [1]
     [enrollment] = await rows(coach_bot, Enrollment, Enrollment.chat_id == CLUB)
     assert checkin_buttons(lesson) == [
-        f"gci:{enrollment.id}:1:felt-where:{o.id}" for o in CONTENT.checkin.nodes[0].options
+        f"gci:{enrollment.id}:1:felt-where:{o.id}" for o in CONTENT.checkin.nodes[0].options if o.button
     ]
     assert all(len(d.encode()) <= 64 for d in checkin_buttons(lesson))
     assert link_of(lesson) == f"https://t.me/HingeCoachBot?start=g{enrollment.id}_1"
@@ -436,3 +436,25 @@ async def test_coach_commands_are_offered_to_group_admins_only(running_bot, tele
     assert {"groupcourse", "summary"} <= commands("all_chat_administrators")
     assert not {"groupcourse", "summary"} & (commands("all_group_chats") | commands("default"))
     assert "today" not in commands("all_group_chats"), "members in a group see only what works there"
+
+
+async def test_a_member_types_the_answer_to_the_private_follow_up(coach_bot, telegram):
+    """A member's follow-up question waits in private; typed words are read there like a private
+    check-in's, and what cannot be read is asked again with the member's own buttons."""
+    club = Club(telegram, coach_bot)
+    _, lesson = await club.start()
+    await club.press(club.lee, lesson, "lower-back")
+    lee = Person(telegram, club.lee["id"], "Lee", coach_bot)
+    [again] = await lee.say("what do you mean?")
+    assert next(n for n in CONTENT.checkin.nodes if n.id == "lower-back-why").question in again["text"]
+    assert {d.rsplit(":", 1)[1] for _, d in buttons(again)} == {"rounded", "drifted", "not-sure"}
+    assert all(d.startswith("gci:") for _, d in buttons(again))
+    [advice] = await lee.say("the bell drifted away from my legs")
+    assert ADVICE["weight-drift"].title in advice["text"]
+    answers = await rows(coach_bot, CheckinAnswer, CheckinAnswer.user_id == club.lee["id"])
+    assert sorted((a.node, a.option, a.text) for a in answers) == [
+        ("felt-where", "lower-back", None),
+        ("lower-back-why", "drifted", "the bell drifted away from my legs"),
+    ]
+    [other] = await lee.say("thanks coach")
+    assert ADVICE["weight-drift"].title not in other["text"], "once answered, the follow-up is closed"

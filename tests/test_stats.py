@@ -4,10 +4,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from bot.cli import main
 from bot.settings import Settings, SettingsError, load_settings
 from bot.stats import collect, stats_png, stats_text
+from bot.storage import queries
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry, Subscriber
 from tests.conftest import Person, RunningBot, make_settings
@@ -82,7 +84,8 @@ async def test_stats_count_people_days_answers_and_what_works(database_url):
 
 async def test_stats_on_an_empty_database(sqlite_url):
     text = stats_text(await _stats(sqlite_url))
-    assert "People enrolled: 0" in text and text.count("none yet") == 2
+    # three empty sections now: answers per day, advice outcomes, typed answers the bot asked about
+    assert "People enrolled: 0" in text and text.count("none yet") == 3
 
 
 async def test_coach_stats_prints_the_report_and_writes_the_chart(sqlite_url, tmp_path, monkeypatch, capsys):
@@ -94,6 +97,28 @@ async def test_coach_stats_prints_the_report_and_writes_the_chart(sqlite_url, tm
     out = capsys.readouterr().out
     assert "People enrolled: 4" in out and "Corrective advice followed by a clean check-in:" in out
     png_size(chart.read_bytes())
+
+
+async def test_coach_stats_unmatched_lists_typed_answers_without_names(sqlite_url, monkeypatch, capsys):
+    await _seed(sqlite_url)
+    db = Database(sqlite_url)
+    async with db.session() as session:
+        enrollment = (await session.execute(select(Enrollment))).scalars().first()
+        await queries.note_unread(
+            session=session,
+            enrollment_id=enrollment.id,
+            user_id=enrollment.chat_id,
+            node="felt-where",
+            text="the  wobbly\nthing",
+            at=datetime(2026, 6, 2, 9, 0, tzinfo=UTC),
+        )
+    await db.dispose()
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    assert await asyncio.to_thread(main, ["stats", "--unmatched"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Typed answers the bot had to ask about")
+    assert "2026-06-02 09:00  felt-where" in out and "asked      the wobbly thing" in out
+    assert "People enrolled" not in out and str(enrollment.chat_id) not in out
 
 
 async def test_stats_command_is_for_admins_only(telegram, sqlite_url, clock):

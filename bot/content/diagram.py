@@ -23,8 +23,10 @@ def mermaid(tree: CheckinTree) -> str:
     for node in tree.nodes:
         for option in node.options:
             target = option.next or option.advice
-            lines.append(f'    {node.id} -->|"{_label(option.label)}"| {target}')
-    lines.append(f'    redflagwords(["any message with red-flag words"]) --> {tree.red_flag.advice}')
+            arrow = "-->" if option.button else "-.->"  # dotted: reached by typing only
+            lines.append(f'    {node.id} {arrow}|"{_label(option.label)}"| {target}')
+    lines.append(f'    redflagwords(["a red flag read in any message"]) --> {tree.red_flag.advice}')
+    lines.append(f'    painwords(["pain mentioned but unclear"]) --> {tree.pain_check}')
     entry = ", ".join(e for e in tree.entry_points if e in nodes)
     lines.append(f"    classDef entry stroke-width:3px;\n    class {entry} entry;")
     flagged = [a.id for a in advice.values() if a.effect == "red_flag"]
@@ -42,15 +44,16 @@ def outline(tree: CheckinTree) -> str:
         node = nodes[node_id]
         lines.append(f"{'  ' * depth}? {_label(node.question)}")
         for option in node.options:
+            label = _label(option.label) + ("" if option.button else " (typed)")
             if option.next:
-                lines.append(f"{'  ' * (depth + 1)}- {_label(option.label)}")
+                lines.append(f"{'  ' * (depth + 1)}- {label}")
                 walk(option.next, depth + 2)
             else:
                 item = advice[option.advice]
-                lines.append(f"{'  ' * (depth + 1)}- {_label(option.label)} => {_label(item.title)} [{item.effect}]")
+                lines.append(f"{'  ' * (depth + 1)}- {label} => {_label(item.title)} [{item.effect}]")
 
     for entry in tree.entry_points:
         walk(entry, 0)
         lines.append("")
-    lines.append(f"Red-flag words anywhere => {_label(advice[tree.red_flag.advice].title)}")
+    lines.append(f"A red flag read anywhere => {_label(advice[tree.red_flag.advice].title)}")
     return "\n".join(lines) + "\n"

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.callback_data import MAX_ROW_ID, CheckinPress
-from bot.content.models import CheckinTree, Content, Course, Cue, Drill, Lesson, Texts
+from bot.content.models import PAIN_OPTION, CheckinTree, Content, Course, Cue, Drill, Lesson, Lexicon, Texts
 
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#\d+);")
@@ -145,6 +145,10 @@ def load_content(root: Path) -> Content:
     if not lesson_files:
         problems.append(Problem(root / "lessons", 1, "no lesson files (day-1.yaml ... day-7.yaml)"))
     lesson_sources = [s for s in (_parse(f, problems) for f in lesson_files) if s is not None]
+    lexicon_files = sorted((root / "lexicons").glob("*.yaml"))
+    if not lexicon_files:
+        problems.append(Problem(root / "lexicons", 1, "no lexicon files (en.yaml ...)"))
+    lexicon_sources = [s for s in (_parse(f, problems) for f in lexicon_files) if s is not None]
     for source in [*sources.values(), *lesson_sources]:
         if source is not None:
             for path, message in _html_problems(source.data, ()):
@@ -173,6 +177,7 @@ def load_content(root: Path) -> Content:
             other = lessons[lesson.day][1].file
             problems.append(Problem(source.file, source.line(("day",)), f"day {lesson.day} is also in {other}"))
         lessons[lesson.day] = (lesson, source)
+    lexicons = _lexicons(lexicon_sources, problems)
     missing_days = sorted(set(range(1, len(lesson_sources) + 1)) - set(lessons))
     if missing_days and len(lessons) == len(lesson_sources):
         problems.append(Problem(root / "lessons", 1, f"days must run 1..N without gaps; missing {missing_days}"))
@@ -184,7 +189,9 @@ def load_content(root: Path) -> Content:
     if checkin is not None:
         refs.check_tree(checkin, sources["checkin"], days=len(lessons))
 
-    if problems or course is None or checkin is None or texts is None:
+    if problems or course is None or checkin is None or texts is None or "en" not in lexicons:
+        if not problems:
+            problems.append(Problem(root / "lexicons", 1, "no English lexicon (en.yaml)"))
         raise ContentError(problems)
     return Content(
         course=course,
@@ -193,7 +200,42 @@ def load_content(root: Path) -> Content:
         cues=cues,
         checkin=checkin,
         texts=texts,
+        lexicons=lexicons,
     )
+
+
+def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexicon]:
+    """One lexicon per language, named after it (en.yaml holds language: en); a phrase listed twice
+    under the same heading is a slip worth reporting."""
+    found: dict[str, Lexicon] = {}
+    for source in sources:
+        lexicon = _validate(Lexicon, source, problems)
+        if lexicon is None:
+            continue
+        if source.file.stem != lexicon.language:
+            where = source.line(("language",))
+            problems.append(
+                Problem(source.file, where, f"the '{lexicon.language}' lexicon belongs in {lexicon.language}.yaml")
+            )
+        skip = set(lexicon.skip)
+        for heading in ("regions", "sensations", "events", "times", "qualities", "movements", "answers"):
+            seen: dict[tuple[str, ...], tuple[str, str]] = {}
+            for concept, phrases in getattr(lexicon, heading).items():
+                for i, phrase in enumerate(phrases):
+                    read = tuple(word for word in phrase.split() if word not in skip)  # as the reader sees it
+                    first, as_read = seen.get(read, (concept, phrase))
+                    if first != concept:
+                        same = f"'{phrase}'" if as_read == phrase else f"'{phrase}' (read as '{as_read}')"
+                        problems.append(
+                            Problem(
+                                source.file,
+                                source.line((heading, concept, i)),
+                                f"{same} is under both {heading}.{first} and {heading}.{concept}",
+                            )
+                        )
+                    seen.setdefault(read, (concept, phrase))
+        found[lexicon.language] = lexicon
+    return found
 
 
 @dataclass
@@ -237,6 +279,7 @@ class _References:
         for i, entry in enumerate(tree.entry_points):
             self._need("node", entry, nodes, source, ("entry_points", i))
         self._need("advice", tree.red_flag.advice, advice, source, ("red_flag", "advice"))
+        self._need("node", tree.pain_check, nodes, source, ("pain_check",))
         used_advice = {tree.red_flag.advice}
         reached = set(tree.entry_points)
         for i, node in enumerate(tree.nodes):
@@ -260,11 +303,27 @@ class _References:
                     self._need("advice", option.advice, advice, source, (*at, "advice"))
                     used_advice.add(option.advice)
         for i, node in enumerate(tree.nodes):
+            opens_check = any(o.id == PAIN_OPTION and o.next == tree.pain_check for o in node.options)
+            if node.id != tree.pain_check and not opens_check:
+                self.problems.append(
+                    Problem(
+                        source.file,
+                        source.line(("nodes", i, "options")),
+                        f"node '{node.id}' needs an option '{PAIN_OPTION}' with next: {tree.pain_check}",
+                    )
+                )
             if node.id not in reached:
                 self.problems.append(
                     Problem(source.file, source.line(("nodes", i, "id")), f"node '{node.id}' is never reached")
                 )
         for i, item in enumerate(tree.advice):
+            if item.effect == "red_flag" and (item.cues or item.drills):
+                listed = "cues" if item.cues else "drills"
+                self.problems.append(
+                    Problem(
+                        source.file, source.line(("advice", i, listed)), "the safety answer gives no form cue or drill"
+                    )
+                )
             if item.id not in used_advice:
                 self.problems.append(
                     Problem(source.file, source.line(("advice", i, "id")), f"advice '{item.id}' is never given")

@@ -83,12 +83,16 @@ class Course(Strict):
     path_ahead: list[PathStep] = Field(min_length=1)
 
 
+PAIN_OPTION = "unclear-pain"  # on every question, typed only: pain mentioned but unclear leads to the pain-check
+
+
 class Option(Strict):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=20)
     label: str = Field(max_length=30)
-    phrases: list[str] = Field(min_length=1)
+    phrases: list[str] = Field(min_length=1)  # what people say for it: the cue search reads them
     advice: str | None = None
     next: str | None = None
+    button: bool = True  # False: reached by typing only (a region the buttons need not offer)
 
     @model_validator(mode="after")
     def _one_destination(self) -> Option:
@@ -114,13 +118,23 @@ class Advice(Strict):
 
 
 class RedFlag(Strict):
-    phrases: list[str] = Field(min_length=1)
+    """The safety answer a red flag in any words leads to (the words are in content/lexicons/)."""
+
     advice: str
+
+
+class Openings(Strict):
+    """First lines that go before advice when the answer said more than the advice is about."""
+
+    good_too: str  # a fault won, but the hamstrings and glutes were working too
+    pain_cleared: str  # the pain-check said no warning sign; the form advice follows
 
 
 class CheckinTree(Strict):
     entry_points: list[str] = Field(min_length=1)
     red_flag: RedFlag
+    pain_check: str  # the node asked when pain is mentioned but unclear
+    openings: Openings
     nodes: list[Node] = Field(min_length=1)
     advice: list[Advice] = Field(min_length=1)
 
@@ -377,6 +391,81 @@ class Texts(Strict):
     group_commands_here: str
 
 
+# ----------------------------------------------------------------------------- the check-in reader's words
+
+RegionId = Literal[
+    "hams", "glutes", "lower-back", "upper-back", "neck", "quads", "knees", "inner-thigh", "hip-flexor",
+    "calves", "feet", "grip", "pelvic-floor", "hips", "core", "legs", "chest", "head",
+]
+SensationId = Literal[
+    "stretch", "burn", "sore", "tight", "pain", "sharp", "shooting", "numb", "tingling", "electric",
+    "swelling", "dizzy", "chest-pain",
+]
+EventId = Literal[
+    "pulled", "tweaked", "strained", "popped", "snapped", "tore", "twanged", "cracked", "gave-way", "locked",
+    "went", "put-out", "spasm", "injured", "gave",
+]
+TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse"]
+QualityId = Literal["fine", "steady", "quiet", "good-pain", "little", "right-place", "tight-range"]
+MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
+AnswerId = Literal["yes", "no", "unsure", "both", "query"]
+Phrases = list[str]
+
+
+class Negation(Strict):
+    words: Phrases = Field(min_length=1)
+    little: Phrases = []  # negation words that, denying nothing after them, mean "felt little"
+    after: Phrases = []  # words that deny the word before them: "pain free"
+    phrases: Phrases = []  # phrases that deny what follows like "not": "used to", "worried", "refuse to"
+    inability: Phrases = []  # before "not" they make it an inability: "couldn't walk" is no denial
+    ends: Phrases = []
+    joins: Phrases = []
+    places: Phrases = []
+    fillers: Phrases = []
+
+
+class Guard(Strict):
+    """A bare word that names a body part only beside these words (or alone)."""
+
+    before: Phrases = []
+    after: Phrases = []
+    alone: bool = True
+
+
+class Intensity(Strict):
+    more: Phrases = []
+    less: Phrases = []
+
+
+class Lexicon(Strict):
+    """How people write about a workout in one language: the words the check-in reader knows."""
+
+    language: str = Field(pattern=r"^[a-z]{2}$")
+    symbols: dict[str, str] = {}
+    contractions: dict[str, str] = {}
+    spellings: dict[str, str] = {}
+    skip: Phrases = []
+    not_typos: Phrases = []
+    negation: Negation
+    guards: dict[str, Guard] = {}
+    regions: dict[RegionId, Phrases]
+    sensations: dict[SensationId, Phrases]
+    events: dict[EventId, Phrases]
+    paths: Phrases = []
+    sides: Phrases = []
+    breaks: Phrases = []
+    objects: Phrases = []
+    pronouns: Phrases = []
+    times: dict[TimeId, Phrases]
+    severity: Phrases = Field(min_length=1)
+    severe_score: int = Field(ge=1, le=10)
+    intensity: Intensity
+    qualities: dict[QualityId, Phrases]
+    movements: dict[MovementId, Phrases]
+    answers: dict[AnswerId, Phrases]
+    ignore: Phrases = []
+
+
 class Content(Strict):
     """Everything in `content/`, cross-checked; lookups by id are dictionaries."""
 
@@ -386,6 +475,7 @@ class Content(Strict):
     cues: dict[str, Cue]
     checkin: CheckinTree
     texts: Texts
+    lexicons: dict[str, Lexicon]  # language -> the check-in reader's words
 
     @property
     def days(self) -> int:

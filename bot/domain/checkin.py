@@ -1,130 +1,46 @@
 """The check-in conversation as pure functions: read an answer, walk the tree, adapt the course.
 
-Free text is matched against each option's phrases: exact phrases first, then close spellings
-(rapidfuzz), a longer phrase beating a shorter one it contains ("tight hamstrings" over
-"hamstrings"), and a negated phrase ("no pain") not counting. Red-flag phrases are checked before
-anything else and always win. When two options fit about equally, or none does, the answer is
-ambiguous and the coach asks with buttons instead of guessing.
+Typed answers are read by `bot.domain.reader` (what a coach hears, then what it calls for); this
+module keeps the tree: which option leads where, and how the next lesson opens.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from rapidfuzz import fuzz
+from bot.content.models import PAIN_OPTION, Advice, CheckinTree, Lexicon, Node
+from bot.domain.reader import GOOD_OUTCOMES, Decision, Outcome, Reader, decide
 
-from bot.content.models import Advice, CheckinTree, Node
-from bot.domain.text import normalise
-
-FUZZY_CUTOFF = 86  # below this a spelling is a different word, not a typo
-NEGATIONS = {"no", "not", "never", "without", "didnt", "dont", "wasnt", "isnt", "nothing", "zero"}
-FILLERS = {"in", "any", "my", "the", "much", "feel", "felt", "it", "really", "at", "all", "a", "of", "on"}
-AMBIGUITY_MARGIN = 12
-
-
-@dataclass(frozen=True)
-class _Phrase:
-    words: tuple[str, ...]
-    option: str  # option id, or "" for a red-flag phrase
-
-
-@dataclass(frozen=True)
-class _Hit:
-    option: str
-    start: int
-    end: int  # word positions, end exclusive
-    score: float
-    negated: bool
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What a typed answer means for one question."""
-
-    kind: Literal["option", "red_flag", "ambiguous", "unknown"]
-    option: str | None = None
-    candidates: tuple[str, ...] = ()
-
-
-def _phrases(raw: list[str], option: str) -> list[_Phrase]:
-    return [_Phrase(tuple(words.split()), option) for words in {normalise(p) for p in raw} if words]
-
-
-def _negated(words: list[str], start: int) -> bool:
-    """'no pain', 'not in my back': the nearest word before the phrase, skipping fillers, negates it."""
-    for word in reversed(words[max(0, start - 5) : start]):
-        if word not in FILLERS:
-            return word in NEGATIONS
-    return False
-
-
-def _find(words: list[str], phrases: list[_Phrase]) -> list[_Hit]:
-    """Every place a phrase stands in the text, exactly or as a close spelling, negated or not."""
-    hits = []
-    for phrase in phrases:
-        size = len(phrase.words)
-        wanted = " ".join(phrase.words)
-        for start in range(0, len(words) - size + 1):
-            window = " ".join(words[start : start + size])
-            if window == wanted:
-                score = 100.0
-            elif len(wanted) >= 5 and (ratio := fuzz.ratio(window, wanted)) >= FUZZY_CUTOFF:
-                score = ratio - 10  # a typo counts, but less than the exact word
-            else:
-                continue
-            hits.append(_Hit(phrase.option, start, start + size, score + 3 * size, _negated(words, start)))
-    return hits
-
-
-def _meant(hits: list[_Hit]) -> list[_Hit]:
-    """The hits that count: not inside a longer, as good hit ('back' in 'back of my legs'), not negated."""
-    return [
-        hit
-        for hit in hits
-        if not hit.negated
-        and not any(
-            other.start <= hit.start
-            and hit.end <= other.end
-            and (other.end - other.start) > (hit.end - hit.start)
-            and other.score >= hit.score  # a near-miss spelling never hides an exact word
-            for other in hits
-        )
-    ]
+RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed rather than tapped
 
 
 class CheckinMatcher:
-    """Phrase tables built once from the tree; `read` is called for every typed answer."""
+    """The tree by id and the reader, built once; `read` is called for every typed answer."""
 
-    def __init__(self, tree: CheckinTree) -> None:
+    def __init__(self, tree: CheckinTree, lexicon: Lexicon) -> None:
         self.tree = tree
         self.nodes = {node.id: node for node in tree.nodes}
         self.advice = {item.id: item for item in tree.advice}
-        self._red_flags = _phrases(tree.red_flag.phrases, "")
-        self._options = {
-            node.id: [p for option in node.options for p in _phrases(option.phrases + [option.label], option.id)]
-            for node in tree.nodes
-        }
+        self.reader = Reader(lexicon)
 
     def is_red_flag(self, text: str) -> bool:
-        return bool(_meant(_find(normalise(text).split(), self._red_flags)))
+        return self.reader.read(text).red_flag
 
-    def read(self, node_id: str, text: str) -> Reading:
-        words = normalise(text).split()
-        if not words:
-            return Reading("unknown")
-        if _meant(_find(words, self._red_flags)):
-            return Reading("red_flag")
-        best: dict[str, float] = {}
-        for hit in _meant(_find(words, self._options[node_id])):
-            best[hit.option] = max(best.get(hit.option, 0), hit.score)
-        ranked = sorted(best, key=best.get, reverse=True)
-        if not ranked:
-            return Reading("unknown")
-        if len(ranked) > 1 and best[ranked[0]] - best[ranked[1]] < AMBIGUITY_MARGIN:
-            return Reading("ambiguous", candidates=tuple(ranked))
-        return Reading("option", option=ranked[0])
+    def read(self, node_id: str, text: str) -> Decision:
+        return decide(self.reader.read(text), node_id)
+
+    def after_pain_check(self, node_id: str, text: str) -> str | None:
+        """Once the pain-check found no warning sign: the fault the first answer described, read
+        again without its pain (None when it named none, or only the good pattern: pain never
+        leads to praise or to more load)."""
+        decision = decide(replace(self.reader.read(text), pain=False), node_id)
+        node = self.nodes.get(node_id)
+        options = {option.id for option in node.options} if node else set()
+        if decision.outcome in options and decision.outcome not in GOOD_OUTCOMES | {PAIN_OPTION}:
+            return decision.outcome
+        return None
 
     def red_flag_advice(self) -> Advice:
         return self.advice[self.tree.red_flag.advice]
@@ -147,6 +63,37 @@ def step(matcher: CheckinMatcher, node_id: str, option_id: str) -> Step | None:
     if option.next:
         return Step(node=matcher.nodes[option.next])
     return Step(advice=matcher.advice[option.advice])
+
+
+@dataclass(frozen=True)
+class TypedAnswer:
+    """What a typed answer is stored as and leads to, with the opening line (an `Openings` field)
+    that goes before the reply when the answer said more than the reply is about."""
+
+    option: str
+    step: Step
+    opening: str | None = None
+
+
+def answer_typed(
+    matcher: CheckinMatcher, node_id: str, decision: Decision, first: tuple[str, str] | None = None
+) -> TypedAnswer | None:
+    """The stored option and the step for a decision, or None when the coach must ask. `first` is
+    the (node, text) of the answer that led to the pain-check: once it is cleared, the fault it
+    described gets its fix."""
+    outcome = decision.outcome
+    if outcome == Outcome.RED_FLAG:
+        return TypedAnswer(RED_FLAG_OPTION, Step(advice=matcher.red_flag_advice()))
+    if outcome == Outcome.SAFETY_QUESTION:
+        outcome = PAIN_OPTION
+    elif outcome == Outcome.NO_RED_FLAG and first is not None:
+        fault = matcher.after_pain_check(*first)
+        if fault is not None:
+            return TypedAnswer(outcome, step(matcher, first[0], fault), opening="pain_cleared")
+    chosen = step(matcher, node_id, outcome)
+    if chosen is None:
+        return None
+    return TypedAnswer(outcome, chosen, opening="good_too" if decision.good_too else None)
 
 
 def descendants(matcher: CheckinMatcher, node_id: str) -> set[str]:

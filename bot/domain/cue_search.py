@@ -233,7 +233,7 @@ def _fault_phrases(content: Content) -> list[tuple[str, str, float]]:
     """(phrase, cue id, weight) from the check-in answers: what someone says, the cues its advice gives.
 
     The advice's first cue weighs most, and a cue several pieces of advice agree on a little more.
-    Red-flag answers are left out: pain is not a cue question.
+    Red-flag answers and pain (which leads to the safety question) are left out: pain is not a cue question.
     """
     tree = content.checkin
     nodes = {node.id: node for node in tree.nodes}
@@ -253,7 +253,11 @@ def _fault_phrases(content: Content) -> list[tuple[str, str, float]]:
 
     found = []
     for node in tree.nodes:
+        if node.id == tree.pain_check:
+            continue
         for option in node.options:
+            if option.next == tree.pain_check:
+                continue  # pain is asked about, never answered with a cue
             for cue_id, weight in cues_after(option, 1.0, frozenset({node.id})).items():
                 found += [(phrase, cue_id, weight) for phrase in option.phrases]
     return found

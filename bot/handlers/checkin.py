@@ -6,25 +6,25 @@ Every answer is stored at once, so a restart between question and answer loses n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from bot import metrics
 from bot.callback_data import CheckinPress, FixAnswer
+from bot.content.models import PAIN_OPTION
 from bot.context import CoachContext
-from bot.domain.checkin import Step, descendants, step
+from bot.domain.checkin import RED_FLAG_OPTION, Decision, Step, TypedAnswer, answer_typed, descendants, step
 from bot.domain.schedule import describe_due
 from bot.handlers.common import drop_buttons, reply, schedule_for
 from bot.handlers.course import resume_course
 from bot.keyboards import checkin_keyboard, hold_keyboard
-from bot.render import advice_text, user_text
+from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
 from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
 from bot.storage.queries import AnswerWrite
-
-RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed rather than tapped
 
 
 async def pressed(update: Update, context: CoachContext) -> None:
@@ -69,20 +69,57 @@ def _refusal(update: Update, context: CoachContext, enrollment: Enrollment | Non
 
 
 async def typed(update: Update, context: CoachContext, enrollment: Enrollment) -> None:
-    """Free text while a check-in question is open: read it, or ask with buttons when unsure."""
-    services, text = context.services, update.effective_message.text
-    node_id, day = enrollment.checkin_node, enrollment.checkin_day
-    reading = services.matcher.read(node_id, text)
-    if reading.kind == "red_flag":
-        await red_flag(update, context, enrollment, day, node_id, text)
+    """Free text while a check-in question is open: read as a coach would, or asked about with
+    buttons when even a coach could not tell."""
+    text, day, node_id = update.effective_message.text, enrollment.checkin_day, enrollment.checkin_node
+    decision, answer = await read_typed(context, enrollment.id, update.effective_user.id, day, node_id, text)
+    if answer is None:
+        await ask_again(update, context, enrollment.id, day, node_id, text, decision, checkin_keyboard)
         return
-    if reading.kind == "option":
-        next_step = step(services.matcher, node_id, reading.option)
-        await _record(update, context, enrollment.id, day, node_id, reading.option, text, next_step)
-        return
+    await _record(update, context, enrollment.id, day, node_id, answer.option, text, answer.step, answer.opening)
+
+
+async def read_typed(
+    context: CoachContext, enrollment_id: int, user_id: int, day: int, node_id: str, text: str
+) -> tuple[Decision, TypedAnswer | None]:
+    """How a typed answer to `node_id` was read, and what it is stored as and leads to (None when
+    the coach must ask). An answer to the pain-check is read with the answer that led to it."""
+    matcher = context.services.matcher
+    decision = matcher.read(node_id, text)
+    first = None
+    if node_id == matcher.tree.pain_check:
+        async with context.services.db.session() as session:
+            rows = await queries.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
+        opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
+        first = (opened[-1].node, opened[-1].text) if opened else None
+    return decision, answer_typed(matcher, node_id, decision, first)
+
+
+async def ask_again(
+    update: Update,
+    context: CoachContext,
+    enrollment_id: int,
+    day: int,
+    node_id: str,
+    text: str,
+    decision: Decision,
+    keyboard: Callable[..., InlineKeyboardMarkup],
+) -> None:
+    """The question again with its buttons (only those in doubt when two answers fit); the text is
+    kept, without a name, so the lexicon can learn the words it missed."""
+    services = context.services
     texts, node = services.content.texts, services.matcher.nodes[node_id]
-    intro = texts.checkin_ambiguous if reading.kind == "ambiguous" else texts.checkin_unknown
-    markup = checkin_keyboard(enrollment.id, day, node, only=reading.candidates)
+    async with services.db.session() as session:
+        await queries.note_unread(
+            session=session,
+            enrollment_id=enrollment_id,
+            user_id=update.effective_user.id,
+            node=node_id,
+            text=text,
+            at=services.clock.now(),
+        )
+    intro = texts.checkin_ambiguous if decision.candidates else texts.checkin_unknown
+    markup = keyboard(enrollment_id, day, node, only=decision.candidates)
     await reply(update, f"{intro.strip()}\n\n<b>{node.question}</b>", markup)
 
 
@@ -105,6 +142,7 @@ async def _record(
     option_id: str,
     text: str | None,
     next_step: Step,
+    opening: str | None = None,
 ) -> None:
     """A typed answer (or red flag) to the open question."""
 
@@ -118,7 +156,7 @@ async def _record(
         await reply(update, outcome)
         return
     metrics.checkin_recorded()
-    await _respond(update, context, enrollment_id, day, next_step)
+    await _respond(update, context, enrollment_id, day, next_step, opening)
 
 
 def answer_write(
@@ -185,17 +223,22 @@ def _answer(
     )
 
 
-async def _respond(update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step) -> None:
-    """The follow-up question, or the advice (with the hold note after a red flag)."""
+async def _respond(
+    update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step, opening: str | None = None
+) -> None:
+    """The follow-up question, or the advice (with the hold note after a red flag), after the
+    opening line a typed answer called for."""
     content, advice = context.services.content, next_step.advice
+    first = opening_line(content, opening)
     if next_step.node is not None:
-        await reply(update, f"<b>{next_step.node.question}</b>", checkin_keyboard(enrollment_id, day, next_step.node))
+        question = f"{first}<b>{next_step.node.question}</b>"
+        await reply(update, question, checkin_keyboard(enrollment_id, day, next_step.node))
     elif advice.effect == "red_flag":
         await reply(
             update, f"{advice_text(content, advice)}\n\n{content.texts.hold_note.strip()}", hold_keyboard(content.texts)
         )
     else:
-        await reply(update, advice_text(content, advice))
+        await reply(update, f"{first}{advice_text(content, advice)}")
 
 
 async def fix_answer(update: Update, context: CoachContext) -> None:

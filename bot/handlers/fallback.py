@@ -12,7 +12,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CoachContext
-from bot.handlers import checkin, onboarding
+from bot.handlers import checkin, group, onboarding
 from bot.handlers.common import reply
 from bot.render import user_text
 from bot.storage import queries
@@ -25,7 +25,8 @@ QUERY_TOO_OLD = "query is too old"
 
 
 async def private_text(update: Update, context: CoachContext) -> None:
-    """Free text in a private chat: an answer to the open question, if there is one."""
+    """Free text in a private chat: an answer to the open question (private, or a group member's
+    follow-up), if there is one; a red flag read in any other text still stops the course."""
     async with context.services.db.session() as session:
         subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
         enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
@@ -34,6 +35,8 @@ async def private_text(update: Update, context: CoachContext) -> None:
         return
     if checkin.open_question(enrollment):
         await checkin.typed(update, context, enrollment)
+        return
+    if await group.typed_follow_up(update, context):
         return
     if enrollment is not None and context.services.matcher.is_red_flag(update.effective_message.text):
         await checkin.red_flag(

@@ -40,11 +40,11 @@ from bot.domain.groups import (
 from bot.domain.schedule import describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import resolve_timezone
-from bot.handlers.checkin import answer_write
+from bot.handlers.checkin import answer_write, ask_again, read_typed
 from bot.handlers.common import reply, schedule_for, send_html
 from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
-from bot.render import advice_text, user_text
+from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
 from bot.storage.answer_writer import as_on_screen
 from bot.storage.models import Enrollment, Subscriber
@@ -310,7 +310,14 @@ async def pressed(update: Update, context: CoachContext) -> None:
 
 
 async def _record(
-    context: CoachContext, enrollment: Enrollment, day: int, node_id: str, option_id: str, user: User, next_step: Step
+    context: CoachContext,
+    enrollment: Enrollment,
+    day: int,
+    node_id: str,
+    option_id: str,
+    user: User,
+    next_step: Step,
+    text: str | None = None,
 ) -> bool:
     """One member's answer for the day: pressing again changes it, never counts it twice. False
     when the same answer was stored already."""
@@ -324,7 +331,7 @@ async def _record(
             day=day,
             node_id=node_id,
             option_id=option_id,
-            text=None,
+            text=text,
             next_step=next_step,
         )
         changed = await queries.store_answers(session=session, writes=[write])
@@ -347,13 +354,36 @@ def _alert(context: CoachContext, next_step: Step) -> str:
 
 
 async def _answer_privately(
-    update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step
+    update: Update, context: CoachContext, enrollment_id: int, day: int, next_step: Step, opening: str | None = None
 ) -> None:
+    first = opening_line(context.services.content, opening)
     if next_step.node is not None:
         keyboard = group_checkin_keyboard(enrollment_id, day, next_step.node)
-        await reply(update, f"<b>{next_step.node.question}</b>", keyboard)
+        await reply(update, f"{first}<b>{next_step.node.question}</b>", keyboard)
     else:
-        await reply(update, advice_text(context.services.content, next_step.advice))
+        await reply(update, f"{first}{advice_text(context.services.content, next_step.advice)}")
+
+
+async def typed_follow_up(update: Update, context: CoachContext) -> bool:
+    """Text in private from a member whose group check-in today waits on a follow-up (why the back
+    worked, the pain-check): read as its answer, as in a private check-in. False when none waits."""
+    services, user, text = context.services, update.effective_user, update.effective_message.text
+    async with services.db.session() as session:
+        latest = await queries.latest_group_answer(session=session, user_id=user.id)
+        enrollment = None if latest is None else await session.get(Enrollment, latest.enrollment_id)
+    if latest is None or latest.advice is not None or enrollment is None or latest.day != enrollment.current_day:
+        return False
+    following = step(services.matcher, latest.node, latest.option)
+    if following is None or following.node is None:
+        return False
+    day, node_id = latest.day, following.node.id
+    decision, answer = await read_typed(context, enrollment.id, user.id, day, node_id, text)
+    if answer is None:
+        await ask_again(update, context, enrollment.id, day, node_id, text, decision, group_checkin_keyboard)
+        return True
+    await _record(context, enrollment, day, node_id, answer.option, user, answer.step, text)
+    await _answer_privately(update, context, enrollment.id, day, answer.step, answer.opening)
+    return True
 
 
 def _schedule_tally(context: CoachContext, chat_id: int, message_id: int, enrollment_id: int, day: int) -> None:

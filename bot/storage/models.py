@@ -124,6 +124,22 @@ class CheckinAnswer(SQLModel, table=True):
     answered_at: datetime = Field(sa_column=_utc(nullable=False))
 
 
+class UnreadAnswer(SQLModel, table=True):
+    """A typed check-in answer the bot could not read and asked about with buttons, kept so the
+    lexicon can learn the words it missed. Reports show the text, never who wrote it."""
+
+    __tablename__ = "unread_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enrollment_id: int = Field(
+        sa_column=Column(ForeignKey("enrollment.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # for /export and /forget only
+    node: str = Field(max_length=40)
+    text: str = Field(max_length=500)
+    answered_at: datetime = Field(sa_column=_utc(nullable=False, index=True))
+
+
 class LogEntry(SQLModel, table=True):
     """One /log line: an exercise with weight, sets and reps, and how it felt."""
 

@@ -23,6 +23,7 @@ from bot.storage.models import (
     ScheduledMessage,
     SendBudget,
     Subscriber,
+    UnreadAnswer,
 )
 
 LIVE = ("active", "paused", "stopped")
@@ -565,6 +566,17 @@ async def latest_checkin_advice(*, session: AsyncSession, user_id: int) -> str |
     return result.scalar_one_or_none()
 
 
+async def latest_group_answer(*, session: AsyncSession, user_id: int) -> CheckinAnswer | None:
+    """The person's newest check-in answer given as a member of a group (asked in another chat)."""
+    result = await session.execute(
+        select(CheckinAnswer)
+        .where(CheckinAnswer.user_id == user_id, CheckinAnswer.chat_id != user_id)
+        .order_by(CheckinAnswer.answered_at.desc(), CheckinAnswer.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
 async def first_sighting(*, session: AsyncSession, update_id: int, now: datetime) -> bool:
     """Record the update as handled; False when some process already did (a re-delivery).
 
@@ -828,6 +840,34 @@ async def move_chat(*, session: AsyncSession, old_chat_id: int, new_chat_id: int
     await session.delete(old)
     await session.flush()
     return True
+
+
+async def note_unread(
+    *, session: AsyncSession, enrollment_id: int, user_id: int, node: str, text: str, at: datetime
+) -> None:
+    session.add(UnreadAnswer(enrollment_id=enrollment_id, user_id=user_id, node=node, text=text[:500], answered_at=at))
+
+
+async def unmatched_answers(
+    *, session: AsyncSession, pain_option: str, limit: int
+) -> list[tuple[datetime, str, str, str]]:
+    """The latest typed answers the bot had to ask about, newest first, as (time, question, what
+    the bot did, text): those asked about with buttons and those stored as `pain_option` (they
+    needed the pain-check). No names, no ids."""
+    asked = await session.execute(
+        select(UnreadAnswer.answered_at, UnreadAnswer.node, UnreadAnswer.text)
+        .order_by(UnreadAnswer.answered_at.desc())
+        .limit(limit)
+    )
+    checked = await session.execute(
+        select(CheckinAnswer.answered_at, CheckinAnswer.node, CheckinAnswer.text)
+        .where(CheckinAnswer.option == pain_option, CheckinAnswer.text.is_not(None))
+        .order_by(CheckinAnswer.answered_at.desc())
+        .limit(limit)
+    )
+    rows = [(at, node, "asked", text) for at, node, text in asked.all()]
+    rows += [(at, node, "pain-check", text) for at, node, text in checked.all()]
+    return sorted(rows, reverse=True)[:limit]
 
 
 async def note_member(*, session: AsyncSession, chat_id: int, user_id: int, name: str, now: datetime) -> None:

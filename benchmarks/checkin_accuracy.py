@@ -1,0 +1,121 @@
+"""How well the check-in reader hears people: accuracy per category, red-flag recall, false
+alarms, needless questions, the confusions, and the time per message, for the development corpus
+and the held-out corpus separately.
+
+    .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3]
+
+Targets on the held-out part: red-flag recall 100 %, false alarms <= 1 %, overall >= 95 %,
+questions <= 10 % where the expected outcome is not a question, under 2 ms a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.app import CONTENT_DIR
+from bot.content import load_content
+from bot.domain.reader import Outcome, Reader, decide
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+CORPORA = {"dev": DATA / "checkin_dev.yaml", "held-out": DATA / "checkin_heldout.yaml"}
+QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
+
+
+@dataclass(frozen=True)
+class Row:
+    q: str
+    text: str
+    expect: str
+    cat: str
+
+
+def load_rows(path: Path) -> list[Row]:
+    """The rows of a corpus file: a list at the top, or under `rows:`."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rows = data["rows"] if isinstance(data, dict) else data
+    return [Row(str(r["q"]), str(r["text"]), str(r["expect"]), str(r["cat"])) for r in rows]
+
+
+@dataclass(frozen=True)
+class Result:
+    row: Row
+    got: str
+    ms: float
+
+
+def run(reader: Reader, rows: list[Row]) -> list[Result]:
+    results = []
+    for row in rows:
+        start = time.perf_counter()
+        got = decide(reader.read(row.text), row.q).outcome
+        results.append(Result(row, str(got), (time.perf_counter() - start) * 1000))
+    return results
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole} = {100 * part / whole:.1f} %" if whole else "n/a"
+
+
+def report(name: str, results: list[Result], examples: int) -> str:
+    lines = [f"== {name}: {len(results)} rows"]
+    by_cat: dict[str, list[Result]] = defaultdict(list)
+    for result in results:
+        by_cat[result.row.cat].append(result)
+    for cat in sorted(by_cat):
+        items = by_cat[cat]
+        lines.append(f"  {cat:13} {_share(sum(r.got == r.row.expect for r in items), len(items))}")
+    right = sum(r.got == r.row.expect for r in results)
+    flags = [r for r in results if r.row.expect == Outcome.RED_FLAG]
+    others = [r for r in results if r.row.expect != Outcome.RED_FLAG]
+    not_questions = [r for r in results if r.row.expect not in QUESTIONS]
+    lines += [
+        f"  overall       {_share(right, len(results))}",
+        f"  red-flag recall            {_share(sum(r.got == Outcome.RED_FLAG for r in flags), len(flags))}",
+        f"  false alarms               {_share(sum(r.got == Outcome.RED_FLAG for r in others), len(others))}",
+        f"  questions where not due    {_share(sum(r.got in QUESTIONS for r in not_questions), len(not_questions))}",
+    ]
+    confusions: dict[tuple[str, str], list[Result]] = defaultdict(list)
+    for result in results:
+        if result.got != result.row.expect:
+            confusions[(result.row.expect, result.got)].append(result)
+    if confusions:
+        lines.append("  confusions (expected -> got: count, examples)")
+        for (expect, got), items in sorted(confusions.items(), key=lambda kv: -len(kv[1])):
+            shown = "; ".join(f'[{r.row.q}] "{r.row.text}"' for r in items[:examples])
+            lines.append(f"    {expect} -> {got}: {len(items)}  {shown}")
+    times = sorted(r.ms for r in results)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    lines.append(f"  ms per message: median {statistics.median(times):.3f}, p99 {p99:.3f}, max {times[-1]:.3f}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=3, help="examples shown per confusion")
+    parser.add_argument("--rounds", type=int, default=5, help="times each corpus is read, for the timings")
+    args = parser.parse_args()
+    content = load_content(CONTENT_DIR)
+    start = time.perf_counter()
+    reader = Reader(content.lexicons["en"])
+    print(f"reader built in {(time.perf_counter() - start) * 1000:.1f} ms")
+    for name, path in CORPORA.items():
+        if not path.exists():
+            print(f"== {name}: {path.name} not found")
+            continue
+        rows = load_rows(path)
+        rounds = [run(reader, rows) for _ in range(max(1, args.rounds))]
+        fastest = [min((rr[i] for rr in rounds), key=lambda r: r.ms) for i in range(len(rows))]
+        print(report(name, fastest, args.examples))
+    counts = Counter(r.cat for r in load_rows(CORPORA["dev"]))
+    print(f"dev rows per category: {dict(sorted(counts.items()))}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,729 @@
+"""Reading a check-in answer the way a coach hears it, then deciding what it calls for.
+
+`Reader.read` turns a message into a `Hearing`: the body regions named, what was felt there,
+injury events, how long it has lasted, how bad it is, and what a negation really covers ("no
+numbness, tingling or pain, hams just tired" denies three things and keeps the hamstrings).
+`decide` maps a hearing and the question it answers to an outcome (an option id of the check-in
+tree, or one of the `Outcome` values). The words come from a lexicon in `content/lexicons/`, one
+per language; the rules below only know the concept ids.
+
+Safety is decided first and from the whole message: a red flag anywhere wins, pain that is
+mentioned but unclear is asked about before any form advice, and neither ever reads as clean.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+
+from bot.content.models import Lexicon
+
+MAX_CHARS = 600  # a long ramble is read in full up to here; nobody answers a check-in in more
+FUZZY_CUTOFF = 85  # a spelling this close to a lexicon word is a typo of it
+FUZZY_MIN_LENGTH = 5  # shorter words are too easily another word ("pain" and "paint")
+SCOPE_LIMIT = 12  # a negation never reaches further than this many words
+NEAR = 3  # words between a feeling and the part it is about, or an injury verb and its object
+
+_APOSTROPHES = re.compile(r"[’‘`´ʼ]")
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|'[a-z]+|[,.;!?]")
+_SCORE = re.compile(r"(\d{1,2})(?:\.\d)?\s*(?:/|out of)\s*10\b")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+
+
+class Kind(StrEnum):
+    REGION = "region"
+    SENSATION = "sensation"
+    EVENT = "event"
+    TIME = "time"
+    SEVERITY = "severity"
+    PATH = "path"
+    OBJECT = "object"
+    MORE = "more"
+    LESS = "less"
+    QUALITY = "quality"
+    MOVEMENT = "movement"
+    ANSWER = "answer"
+    IGNORE = "ignore"
+    DENIAL = "denial"
+    PRONOUN = "pronoun"
+
+
+class Outcome(StrEnum):
+    """Outcomes that are not an ordinary option of the question."""
+
+    RED_FLAG = "red-flag"
+    SAFETY_QUESTION = "safety-question"
+    ASK = "ask"
+    NO_RED_FLAG = "no-red-flag"
+
+
+class Question(StrEnum):
+    """The check-in questions the reader knows how to weigh (node ids of content/checkin.yaml)."""
+
+    FELT_WHERE = "felt-where"
+    SINGLE_LEG = "felt-where-single-leg"
+    LOWER_BACK_WHY = "lower-back-why"
+    PAIN_CHECK = "pain-check"
+
+
+# What a sensation means for safety.
+NERVE = frozenset({"numb", "tingling", "electric", "shooting"})
+ALARM = frozenset({"swelling", "dizzy", "chest-pain"})
+PAINFUL = frozenset({"pain", "sharp"})
+DISCOMFORT = frozenset({"pain", "sharp", "sore", "tight"})
+TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb"})
+# Injury events that need no body part named with them ("felt something give", "spasm").
+STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
+# Events that need the body part just before them: "my back just went".
+SUBJECT_EVENTS = frozenset({"went"})
+# Parts that tire or tear a callus rather than get injured by these events.
+FATIGUE_ONLY = frozenset({"grip"})
+# What can give way under someone ("my knee gave way"), unlike an arch or a grip.
+GIVES_WAY = frozenset({"legs", "knees", "lower-back", "hips", "hams", "quads", "glutes"})
+GOOD_REGIONS = frozenset({"hams", "glutes"})
+GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})  # the pattern is right: praise, more load
+# Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
+REGION_OUTCOMES = {
+    "lower-back": "lower-back",
+    "quads": "quads-knees",
+    "knees": "quads-knees",
+    "upper-back": "upper-back",
+    "neck": "neck",
+    "inner-thigh": "inner-thigh",
+    "hip-flexor": "hip-flexor",
+    "calves": "calves",
+    "feet": "feet",
+    "grip": "grip",
+    "pelvic-floor": "pelvic-floor",
+}
+# The faults each question has a button for, most telling first; a tie between two of them is asked.
+FELT_WHERE_FAULTS = ("pelvic-floor", "quads-knees", "tight-hams", "nothing-much")
+SINGLE_LEG_FAULTS = ("hip-popped", "turned-away", "foot-lost")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One concept found in the message, at word positions [start, end) of the read words."""
+
+    kind: Kind
+    id: str
+    start: int
+    end: int
+    clause: int  # 'but', '.', ... start a new clause
+    item: int  # a comma starts a new item of a list too
+    negated: bool = False
+
+
+@dataclass
+class Felt:
+    """What was said about one body region."""
+
+    region: str
+    weight: float = 1.0
+    negated: bool = False
+    sensations: set[str] = field(default_factory=set)
+    denied: set[str] = field(default_factory=set)  # sensations said not to be there
+    qualities: set[str] = field(default_factory=set)
+
+    @property
+    def fine(self) -> bool:
+        """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
+        said = self.sensations - {"stretch", "burn"}
+        calm = bool(self.qualities & {"fine", "steady", "quiet", "little"})  # "back was off" is good news
+        return calm and not said or (bool(self.denied) and not self.sensations)
+
+
+@dataclass(frozen=True)
+class Hearing:
+    """What a coach hears in a message."""
+
+    words: tuple[str, ...]
+    mentions: tuple[Mention, ...]
+    felt: dict[str, Felt]
+    red_flags: tuple[str, ...]  # why it is a red flag ("numb", "event:pulled", "lasting", "severe"...)
+    pain: bool  # pain or hurt mentioned, not denied and not a red flag by itself
+    qualities: frozenset[str]  # every quality said, about a region or not
+    loose: frozenset[str]  # qualities said about no region in particular ("too tight to go low")
+    movements: frozenset[str]
+    answers: frozenset[str]
+    bare_no: bool  # a lone "no" that denies nothing after it: an answer
+
+    @property
+    def red_flag(self) -> bool:
+        return bool(self.red_flags)
+
+    def live(self, kind: Kind) -> list[Mention]:
+        return [m for m in self.mentions if m.kind == kind and not m.negated]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a typed answer leads: an option id or an `Outcome`, the options in doubt when asking,
+    and whether the hamstrings and glutes were named as working alongside a fault."""
+
+    outcome: str
+    candidates: tuple[str, ...] = ()
+    good_too: bool = False
+
+
+class Reader:
+    """A lexicon compiled once: phrase tables by first word and the vocabulary typos are fixed to."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
+        self._endings = sorted(
+            ((k, v) for k, v in lexicon.contractions.items() if k.startswith("'")), key=lambda kv: -len(kv[0])
+        )
+        self._skip = frozenset(lexicon.skip)
+        self._phrases: dict[str, list[tuple[tuple[str, ...], tuple[tuple[Kind, str], ...]]]] = defaultdict(list)
+        table: dict[tuple[str, ...], list[tuple[Kind, str]]] = defaultdict(list)
+        for kind, groups in (
+            (Kind.REGION, lexicon.regions),
+            (Kind.SENSATION, lexicon.sensations),
+            (Kind.EVENT, lexicon.events),
+            (Kind.TIME, lexicon.times),
+            (Kind.QUALITY, lexicon.qualities),
+            (Kind.MOVEMENT, lexicon.movements),
+            (Kind.ANSWER, lexicon.answers),
+        ):
+            for concept, phrases in groups.items():
+                for phrase in phrases:
+                    table[self._phrase_words(phrase)].append((kind, concept))
+        for kind, phrases in (
+            (Kind.SEVERITY, lexicon.severity),
+            (Kind.PATH, lexicon.paths),
+            (Kind.OBJECT, lexicon.objects),
+            (Kind.MORE, lexicon.intensity.more),
+            (Kind.LESS, lexicon.intensity.less),
+            (Kind.IGNORE, lexicon.ignore),
+            (Kind.DENIAL, lexicon.negation.phrases),
+            (Kind.PRONOUN, lexicon.pronouns),
+        ):
+            for phrase in phrases:
+                table[self._phrase_words(phrase)].append((kind, kind.value))
+        for words, concepts in list(table.items()):
+            variant = _other_number(words)
+            if variant and variant not in table:  # "behind knee" as well as "behind knees"
+                table[variant] = concepts
+        for words, concepts in table.items():
+            if words:
+                self._phrases[words[0]].append((words, tuple(dict.fromkeys(concepts))))
+        for entries in self._phrases.values():
+            entries.sort(key=lambda entry: -len(entry[0]))
+        self._state_words = frozenset(  # single words that say how a part felt: "pain", "sore"
+            words[0]
+            for words, concepts in table.items()
+            if len(words) == 1
+            and any(kind in (Kind.SENSATION, Kind.QUALITY, Kind.EVENT, Kind.MOVEMENT) for kind, _ in concepts)
+        )
+        negation = lexicon.negation
+        self._negators = frozenset(negation.words)
+        self._little = frozenset(negation.little)
+        self._unable = frozenset(negation.inability)
+        self._sides = frozenset(lexicon.sides)
+        self._ends = frozenset(negation.ends)
+        self._joins = frozenset(negation.joins)
+        self._places = frozenset(negation.places)
+        self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
+        self._breaks = frozenset(lexicon.breaks)
+        vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
+        vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
+        self._vocabulary = frozenset(vocabulary)
+        self._typo_targets: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(vocabulary):
+            if len(word) >= FUZZY_MIN_LENGTH and word.isalpha():
+                self._typo_targets[word[0]].append(word)
+
+    # ------------------------------------------------------------------------- words
+
+    def _phrase_words(self, phrase: str) -> tuple[str, ...]:
+        return tuple(w for w in self._expand(phrase) if w not in self._skip)
+
+    def _expand(self, text: str) -> list[str]:
+        """Lower case, accents and symbols read, contractions and known misspellings rewritten."""
+        decomposed = unicodedata.normalize("NFKD", text[:MAX_CHARS])
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+        plain = _APOSTROPHES.sub("'", plain)
+        for symbol, words in self.lexicon.symbols.items():
+            plain = plain.replace(symbol, words)
+        words: list[str] = []
+        for token in _TOKEN.findall(plain):
+            words += self._rewrite(token).split()
+        return words
+
+    def _rewrite(self, token: str) -> str:
+        if token in self._contractions:
+            return self._contractions[token]
+        if "'" in token:
+            for ending, meaning in self._endings:
+                if token.endswith(ending) and len(token) > len(ending):
+                    return f"{self._rewrite(token[: -len(ending)])} {meaning}"
+            token = token.replace("'", "")
+        return self.lexicon.spellings.get(token, token)
+
+    def _fix_typo(self, word: str) -> str:
+        """A word the lexicon does not know, close to one it does, is that word misspelt."""
+        if word in self._vocabulary or not word.isalpha():
+            return word
+        squeezed = _REPEATS.sub(r"\1", word)  # "hurtsss", "sooo"
+        if squeezed in self._vocabulary:
+            return squeezed
+        if len(word) < FUZZY_MIN_LENGTH:
+            return word
+        found = process.extractOne(
+            word, self._typo_targets.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+        )
+        if found is None or Levenshtein.distance(word, found[0]) > (1 if len(word) < 8 else 2):
+            return word  # "taking" is not "tweaking"
+        return found[0]
+
+    # ------------------------------------------------------------------------- reading
+
+    def read(self, text: str) -> Hearing:
+        """What a coach hears in `text`; pure, and the same for the same text."""
+        lowered = text[:MAX_CHARS].casefold()
+        scores = [int(s) for s in _SCORE.findall(lowered)]
+        raw = [self._fix_typo(w) for w in self._expand(text)]
+        words = [w for w in raw if w not in self._skip]
+        before = self._owners(raw)
+        clauses, items, clause, item = [], [], 0, 0
+        for word in words:
+            if word in self._breaks:
+                clause += 1
+            if word in self._breaks or word == ",":
+                item += 1
+            clauses.append(clause)
+            items.append(item)
+        mentions, negators = self._match(words, clauses, items, before)
+        mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
+        # "only got to my knees": the knees mark the depth, they are not where it was felt
+        depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
+        mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
+        felt, loose = self._attach(mentions)
+        red_flags = self._red_flags(words, mentions, felt, scores)
+        pain = not red_flags and self._pain(mentions)
+        live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
+        return Hearing(
+            words=tuple(words),
+            mentions=tuple(mentions),
+            felt=felt,
+            red_flags=tuple(red_flags),
+            pain=pain,
+            qualities=frozenset(live_qualities),
+            loose=frozenset(loose),
+            movements=frozenset(m.id for m in mentions if m.kind == Kind.MOVEMENT and not m.negated),
+            answers=frozenset(m.id for m in mentions if m.kind == Kind.ANSWER and not m.negated),
+            bare_no=bare_no,
+        )
+
+    def _owners(self, raw: list[str]) -> list[tuple[str, str, bool]]:
+        """For each kept word: the raw word before it, the raw word after it, whether it stands alone."""
+        kept = [i for i, w in enumerate(raw) if w not in self._skip]
+        return [(raw[i - 1] if i > 0 else "", raw[i + 1] if i + 1 < len(raw) else "", len(raw) == 1) for i in kept]
+
+    def _guarded(self, word: str, context: tuple[str, str, bool], at_start: bool) -> bool:
+        """A bare 'back' counts as the back only with an owner or a state beside it."""
+        guard = self.lexicon.guards.get(word)
+        if guard is None:
+            return True
+        previous, following, alone = context
+        return (
+            (guard.alone and (alone or at_start and following in ("", ",", ".", "!", "?")))
+            or previous in guard.before
+            or following in guard.after
+            or following in self._state_words
+        )
+
+    def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool], following: str) -> bool:
+        """A phrase to ignore that holds a body part after all: 'my back on the last rep' (an owner
+        before it), 'get back pain' (a feeling after it)."""
+        first, last = self.lexicon.guards.get(phrase[0]), self.lexicon.guards.get(phrase[-1])
+        owner = first is not None and context[0] in first.before and len(phrase) > 1 and phrase[1] in self._places
+        return owner or last is not None and following in self._state_words
+
+    def _match(
+        self, words: list[str], clauses: list[int], items: list[int], context: list[tuple[str, str, bool]]
+    ) -> tuple[list[Mention], list[int]]:
+        """Longest phrase first at each word; words no phrase covers may be negators."""
+        mentions: list[Mention] = []
+        negators: list[int] = []
+        i = 0
+        while i < len(words):
+            for phrase, concepts in self._phrases.get(words[i], ()):
+                end = i + len(phrase)
+                if tuple(words[i:end]) != phrase or len(phrase) == 1 and words[i] in self._negators:
+                    continue
+                if len(phrase) == 1 and not self._guarded(words[i], context[i], i == 0):
+                    continue
+                following = words[end] if end < len(words) else ""
+                if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i], following):
+                    continue  # "my back on the last rep" is the back, "back on track" is not
+                if concepts == ((Kind.DENIAL, Kind.DENIAL.value),):
+                    negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
+                mentions += [Mention(kind, concept, i, end, clauses[i], items[i]) for kind, concept in concepts]
+                i = end
+                break
+            else:
+                if words[i] in self._negators:
+                    negators.append(i)
+                i += 1
+        return mentions, negators
+
+    def _negate(
+        self, words: list[str], clauses: list[int], items: list[int], mentions: list[Mention], negators: list[int]
+    ) -> tuple[list[Mention], bool]:
+        """Each negation covers what follows it up to the end of its list: feelings, injury words and
+        the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
+        starting = defaultdict(list)
+        for index, mention in enumerate(mentions):
+            starting[mention.start].append(index)
+        denied: set[int] = set()
+        bare_no = False
+        felt_little: list[Mention] = []
+        for position in negators:
+            covered: list[int] = []
+            j, last_region = position + 1, False
+            while j < len(words) and j <= position + SCOPE_LIMIT:
+                word = words[j]
+                if word in self._breaks or word in self._ends:
+                    break
+                if starting.get(j):
+                    here = [mentions[k] for k in starting[j]]
+                    if any(m.kind == Kind.REGION for m in here):
+                        previous = words[j - 1] if j > 0 else ""
+                        owned = (
+                            j == position + 1
+                            or previous in self._places
+                            or (last_region and previous in self._joins and previous != ",")
+                        )
+                        if not owned:
+                            break
+                        last_region = True
+                    elif any(m.kind in (Kind.IGNORE, Kind.ANSWER) for m in here):
+                        break
+                    covered += starting[j]
+                    j = max(m.end for m in here)
+                    continue
+                if j > 0 and words[j - 1] == ",":
+                    break  # after a comma only another item of the list: "no numbness, tingling or pain"
+                if word in self._joins or word in self._fillers or word in self._places:
+                    j += 1
+                    continue
+                break
+            unable = words[position] == "not" and position > 0 and words[position - 1] in self._unable
+            denied.update(k for k in covered if not (unable and mentions[k].kind == Kind.SEVERITY))
+            if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
+                if words[position] in self._little:
+                    felt_little.append(
+                        Mention(Kind.QUALITY, "little", position, position + 1, clauses[position], items[position])
+                    )
+                elif not covered and j == position + 1 and words[position] in self._negators:
+                    bare_no = True
+        after = frozenset(self.lexicon.negation.after)
+        denied.update(i for i, m in enumerate(mentions) if m.end < len(words) and words[m.end] in after)
+        changed = [
+            Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True) if i in denied else m
+            for i, m in enumerate(mentions)
+        ]
+        return changed + felt_little, bare_no
+
+    def _attach(self, mentions: list[Mention]) -> tuple[dict[str, Felt], set[str]]:
+        """Each feeling and quality goes to the nearest region named with it; the qualities
+        with no region there are returned apart."""
+        regions = [m for m in mentions if m.kind == Kind.REGION]
+        felt: dict[str, Felt] = {}
+        loose: set[str] = set()
+        for region in regions:
+            entry = felt.setdefault(region.id, Felt(region.id, weight=0.0, negated=True))
+            entry.negated = entry.negated and region.negated
+            entry.weight = max(entry.weight, self._weight(region, mentions))
+        for mention in mentions:
+            if mention.kind not in (Kind.SENSATION, Kind.QUALITY):
+                continue
+            near = _nearest(mention, regions)
+            if near is None:
+                if mention.kind == Kind.QUALITY and not mention.negated:
+                    loose.add(mention.id)
+                continue
+            entry = felt[near.id]
+            if mention.kind == Kind.QUALITY:
+                if not mention.negated:
+                    entry.qualities.add(mention.id)
+            elif mention.negated:
+                entry.denied.add(mention.id)
+            else:
+                entry.sensations.add(mention.id)
+        return felt, loose
+
+    @staticmethod
+    def _weight(region: Mention, mentions: list[Mention]) -> float:
+        """'mostly hams' weighs double, 'a touch of lower back' half."""
+        weight = 1.0
+        for other in mentions:
+            if other.clause == region.clause and 0 < region.start - other.end + 1 <= 3:
+                if other.kind == Kind.MORE:
+                    weight = 2.0
+                elif other.kind == Kind.LESS:
+                    weight = 0.5
+        return weight
+
+    def _red_flags(
+        self, words: list[str], mentions: list[Mention], felt: dict[str, Felt], scores: list[int]
+    ) -> list[str]:
+        live = [m for m in mentions if not m.negated]
+        flags: list[str] = []
+        by_clause: dict[int, list[Mention]] = defaultdict(list)
+        for mention in live:
+            by_clause[mention.clause].append(mention)
+        for mention in live:
+            same = by_clause[mention.clause]
+            if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
+                flags.append(mention.id)
+            elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
+                flags.append("sharp")
+            elif mention.kind == Kind.SEVERITY and not any(
+                m.kind == Kind.QUALITY and m.id == "good-pain" for m in same
+            ):
+                flags.append("severe")
+            elif mention.kind == Kind.EVENT and _injury(mention, same, words, self._sides):
+                flags.append(f"event:{mention.id}")
+            elif mention.kind == Kind.PATH and any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same):
+                flags.append("radiating")
+            elif mention.kind == Kind.TIME and _persisting(mention, same, felt):
+                flags.append(f"time:{mention.id}")
+        chest = felt.get("chest")
+        if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
+            flags.append("chest-pain")
+        if any(score >= self.lexicon.severe_score for score in scores):
+            flags.append("severe")
+        return flags
+
+    @staticmethod
+    def _pain(mentions: list[Mention]) -> bool:
+        """Pain or hurt said and not denied, unless said to be the good kind."""
+        good = {m.clause for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
+        return any(
+            m.kind == Kind.SENSATION and m.id == "pain" and not m.negated and m.clause not in good for m in mentions
+        )
+
+
+def _other_number(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The phrase with its last word in the other number ("knees" <-> "knee"), for longer words."""
+    if not words or len(words[-1]) < 4 or not words[-1].isalpha():
+        return None
+    last = words[-1]
+    other = last[:-1] if last.endswith("s") and not last.endswith("ss") else f"{last}s"
+    return (*words[:-1], other)
+
+
+def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
+    """The region a feeling is about: the nearest in its list item, else one just beside it in its clause."""
+    same = [r for r in regions if r.item == mention.item] or [
+        r for r in regions if r.clause == mention.clause and abs(r.start - mention.start) <= NEAR
+    ]
+    if not same:
+        return None
+    return min(same, key=lambda r: (abs(r.start - mention.start), r.start > mention.start))
+
+
+def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
+    """'sharp' is a red flag beside pain, a body part or an injury word, not in 'felt sharp and focused'."""
+    for other in same:
+        gap = max(other.start - sharp.end, sharp.start - other.end)
+        if other is sharp or gap > NEAR or other.item != sharp.item:
+            continue
+        if other.kind == Kind.SENSATION and other.id in DISCOMFORT | {"burn"}:
+            return True
+        if other.kind in (Kind.REGION, Kind.OBJECT, Kind.EVENT) and getattr(other, "id", "") not in FATIGUE_ONLY:
+            return True
+    return False
+
+
+def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozenset[str]) -> bool:
+    """An injury verb counts with a body part: 'pulled my hammy', 'back tweaked', not 'pulled 100kg'.
+    A word that is also a movement ('twisted', 'collapsed') needs its object after it: 'twisted my
+    ankle' is an injury, 'my chest twisted' is a form fault."""
+    if event.id in STANDALONE_EVENTS:
+        return True
+    also_movement = any(m.kind == Kind.MOVEMENT and m.start == event.start for m in same)
+    subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT, Kind.PRONOUN) and 0 <= event.start - m.end <= 1]
+    if subject and not also_movement:
+        if subject[-1].kind == Kind.PRONOUN:  # "my hamstring feels like it got torn"
+            return any(m.kind == Kind.REGION and _can_be_hurt(event, m) for m in same)
+        return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
+    if event.id in SUBJECT_EVENTS:
+        return False
+    for other in same:
+        between = [w for w in words[event.end : other.start] if w not in sides]  # "the left side of"
+        after = other.start >= event.end and len(between) <= NEAR - 1
+        if other.kind == Kind.OBJECT and after:
+            return True
+        if other.kind == Kind.PRONOUN and other.start == event.end:  # "tweaked it", with a part named
+            return any(m.kind == Kind.REGION and _can_be_hurt(event, m) for m in same)
+        if other.kind == Kind.REGION and after and _can_be_hurt(event, other):
+            return True
+    return False
+
+
+def _can_be_hurt(event: Mention, body: Mention) -> bool:
+    if body.kind == Kind.OBJECT:
+        return True
+    if event.id == "gave-way":
+        return body.id in GIVES_WAY
+    return body.id not in FATIGUE_ONLY
+
+
+def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bool:
+    """Pain that stays or worsens: any discomfort that lasts days or gets worse; pain, or soreness
+    outside the hamstrings and glutes, that is still there the next day."""
+    discomfort = [m for m in same if m.kind == Kind.SENSATION and m.id in DISCOMFORT]
+    regions = {m.id for m in same if m.kind == Kind.REGION}
+    if time.id == "lasting":  # "for a week", "since": only about a discomfort
+        return bool(discomfort)
+    if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
+        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions
+    if any(m.id in PAINFUL for m in discomfort):
+        return True
+    return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
+
+
+# ----------------------------------------------------------------------------- deciding
+
+
+def decide(hearing: Hearing, question: str) -> Decision:
+    """The outcome a good coach reaches for this answer to this question."""
+    if question == Question.PAIN_CHECK:
+        return _pain_check(hearing)
+    if hearing.red_flag:
+        return Decision(Outcome.RED_FLAG)
+    if hearing.pain:
+        return Decision(Outcome.SAFETY_QUESTION)
+    if "query" in hearing.answers:
+        return Decision(Outcome.ASK)  # "what do you mean by drift?"
+    if question == Question.LOWER_BACK_WHY:
+        return _why(hearing)
+    if question == Question.SINGLE_LEG:
+        return _single_leg(hearing)
+    return _felt_where(hearing)
+
+
+def _pain_check(hearing: Hearing) -> Decision:
+    """Yes in any words, or any of the signs asked about, is a red flag; a clear no lets the form
+    advice follow. "Gone by the next day" is a no; "no, but it's still there" is not."""
+    signs = [m for m in hearing.mentions if m.kind in (Kind.SENSATION, Kind.TIME) and m.id in ASKED_ABOUT]
+    noes = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no"}
+    said_no = bool(noes) or hearing.bare_no
+    for sign in signs:
+        if sign.negated:
+            continue
+        if sign.kind == Kind.SENSATION or sign.clause not in noes:
+            return Decision(Outcome.RED_FLAG)
+    if hearing.red_flag and not (said_no and set(hearing.red_flags) <= {f"time:{t}" for t in ASKED_ABOUT}):
+        return Decision(Outcome.RED_FLAG)
+    if said_no or (signs and all(m.negated for m in signs)):
+        return Decision(Outcome.NO_RED_FLAG)
+    if hearing.answers & {"yes", "unsure"} or hearing.pain:
+        return Decision(Outcome.RED_FLAG)
+    if any(m.id in MILD for m in hearing.live(Kind.SENSATION)):
+        return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired"
+    return Decision(Outcome.ASK)
+
+
+MILD = frozenset({"sore", "burn", "tight", "stretch"})
+ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
+
+
+def _why(hearing: Hearing) -> Decision:
+    moved = hearing.movements & {"rounded", "drifted"}
+    if len(moved) == 2 or "both" in hearing.answers:
+        return Decision("not-sure")
+    if moved:
+        return Decision(next(iter(moved)))
+    if "unsure" in hearing.answers:
+        return Decision("not-sure")
+    return Decision(Outcome.ASK)
+
+
+def _faults(hearing: Hearing, regions: dict[str, str]) -> dict[str, float]:
+    """Each fault or region outcome named, with how strongly."""
+    found: dict[str, float] = {}
+    for felt in hearing.felt.values():
+        outcome = regions.get(felt.region)
+        if outcome is None or felt.negated or felt.fine:
+            continue
+        found[outcome] = max(found.get(outcome, 0.0), felt.weight)
+    return found
+
+
+def _good(hearing: Hearing) -> tuple[float, bool, bool]:
+    """(weight of working hamstrings/glutes, whether they were called quiet, tight)."""
+    weight, quiet, tight = 0.0, False, False
+    for region in GOOD_REGIONS:
+        felt = hearing.felt.get(region)
+        if felt is None:
+            continue
+        switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
+        if felt.negated or "quiet" in felt.qualities or "little" in felt.qualities or switched_off:
+            quiet = True
+            continue
+        if "tight" in felt.sensations and "good-pain" not in felt.qualities or "tight-range" in felt.qualities:
+            tight = True
+            continue
+        weight = max(weight, felt.weight)
+    return weight, quiet, tight
+
+
+def _felt_where(hearing: Hearing) -> Decision:
+    faults = _faults(hearing, REGION_OUTCOMES)
+    good, quiet, tight = _good(hearing)
+    if "squatted" in hearing.movements:
+        faults["quads-knees"] = max(faults.get("quads-knees", 0.0), 1.0)
+    if tight or "tight-range" in hearing.loose:
+        faults["tight-hams"] = 1.0
+    said_little = bool(hearing.qualities & {"little", "quiet"}) and not any(
+        not felt.negated for felt in hearing.felt.values()
+    )
+    if quiet or said_little or ("little" in hearing.qualities and not good):
+        faults["nothing-much"] = 0.5 if faults else 1.0
+    return _winner(faults, good, "hams-glutes", FELT_WHERE_FAULTS)
+
+
+def _single_leg(hearing: Hearing) -> Decision:
+    regions = {k: v for k, v in REGION_OUTCOMES.items() if k not in ("quads", "knees", "pelvic-floor")}
+    regions["feet"] = "foot-lost"
+    faults = _faults(hearing, regions)
+    for movement, outcome in (("turned", "turned-away"), ("hip-out", "hip-popped"), ("foot-lost", "foot-lost")):
+        if movement in hearing.movements:
+            faults[outcome] = max(faults.get(outcome, 0.0), 1.5)
+    good, _quiet, _tight = _good(hearing)
+    named = any(felt.region in regions or felt.region in GOOD_REGIONS for felt in hearing.felt.values())
+    steady = "steady" in hearing.qualities and not named
+    return _winner(faults, good or (1.0 if steady else 0.0), "standing-glute", SINGLE_LEG_FAULTS)
+
+
+def _winner(faults: dict[str, float], good: float, clean: str, tree_faults: tuple[str, ...]) -> Decision:
+    """The lower back wins, then the strongest fault; two equal faults of the tree are asked about."""
+    if "lower-back" in faults:
+        return Decision("lower-back", good_too=good > 0)
+    if faults:
+        ranked = sorted(faults, key=lambda o: (-faults[o], _priority(o, tree_faults)))
+        top = ranked[0]
+        tied = [o for o in ranked if faults[o] == faults[top] and o in tree_faults]
+        if len(tied) > 1 and top in tree_faults:
+            return Decision(Outcome.ASK, candidates=tuple(tied))
+        return Decision(top, good_too=good > 0)
+    if good:
+        return Decision(clean)
+    return Decision(Outcome.ASK)
+
+
+def _priority(outcome: str, tree_faults: tuple[str, ...]) -> int:
+    """Between equally strong answers, a fault of the tree before a region of its own."""
+    return tree_faults.index(outcome) if outcome in tree_faults else len(tree_faults)
