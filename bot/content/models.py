@@ -399,7 +399,7 @@ RegionId = Literal[
 ]
 SensationId = Literal[
     "stretch", "burn", "sore", "tight", "pain", "sharp", "shooting", "numb", "tingling", "electric",
-    "swelling", "dizzy", "chest-pain",
+    "swelling", "dizzy", "chest-pain", "buzz",
 ]
 EventId = Literal[
     "pulled", "tweaked", "strained", "popped", "snapped", "tore", "twanged", "cracked", "gave-way", "locked",

@@ -77,7 +77,10 @@ NERVE = frozenset({"numb", "tingling", "electric", "shooting"})
 ALARM = frozenset({"swelling", "dizzy", "chest-pain"})
 PAINFUL = frozenset({"pain", "sharp"})
 DISCOMFORT = frozenset({"pain", "sharp", "sore", "tight"})
-TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb"})
+TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb", "buzz"})
+# Parts below the muscles a hinge trains: a buzz there, or a part gone to sleep, is a nerve sign;
+# "hams buzzing", "glutes asleep" are effort and a lazy muscle.
+NERVE_PARTS = frozenset({"legs", "calves", "knees", "feet"})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
 # Events that need the body part just before them: "my back just went".
@@ -134,7 +137,7 @@ class Felt:
     @property
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
-        said = self.sensations - {"stretch", "burn"}
+        said = self.sensations - {"stretch", "burn", "buzz"}
         calm = bool(self.qualities & {"fine", "steady", "quiet", "little"})  # "back was off" is good news
         return calm and not said or (bool(self.denied) and not self.sensations)
 
@@ -478,6 +481,7 @@ class Reader:
         self, words: list[str], mentions: list[Mention], felt: dict[str, Felt], scores: list[int]
     ) -> list[str]:
         live = [m for m in mentions if not m.negated]
+        regions = [m for m in live if m.kind == Kind.REGION]
         flags: list[str] = []
         by_clause: dict[int, list[Mention]] = defaultdict(list)
         for mention in live:
@@ -486,6 +490,10 @@ class Reader:
             same = by_clause[mention.clause]
             if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
                 flags.append(mention.id)
+            elif mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in ("buzz", "quiet"):
+                near = _nearest(mention, regions)
+                if near is not None and near.id in NERVE_PARTS:
+                    flags.append("tingling" if mention.id == "buzz" else "numb")
             elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
                 flags.append("sharp")
             elif mention.kind == Kind.SEVERITY and not any(
