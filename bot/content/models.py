@@ -437,6 +437,15 @@ class Intensity(Strict):
     less: Phrases = []
 
 
+class Hardship(Strict):
+    """Everyday tasks that only severe pain stops, and the words that say they were stopped:
+    each `before` word ahead of a task, and each task ahead of an `after` word, is severe pain."""
+
+    tasks: Phrases = []
+    before: Phrases = []
+    after: Phrases = []
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -459,6 +468,8 @@ class Lexicon(Strict):
     times: dict[TimeId, Phrases]
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)
+    hardship: Hardship = Hardship()
+    sarcasm: Phrases = []  # "thanks for that 🙃": with a problem part named, it means a bad one
     intensity: Intensity
     qualities: dict[QualityId, Phrases]
     movements: dict[MovementId, Phrases]

@@ -52,6 +52,7 @@ class Kind(StrEnum):
     IGNORE = "ignore"
     DENIAL = "denial"
     PRONOUN = "pronoun"
+    SARCASM = "sarcasm"
 
 
 class Outcome(StrEnum):
@@ -199,8 +200,12 @@ class Reader:
             for concept, phrases in groups.items():
                 for phrase in phrases:
                     table[self._phrase_words(phrase)].append((kind, concept))
+        hardship = lexicon.hardship
+        struggles = [f"{word} {task}" for task in hardship.tasks for word in hardship.before]
+        struggles += [f"{task} {word}" for task in hardship.tasks for word in hardship.after]
         for kind, phrases in (
-            (Kind.SEVERITY, lexicon.severity),
+            (Kind.SEVERITY, [*lexicon.severity, *struggles]),
+            (Kind.SARCASM, lexicon.sarcasm),
             (Kind.PATH, lexicon.paths),
             (Kind.OBJECT, lexicon.objects),
             (Kind.MORE, lexicon.intensity.more),
@@ -506,6 +511,10 @@ class Reader:
                 flags.append("radiating")
             elif mention.kind == Kind.TIME and _persisting(mention, same, felt):
                 flags.append(f"time:{mention.id}")
+        if any(m.kind == Kind.SARCASM for m in live) and any(
+            not f.negated and f.region not in GOOD_REGIONS for f in felt.values()
+        ):
+            flags.append("severe")  # "lower back, brilliant, thanks for that 🙃"
         chest = felt.get("chest")
         if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
             flags.append("chest-pain")
