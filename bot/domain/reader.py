@@ -395,7 +395,9 @@ class Reader:
         denied: set[int] = set()
         bare_no = False
         felt_little: list[Mention] = []
+        reach = 0  # where the last negation's list ended: "no sharp pains or nothing" is one list
         for position in negators:
+            inside = position < reach
             covered: list[int] = []
             j, last_region = position + 1, False
             while j < len(words) and j <= position + SCOPE_LIMIT:
@@ -406,10 +408,18 @@ class Reader:
                     here = [mentions[k] for k in starting[j]]
                     if any(m.kind == Kind.REGION for m in here):
                         previous = words[j - 1] if j > 0 else ""
+                        following = words[max(m.end for m in here)] if max(m.end for m in here) < len(words) else ","
+                        described = (  # "no sore back or tingly bits": a feeling said of the part, in the list
+                            bool(covered)
+                            and mentions[covered[-1]].kind == Kind.SENSATION
+                            and mentions[covered[-1]].end == j
+                            and following in self._joins
+                        )
                         owned = (
                             j == position + 1
                             or previous in self._places
                             or (last_region and previous in self._joins and previous != ",")
+                            or described
                         )
                         if not owned:
                             break
@@ -425,10 +435,11 @@ class Reader:
                     j += 1
                     continue
                 break
+            reach = max(reach, j)
             unable = words[position] == "not" and position > 0 and words[position - 1] in self._unable
             denied.update(k for k in covered if not (unable and mentions[k].kind == Kind.SEVERITY))
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
-                if words[position] in self._little:
+                if words[position] in self._little and not inside:
                     felt_little.append(
                         Mention(Kind.QUALITY, "little", position, position + 1, clauses[position], items[position])
                     )
@@ -518,7 +529,7 @@ class Reader:
         chest = felt.get("chest")
         if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
             flags.append("chest-pain")
-        if any(score >= self.lexicon.severe_score for score in scores):
+        if any(score >= self.lexicon.severe_score for score in scores) and not _rates_the_session(live, felt):
             flags.append("severe")
         return flags
 
@@ -595,6 +606,14 @@ def _can_be_hurt(event: Mention, body: Mention) -> bool:
     if event.id == "gave-way":
         return body.id in GIVES_WAY
     return body.id not in FATIGUE_ONLY
+
+
+def _rates_the_session(live: list[Mention], felt: dict[str, Felt]) -> bool:
+    """'10/10 would hinge again, hams smoked': a score beside only the working muscles and no
+    discomfort rates the session, not a pain."""
+    named = [f for f in felt.values() if not f.negated]
+    discomfort = any(m.kind == Kind.SENSATION and m.id in DISCOMFORT for m in live)
+    return bool(named) and not discomfort and all(f.region in GOOD_REGIONS for f in named)
 
 
 def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bool:
