@@ -406,7 +406,7 @@ EventId = Literal[
     "went", "put-out", "spasm", "injured", "gave",
 ]
 TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse"]
-QualityId = Literal["fine", "steady", "quiet", "good-pain", "little", "right-place", "tight-range"]
+QualityId = Literal["fine", "steady", "quiet", "asleep", "good-pain", "little", "right-place", "tight-range"]
 MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
 AnswerId = Literal["yes", "no", "unsure", "both", "query"]
 Phrases = list[str]

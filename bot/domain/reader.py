@@ -82,6 +82,8 @@ TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling",
 # Parts below the muscles a hinge trains: a buzz there, or a part gone to sleep, is a nerve sign;
 # "hams buzzing", "glutes asleep" are effort and a lazy muscle.
 NERVE_PARTS = frozenset({"legs", "calves", "knees", "feet"})
+# A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
+QUIET = frozenset({"quiet", "asleep"})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
 # Events that need the body part just before them: "my back just went".
@@ -139,7 +141,7 @@ class Felt:
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
         said = self.sensations - {"stretch", "burn", "buzz"}
-        calm = bool(self.qualities & {"fine", "steady", "quiet", "little"})  # "back was off" is good news
+        calm = bool(self.qualities & ({"fine", "steady", "little"} | QUIET))  # "back was off" is good news
         return calm and not said or (bool(self.denied) and not self.sensations)
 
 
@@ -506,9 +508,10 @@ class Reader:
             same = by_clause[mention.clause]
             if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
                 flags.append(mention.id)
-            elif mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in ("buzz", "quiet"):
+            elif mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in ("buzz", *QUIET):
                 near = _nearest(mention, regions)
-                if near is not None and near.id in NERVE_PARTS:
+                limb = NERVE_PARTS - {"legs"} if mention.id == "quiet" else NERVE_PARTS  # "legs were dead": tired
+                if near is not None and near.id in limb:
                     flags.append("tingling" if mention.id == "buzz" else "numb")
             elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
                 flags.append("sharp")
@@ -706,7 +709,7 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
         if felt is None:
             continue
         switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
-        if felt.negated or "quiet" in felt.qualities or "little" in felt.qualities or switched_off:
+        if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off:
             quiet = True
             continue
         if "tight" in felt.sensations and "good-pain" not in felt.qualities or "tight-range" in felt.qualities:
@@ -723,7 +726,7 @@ def _felt_where(hearing: Hearing) -> Decision:
         faults["quads-knees"] = max(faults.get("quads-knees", 0.0), 1.0)
     if tight or "tight-range" in hearing.loose:
         faults["tight-hams"] = 1.0
-    said_little = bool(hearing.qualities & {"little", "quiet"}) and not any(
+    said_little = bool(hearing.qualities & ({"little"} | QUIET)) and not any(
         not felt.negated for felt in hearing.felt.values()
     )
     if quiet or said_little or ("little" in hearing.qualities and not good):
