@@ -469,7 +469,7 @@ class Lexicon(Strict):
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)
     hardship: Hardship = Hardship()
-    sarcasm: Phrases = []  # "thanks for that 🙃": with a problem part named, it means a bad one
+    sarcasm: Phrases = []  # "oh brilliant 🙃": with a problem part named, it went badly
     intensity: Intensity
     qualities: dict[QualityId, Phrases]
     movements: dict[MovementId, Phrases]
