@@ -410,7 +410,8 @@ class Reader:
                     here = [mentions[k] for k in starting[j]]
                     if any(m.kind == Kind.REGION for m in here):
                         previous = words[j - 1] if j > 0 else ""
-                        following = words[max(m.end for m in here)] if max(m.end for m in here) < len(words) else ","
+                        end = max(m.end for m in here)
+                        following = words[end] if end < len(words) else ","
                         described = (  # "no sore back or tingly bits": a feeling said of the part, in the list
                             bool(covered)
                             and mentions[covered[-1]].kind == Kind.SENSATION
@@ -528,7 +529,7 @@ class Reader:
         if any(m.kind == Kind.SARCASM for m in live) and any(
             not f.negated and f.region not in GOOD_REGIONS for f in felt.values()
         ):
-            flags.append("severe")  # "lower back, brilliant, thanks for that 🙃"
+            flags.append("severe")  # "oh brilliant, lower back 🙃"
         chest = felt.get("chest")
         if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
             flags.append("chest-pain")
