@@ -446,6 +446,15 @@ class Hardship(Strict):
     after: Phrases = []
 
 
+class Sarcasm(Strict):
+    """Words that turn praise around. With a problem part named, `markers` ("oh brilliant",
+    "living the dream") mean it went badly unless the part is said to be fine; `inverting` ones
+    (an upside-down smile) mean it went badly even then."""
+
+    markers: Phrases = []
+    inverting: Phrases = []
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -469,7 +478,7 @@ class Lexicon(Strict):
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)
     hardship: Hardship = Hardship()
-    sarcasm: Phrases = []  # "oh brilliant 🙃": with a problem part named, it went badly
+    sarcasm: Sarcasm = Sarcasm()
     intensity: Intensity
     qualities: dict[QualityId, Phrases]
     movements: dict[MovementId, Phrases]

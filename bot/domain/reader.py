@@ -53,6 +53,7 @@ class Kind(StrEnum):
     DENIAL = "denial"
     PRONOUN = "pronoun"
     SARCASM = "sarcasm"
+    IRONY = "irony"
 
 
 class Outcome(StrEnum):
@@ -207,7 +208,8 @@ class Reader:
         struggles += [f"{task} {word}" for task in hardship.tasks for word in hardship.after]
         for kind, phrases in (
             (Kind.SEVERITY, [*lexicon.severity, *struggles]),
-            (Kind.SARCASM, lexicon.sarcasm),
+            (Kind.SARCASM, lexicon.sarcasm.markers),
+            (Kind.IRONY, lexicon.sarcasm.inverting),
             (Kind.PATH, lexicon.paths),
             (Kind.OBJECT, lexicon.objects),
             (Kind.MORE, lexicon.intensity.more),
@@ -526,10 +528,11 @@ class Reader:
                 flags.append("radiating")
             elif mention.kind == Kind.TIME and _persisting(mention, same, felt):
                 flags.append(f"time:{mention.id}")
-        if any(m.kind == Kind.SARCASM for m in live) and any(
-            not f.negated and f.region not in GOOD_REGIONS for f in felt.values()
-        ):
-            flags.append("severe")  # "oh brilliant, lower back 🙃"
+        problems = [f for f in felt.values() if not f.negated and f.region not in GOOD_REGIONS]
+        ironic = any(m.kind == Kind.IRONY for m in live)
+        sarcastic = any(m.kind == Kind.SARCASM for m in live)
+        if ironic and problems or sarcastic and any(not f.fine for f in problems):
+            flags.append("severe")  # "oh brilliant, lower back again", "back was totally fine 🙃"
         chest = felt.get("chest")
         if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
             flags.append("chest-pain")
