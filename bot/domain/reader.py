@@ -303,6 +303,8 @@ class Reader:
         lowered = text[:MAX_CHARS].casefold()
         scores = [int(s) for s in _SCORE.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]
+        if raw and raw[-1] not in self._breaks:
+            raw.append(".")  # the message ends a sentence: "my back went" as "my back went."
         words = [w for w in raw if w not in self._skip]
         before = self._owners(raw)
         clauses, items, clause, item = [], [], 0, 0
