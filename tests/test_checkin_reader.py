@@ -105,6 +105,19 @@ TRICKY = [
     (CHECK, "nope gone now", NO_FLAG),
     (CHECK, "nah nothing like that", NO_FLAG),
     (CHECK, "no, but it's still there today", RED),
+    # the same word on a limb and on the working muscles
+    (FELT, "foot buzzing since the last set", RED),
+    (FELT, "hams buzzing, great pump", "hams-glutes"),
+    (FELT, "calf went to sleep on me", RED),
+    (FELT, "glutes asleep again", "nothing-much"),
+    # a score beside only the working muscles rates the session; beside a problem part it is pain
+    (FELT, "9/10 session, glutes smoked", "hams-glutes"),
+    (FELT, "back was a 9/10", RED),
+    # severe pain told by a task it stopped, and the same task done with ease
+    (FELT, "could not put my shoes on after", RED),
+    (FELT, "put my shoes on and went for a walk, hams tired", "hams-glutes"),
+    # a denied list keeps its items: "or nothing" closes it, "sore back" is one item of it
+    (FELT, "nae tingles, sore back or nothin, just hams", "hams-glutes"),
 ]
 
 

@@ -399,14 +399,14 @@ RegionId = Literal[
 ]
 SensationId = Literal[
     "stretch", "burn", "sore", "tight", "pain", "sharp", "shooting", "numb", "tingling", "electric",
-    "swelling", "dizzy", "chest-pain",
+    "swelling", "dizzy", "chest-pain", "buzz",
 ]
 EventId = Literal[
     "pulled", "tweaked", "strained", "popped", "snapped", "tore", "twanged", "cracked", "gave-way", "locked",
     "went", "put-out", "spasm", "injured", "gave",
 ]
 TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse"]
-QualityId = Literal["fine", "steady", "quiet", "good-pain", "little", "right-place", "tight-range"]
+QualityId = Literal["fine", "steady", "quiet", "asleep", "good-pain", "little", "right-place", "tight-range"]
 MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
 AnswerId = Literal["yes", "no", "unsure", "both", "query"]
 Phrases = list[str]
@@ -437,6 +437,24 @@ class Intensity(Strict):
     less: Phrases = []
 
 
+class Hardship(Strict):
+    """Everyday tasks that only severe pain stops, and the words that say they were stopped:
+    each `before` word ahead of a task, and each task ahead of an `after` word, is severe pain."""
+
+    tasks: Phrases = []
+    before: Phrases = []
+    after: Phrases = []
+
+
+class Sarcasm(Strict):
+    """Words that turn praise around. With a problem part named, `markers` ("oh brilliant",
+    "living the dream") mean it went badly unless the part is said to be fine; `inverting` ones
+    (an upside-down smile) mean it went badly even then."""
+
+    markers: Phrases = []
+    inverting: Phrases = []
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -459,6 +477,8 @@ class Lexicon(Strict):
     times: dict[TimeId, Phrases]
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)
+    hardship: Hardship = Hardship()
+    sarcasm: Sarcasm = Sarcasm()
     intensity: Intensity
     qualities: dict[QualityId, Phrases]
     movements: dict[MovementId, Phrases]

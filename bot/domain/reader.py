@@ -52,6 +52,8 @@ class Kind(StrEnum):
     IGNORE = "ignore"
     DENIAL = "denial"
     PRONOUN = "pronoun"
+    SARCASM = "sarcasm"
+    IRONY = "irony"
 
 
 class Outcome(StrEnum):
@@ -77,7 +79,12 @@ NERVE = frozenset({"numb", "tingling", "electric", "shooting"})
 ALARM = frozenset({"swelling", "dizzy", "chest-pain"})
 PAINFUL = frozenset({"pain", "sharp"})
 DISCOMFORT = frozenset({"pain", "sharp", "sore", "tight"})
-TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb"})
+TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb", "buzz"})
+# Parts below the muscles a hinge trains: a buzz there, or a part gone to sleep, is a nerve sign;
+# "hams buzzing", "glutes asleep" are effort and a lazy muscle.
+NERVE_PARTS = frozenset({"legs", "calves", "knees", "feet"})
+# A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
+QUIET = frozenset({"quiet", "asleep"})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
 # Events that need the body part just before them: "my back just went".
@@ -134,8 +141,8 @@ class Felt:
     @property
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
-        said = self.sensations - {"stretch", "burn"}
-        calm = bool(self.qualities & {"fine", "steady", "quiet", "little"})  # "back was off" is good news
+        said = self.sensations - {"stretch", "burn", "buzz"}
+        calm = bool(self.qualities & ({"fine", "steady", "little"} | QUIET))  # "back was off" is good news
         return calm and not said or (bool(self.denied) and not self.sensations)
 
 
@@ -196,8 +203,13 @@ class Reader:
             for concept, phrases in groups.items():
                 for phrase in phrases:
                     table[self._phrase_words(phrase)].append((kind, concept))
+        hardship = lexicon.hardship
+        struggles = [f"{word} {task}" for task in hardship.tasks for word in hardship.before]
+        struggles += [f"{task} {word}" for task in hardship.tasks for word in hardship.after]
         for kind, phrases in (
-            (Kind.SEVERITY, lexicon.severity),
+            (Kind.SEVERITY, [*lexicon.severity, *struggles]),
+            (Kind.SARCASM, lexicon.sarcasm.markers),
+            (Kind.IRONY, lexicon.sarcasm.inverting),
             (Kind.PATH, lexicon.paths),
             (Kind.OBJECT, lexicon.objects),
             (Kind.MORE, lexicon.intensity.more),
@@ -291,6 +303,8 @@ class Reader:
         lowered = text[:MAX_CHARS].casefold()
         scores = [int(s) for s in _SCORE.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]
+        if raw and raw[-1] not in self._breaks:
+            raw.append(".")  # the message ends a sentence: "my back went" as "my back went."
         words = [w for w in raw if w not in self._skip]
         before = self._owners(raw)
         clauses, items, clause, item = [], [], 0, 0
@@ -387,7 +401,9 @@ class Reader:
         denied: set[int] = set()
         bare_no = False
         felt_little: list[Mention] = []
+        reach = 0  # where the last negation's list ended: "no sharp pains or nothing" is one list
         for position in negators:
+            inside = position < reach
             covered: list[int] = []
             j, last_region = position + 1, False
             while j < len(words) and j <= position + SCOPE_LIMIT:
@@ -398,10 +414,19 @@ class Reader:
                     here = [mentions[k] for k in starting[j]]
                     if any(m.kind == Kind.REGION for m in here):
                         previous = words[j - 1] if j > 0 else ""
+                        end = max(m.end for m in here)
+                        following = words[end] if end < len(words) else ","
+                        described = (  # "no sore back or tingly bits": a feeling said of the part, in the list
+                            bool(covered)
+                            and mentions[covered[-1]].kind == Kind.SENSATION
+                            and mentions[covered[-1]].end == j
+                            and following in self._joins
+                        )
                         owned = (
                             j == position + 1
                             or previous in self._places
                             or (last_region and previous in self._joins and previous != ",")
+                            or described
                         )
                         if not owned:
                             break
@@ -417,10 +442,11 @@ class Reader:
                     j += 1
                     continue
                 break
+            reach = max(reach, j)
             unable = words[position] == "not" and position > 0 and words[position - 1] in self._unable
             denied.update(k for k in covered if not (unable and mentions[k].kind == Kind.SEVERITY))
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
-                if words[position] in self._little:
+                if words[position] in self._little and not inside:
                     felt_little.append(
                         Mention(Kind.QUALITY, "little", position, position + 1, clauses[position], items[position])
                     )
@@ -478,6 +504,7 @@ class Reader:
         self, words: list[str], mentions: list[Mention], felt: dict[str, Felt], scores: list[int]
     ) -> list[str]:
         live = [m for m in mentions if not m.negated]
+        regions = [m for m in live if m.kind == Kind.REGION]
         flags: list[str] = []
         by_clause: dict[int, list[Mention]] = defaultdict(list)
         for mention in live:
@@ -486,6 +513,11 @@ class Reader:
             same = by_clause[mention.clause]
             if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
                 flags.append(mention.id)
+            elif mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in ("buzz", *QUIET):
+                near = _nearest(mention, regions)
+                limb = NERVE_PARTS - {"legs"} if mention.id == "quiet" else NERVE_PARTS  # "legs were dead": tired
+                if near is not None and near.id in limb:
+                    flags.append("tingling" if mention.id == "buzz" else "numb")
             elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
                 flags.append("sharp")
             elif mention.kind == Kind.SEVERITY and not any(
@@ -498,10 +530,15 @@ class Reader:
                 flags.append("radiating")
             elif mention.kind == Kind.TIME and _persisting(mention, same, felt):
                 flags.append(f"time:{mention.id}")
+        problems = [f for f in felt.values() if not f.negated and f.region not in GOOD_REGIONS]
+        ironic = any(m.kind == Kind.IRONY for m in live)
+        sarcastic = any(m.kind == Kind.SARCASM for m in live)
+        if ironic and problems or sarcastic and any(not f.fine for f in problems):
+            flags.append("severe")  # "oh brilliant, lower back again", "back was totally fine 🙃"
         chest = felt.get("chest")
         if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
             flags.append("chest-pain")
-        if any(score >= self.lexicon.severe_score for score in scores):
+        if any(score >= self.lexicon.severe_score for score in scores) and not _rates_the_session(live, felt):
             flags.append("severe")
         return flags
 
@@ -578,6 +615,14 @@ def _can_be_hurt(event: Mention, body: Mention) -> bool:
     if event.id == "gave-way":
         return body.id in GIVES_WAY
     return body.id not in FATIGUE_ONLY
+
+
+def _rates_the_session(live: list[Mention], felt: dict[str, Felt]) -> bool:
+    """'10/10 would hinge again, hams smoked': a score beside only the working muscles and no
+    discomfort rates the session, not a pain."""
+    named = [f for f in felt.values() if not f.negated]
+    discomfort = any(m.kind == Kind.SENSATION and m.id in DISCOMFORT for m in live)
+    return bool(named) and not discomfort and all(f.region in GOOD_REGIONS for f in named)
 
 
 def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bool:
@@ -670,7 +715,7 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
         if felt is None:
             continue
         switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
-        if felt.negated or "quiet" in felt.qualities or "little" in felt.qualities or switched_off:
+        if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off:
             quiet = True
             continue
         if "tight" in felt.sensations and "good-pain" not in felt.qualities or "tight-range" in felt.qualities:
@@ -687,7 +732,7 @@ def _felt_where(hearing: Hearing) -> Decision:
         faults["quads-knees"] = max(faults.get("quads-knees", 0.0), 1.0)
     if tight or "tight-range" in hearing.loose:
         faults["tight-hams"] = 1.0
-    said_little = bool(hearing.qualities & {"little", "quiet"}) and not any(
+    said_little = bool(hearing.qualities & ({"little"} | QUIET)) and not any(
         not felt.negated for felt in hearing.felt.values()
     )
     if quiet or said_little or ("little" in hearing.qualities and not good):
