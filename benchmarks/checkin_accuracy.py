@@ -1,6 +1,6 @@
 """How well the check-in reader hears people: accuracy per category, red-flag recall, false
-alarms, needless questions, the confusions, and the time per message, for the development corpus
-and the held-out corpus separately.
+alarms, needless questions, the confusions, and the time per message, for the development corpus,
+the held-out corpus and the two blind sets (written after the reader, never tuned on) separately.
 
     .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3]
 
@@ -24,7 +24,12 @@ from bot.content import load_content
 from bot.domain.reader import Outcome, Reader, decide
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-CORPORA = {"dev": DATA / "checkin_dev.yaml", "held-out": DATA / "checkin_heldout.yaml"}
+CORPORA = {
+    "dev": DATA / "checkin_dev.yaml",
+    "held-out": DATA / "checkin_heldout.yaml",
+    "blind A": DATA / "checkin_blind_a.yaml",
+    "blind B": DATA / "checkin_blind_b.yaml",
+}
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 
 
