@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -107,14 +108,31 @@ def build_application(
     return application
 
 
+Tick = Callable[[CoachContext], Awaitable[None]]
+
+
+def failing_in_one_line(label: str) -> Callable[[Tick], Tick]:
+    """A tick that fails logs one line and returns: the database may be briefly away, and the next
+    run catches up. Never a traceback, never a dead chain of runs."""
+
+    def wrap(tick: Tick) -> Tick:
+        @functools.wraps(tick)
+        async def guarded(context: CoachContext) -> None:
+            try:
+                await tick(context)
+            except Exception as exc:
+                log.error("%s failed: %s: %s", label, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+
+        return guarded
+
+    return wrap
+
+
+@failing_in_one_line("delivery tick")
 async def delivery_tick(context: CoachContext) -> None:
-    """The one repeating job: send whatever is due. A failing tick logs one line; the next catches up."""
-    try:
-        with metrics.tick_timer():
-            report = await context.services.delivery.tick(context.bot)
-    except Exception as exc:  # the database may be briefly away; never let the job die
-        log.error("delivery tick failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-        return
+    """The lessons' tick: send whatever is due."""
+    with metrics.tick_timer():
+        report = await context.services.delivery.tick(context.bot)
     if report.claimed or report.released:
         log.info(
             "delivery tick: claimed %s, sent %s, uncertain %s, retried %s, failed %s, released %s",
@@ -127,15 +145,10 @@ async def delivery_tick(context: CoachContext) -> None:
         )
 
 
+@failing_in_one_line("rest timers")
 async def rest_timers(context: CoachContext) -> None:
-    """The rest timers' own short tick (bot/delivery/timers.py); a failure logs one line."""
-    try:
-        await context.services.delivery.timers.send_due(context.bot)
-    except Exception as exc:  # the database may be briefly away; never let the job die
-        log.error("rest timers failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-
-
-Tick = Callable[[CoachContext], Awaitable[None]]
+    """The rest timers' own short tick (bot/delivery/timers.py)."""
+    await context.services.delivery.timers.send_due(context.bot)
 
 
 def run_paced(job_queue: JobQueue, tick: Tick, every: float, name: str) -> None:

@@ -46,7 +46,7 @@ from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
-from bot.storage.answer_writer import as_on_screen
+from bot.storage.answer_writer import enrollments_on_screen
 from bot.storage.models import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
@@ -425,11 +425,9 @@ async def _run_on_screen(context: CoachContext, enrollment_id: int) -> tuple[Enr
     """A run of the course as its members see it (a lesson still being recorded has arrived: its
     buttons and links work at once), and the chat it belongs to."""
     async with context.services.db.session() as session:
-        found = await queries.enrollments_with_lesson_out(session=session, ids=[enrollment_id])
-        if not found:
-            return None, None
-        enrollment = as_on_screen(*found[enrollment_id], context.services.content.question_of)
-        return enrollment, await session.get(Subscriber, enrollment.chat_id)
+        found = await enrollments_on_screen(session, [enrollment_id], context.services.content.question_of)
+        enrollment = found.get(enrollment_id)
+        return enrollment, None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
 
 
 async def open_link(update: Update, context: CoachContext, payload: str) -> bool:

@@ -19,6 +19,8 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.storage import queries
 from bot.storage.db import Database
 from bot.storage.models import Enrollment
@@ -40,6 +42,14 @@ def as_on_screen(enrollment: Enrollment, day_out: int | None, question_of: Quest
     if question := question_of(day_out):
         seen.checkin_day, seen.checkin_node = day_out, question
     return seen
+
+
+async def enrollments_on_screen(
+    session: AsyncSession, ids: list[int], question_of: QuestionOf
+) -> dict[int, Enrollment]:
+    """The enrollments with these ids as their people see them (`as_on_screen`), in one statement."""
+    found = await queries.enrollments_with_lesson_out(session=session, ids=ids)
+    return {key: as_on_screen(*row, question_of) for key, row in found.items()}
 
 
 @dataclass(frozen=True)
@@ -98,8 +108,7 @@ class AnswerWriter:
         """One transaction for these answers; their outcomes are set once it has committed."""
         async with self._db.session() as session:
             ids = sorted({waiting.enrollment_id for waiting in batch})
-            found = await queries.enrollments_with_lesson_out(session=session, ids=ids)
-            enrollments = {key: as_on_screen(*row, self._question_of) for key, row in found.items()}
+            enrollments = await enrollments_on_screen(session, ids, self._question_of)
             outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
             writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
             fresh = await queries.store_answers(session=session, writes=writes) if writes else []
