@@ -19,7 +19,7 @@ run: $(STAMP)
 
 # A terminal chat with the coach against an in-process Telegram: no token, no network.
 demo: $(STAMP)
-	$(BIN)/coach demo
+	$(BIN)/coach demo --language $(LANGUAGE)
 
 test: $(STAMP)
 	$(BIN)/coach content check

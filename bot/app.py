@@ -10,14 +10,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
+from telegram import Bot, BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
 from bot.clock import Clock, SystemClock
-from bot.content import Content, load_content
+from bot.content import Content
+from bot.content.languages import Library, load_library
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
@@ -26,7 +27,9 @@ from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
+from bot.language import BASE_LANGUAGE
 from bot.services.access import Access
+from bot.services.languages import Languages
 from bot.settings import Settings
 from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
@@ -36,53 +39,60 @@ from bot.update_order import PerChatUpdateProcessor
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-COMMANDS = [
-    BotCommand("today", "Send today's lesson again"),
-    BotCommand("cue", "The right cue now: /cue lower back"),
-    BotCommand("drill", "How to do a drill: /drill wall tap"),
-    BotCommand("checkins", "Your check-ins and the advice they led to"),
-    BotCommand("settings", "Lesson time, time zone, runner or lifter"),
-    BotCommand("pause", "Hold the course"),
-    BotCommand("resume", "Carry on after a pause"),
-    BotCommand("restart", "Start over at day 1"),
-    BotCommand("stop", "Unsubscribe"),
-    BotCommand("help", "Everything I can do"),
-    BotCommand("log", "Log a set: /log rdl 35 3x12"),
-    BotCommand("progress", "Your progress chart: /progress rdl"),
-    BotCommand("undo", "Remove the last logged line"),
-    BotCommand("records", "Your records and estimated 1RM"),
-    BotCommand("plates", "Plates per side: /plates 142.5"),
-    BotCommand("rest", "A rest timer: /rest 3m"),
-    BotCommand("export", "Everything stored about you; /export csv: your log"),
-    BotCommand("forget", "Delete everything stored about you"),
-    BotCommand("units", "Log in kg or lb"),
-    BotCommand("weekly", "A weekly check-in after the course: on or off"),
-]
+# The command menu, in this order; each command's description is in content (texts.yaml `commands`).
+COMMANDS = (
+    "today",
+    "cue",
+    "drill",
+    "checkins",
+    "settings",
+    "language",
+    "pause",
+    "resume",
+    "restart",
+    "stop",
+    "help",
+    "log",
+    "progress",
+    "undo",
+    "records",
+    "plates",
+    "rest",
+    "export",
+    "forget",
+    "units",
+    "weekly",
+)
 
 
 def build_application(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    content: Content | None = None,
+    library: Library | None = None,
     content_dir: Path = CONTENT_DIR,
     request: BaseRequest | None = None,
 ) -> CoachApplication:
     """`request` replaces the HTTP client for every Bot API call: the demo's in-process Telegram."""
-    content = content or load_content(content_dir)
+    library = library or load_library(content_dir)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
-    delivery = DeliveryEngine(settings=settings, content=content, db=db, clock=clock)
+    languages = Languages(db=db, available=library.languages)
+    delivery = DeliveryEngine(settings=settings, library=library, languages=languages, db=db, clock=clock)
     services = Services(
         settings=settings,
-        content=content,
+        library=library,
         db=db,
         clock=clock,
         delivery=delivery,
-        matcher=CheckinMatcher(content.checkin, content.lexicons["en"]),
-        cue_index=build_cue_index(content),
-        answers=AnswerWriter(db, content.question_of),
+        matchers={
+            language: CheckinMatcher(content.checkin, content.lexicons.get(language) or content.lexicons["en"])
+            for language, content in library.contents.items()
+        },
+        cue_indexes={language: build_cue_index(content, language) for language, content in library.contents.items()},
+        answers=AnswerWriter(db, library.base.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),
+        languages=languages,
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -174,21 +184,32 @@ def run_paced(job_queue: JobQueue, tick: Tick, every: float, name: str) -> None:
 
 
 # In groups members see only what works there; admins also see the coach commands.
-GROUP_COMMANDS = [
-    BotCommand("cue", "The right cue now: /cue lower back"),
-    BotCommand("drill", "How to do a drill: /drill wall tap"),
-]
-GROUP_ADMIN_COMMANDS = [
-    BotCommand("groupcourse", "Run the course here: start 18:30 Europe/Berlin, pause, resume, stop, here"),
-    BotCommand("summary", "Today's check-ins, sent to you privately"),
-    *GROUP_COMMANDS,
-]
+GROUP_COMMANDS = ("cue", "drill")
+GROUP_ADMIN_COMMANDS = ("groupcourse", "summary", *GROUP_COMMANDS)
+
+
+def _menu(content: Content, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, content.texts.commands[name]) for name in names]
+
+
+async def set_profile(bot: Bot, library: Library) -> None:
+    """The command menu and the bot's profile texts, once per language: Telegram shows a person the
+    set for their app's language code, and the base language's to everyone else."""
+    for language, content in library.contents.items():
+        code = None if language == BASE_LANGUAGE else language
+        await bot.set_my_commands(
+            _menu(content, GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats(), language_code=code
+        )
+        await bot.set_my_commands(
+            _menu(content, GROUP_ADMIN_COMMANDS), scope=BotCommandScopeAllChatAdministrators(), language_code=code
+        )
+        await bot.set_my_commands(_menu(content, COMMANDS), language_code=code)
+        await bot.set_my_description(content.texts.bot_description.strip(), language_code=code)
+        await bot.set_my_short_description(content.texts.bot_short_description.strip(), language_code=code)
 
 
 async def _post_init(application: CoachApplication) -> None:
-    await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-    await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
-    await application.bot.set_my_commands(COMMANDS)
+    await set_profile(application.bot, application.services.library)
     every = application.services.settings.delivery_tick_seconds
     run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
     run_paced(application.job_queue, rest_timers, min(TIMER_TICK_SECONDS, every), "rest-timers")

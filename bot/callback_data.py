@@ -146,6 +146,13 @@ class SettingsChoice(CallbackData, prefix="set"):
 
 
 @dataclass(frozen=True)
+class LanguagePick(CallbackData, prefix="lang"):
+    """Speak this language to the presser from now on (a code with a content tree, checked on use)."""
+
+    language: Annotated[str, Pattern(r"[a-z]{2}")]
+
+
+@dataclass(frozen=True)
 class RestartAnswer(CallbackData, prefix="restart"):
     """Start over, or not; `enrollment` is the run the question was about (absent on old buttons),
     so a second press of the same button cannot start over the run the first one created."""

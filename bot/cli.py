@@ -18,18 +18,21 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _content_check(args: argparse.Namespace) -> int:
-    from bot.content import ContentError, load_content
+    from bot.content import ContentError
+    from bot.content.languages import load_library
 
     try:
-        content = load_content(Path(args.path))
+        library = load_library(Path(args.path))
     except ContentError as exc:
         for problem in exc.problems:
             print(problem)
         print(f"{len(exc.problems)} problem(s) in {args.path}", file=sys.stderr)
         return 1
+    content = library.base
     print(
         f"content OK: {content.days} lessons, {len(content.drills)} drills, {len(content.cues)} cues, "
-        f"{len(content.checkin.nodes)} check-in questions, {len(content.checkin.advice)} pieces of advice"
+        f"{len(content.checkin.nodes)} check-in questions, {len(content.checkin.advice)} pieces of advice; "
+        f"languages: {', '.join(library.languages)}"
     )
     return 0
 
@@ -80,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo.terminal import run_demo
 
-    return run_demo(day_seconds=args.day_seconds)
+    return run_demo(day_seconds=args.day_seconds, language=args.language)
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -124,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="chat with the coach in this terminal: no token, no network")
     demo.add_argument(
         "--day-seconds", type=int, default=20, help="length of a course day in seconds (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--language", default="en", help="the language the demo person's Telegram is set to (default: %(default)s)"
     )
     demo.set_defaults(handler=_demo)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(handler=_migrate)

@@ -1,7 +1,9 @@
 """The typed bridge between python-telegram-bot and the bot's services.
 
 Handlers get `context.services` (settings, content, database, clock, delivery) instead of
-string keys into `bot_data`.
+string keys into `bot_data`. `content`, `matcher` and `cue_index` are those of the language being
+spoken (bot.language.current_language, set once per update by bot/handlers/language.py), so a
+handler reads `services.content.texts` whatever the person's language.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.content import Content
+from bot.content.languages import Library
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import CueIndex
+from bot.language import BASE_LANGUAGE, current_language
 from bot.services.access import Access
+from bot.services.languages import Languages
 from bot.settings import Settings
 from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
@@ -27,14 +32,27 @@ if TYPE_CHECKING:
 @dataclass
 class Services:
     settings: Settings
-    content: Content
+    library: Library  # the content of every language
     db: Database
     clock: Clock
     delivery: DeliveryEngine
-    matcher: CheckinMatcher
-    cue_index: CueIndex  # built once at start-up; every lookup reuses it
+    matchers: dict[str, CheckinMatcher]  # per language: its check-in tree and its lexicon
+    cue_indexes: dict[str, CueIndex]  # per language, built once at start-up; every lookup reuses them
     answers: AnswerWriter  # check-in answers, written together when they come together
     access: Access  # who may touch what: every button press is checked here first
+    languages: Languages  # who is spoken to in which language
+
+    @property
+    def content(self) -> Content:
+        return self.library.current
+
+    @property
+    def matcher(self) -> CheckinMatcher:
+        return self.matchers.get(current_language.get()) or self.matchers[BASE_LANGUAGE]
+
+    @property
+    def cue_index(self) -> CueIndex:
+        return self.cue_indexes.get(current_language.get()) or self.cue_indexes[BASE_LANGUAGE]
 
 
 class CoachApplication(Application):

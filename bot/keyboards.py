@@ -8,10 +8,20 @@ from typing import get_args
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callback_data import CheckinPress, FixAnswer, FixHelped, GroupCheckinPress, HoldOk, PlatesFor, RestTimer
+from bot.callback_data import (
+    CheckinPress,
+    FixAnswer,
+    FixHelped,
+    GroupCheckinPress,
+    HoldOk,
+    LanguagePick,
+    PlatesFor,
+    RestTimer,
+)
 from bot.content.models import Node, Texts
 from bot.domain.rest import REST_BUTTONS, rest_text
 from bot.domain.training import format_number
+from bot.language import language_name
 
 FIX_ANSWERS: tuple[FixHelped, ...] = get_args(FixHelped)
 
@@ -72,4 +82,11 @@ def plates_button(texts: Texts, weight: float, unit: str) -> InlineKeyboardButto
     amount = f"{format_number(weight)} {unit}"
     return InlineKeyboardButton(
         texts.plates_button.format(weight=amount), callback_data=PlatesFor(format_number(weight), unit).pack()
+    )
+
+
+def language_keyboard(languages: tuple[str, ...]) -> InlineKeyboardMarkup:
+    """One button per language we speak, each in its own name: readable whatever the person's language."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(language_name(code), callback_data=LanguagePick(code).pack()) for code in languages]]
     )

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import language
 from bot.content.models import Content, Texts
 from bot.context import Services
 from bot.domain import training
 from bot.domain.strength import LiftSet, Record, RecordKind
 from bot.domain.training import Advice, Catalogue, FormCheck, LoggedSet, format_number, from_kg
+from bot.language import current_language
 from bot.settings import Settings
 from bot.storage import models, queries
 
@@ -46,7 +48,8 @@ def local_date(instant: datetime, zone: str | None) -> date:
 
 
 def date_text(on: date) -> str:
-    return f"{on:%d %b}".lstrip("0")
+    """A short date in the language being spoken ('3 Mar', '3 mar', '3 мар.')."""
+    return language.date_text(on, current_language.get())
 
 
 async def zone_of(session: AsyncSession, chat_id: int) -> str | None:

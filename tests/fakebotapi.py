@@ -341,6 +341,7 @@ class FakeBotApi:
         self._file_count = 0
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._menu_buttons: dict[int | None, JSONDict] = {}
+        self._descriptions: dict[tuple[str, str], str] = {}  # (kind, language code) -> text
 
         self._faults: list[_QueuedFault] = []
         self._fault_table: list[tuple[float, _Fault]] = []
@@ -363,6 +364,10 @@ class FakeBotApi:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
+            "setMyDescription": self._set_my_description,
+            "getMyDescription": self._get_my_description,
+            "setMyShortDescription": self._set_my_short_description,
+            "getMyShortDescription": self._get_my_short_description,
             "setChatMenuButton": self._set_chat_menu_button,
             "getChatMenuButton": self._get_chat_menu_button,
             "sendMessage": self._send_message,
@@ -908,6 +913,26 @@ class FakeBotApi:
     async def _delete_my_commands(self, params: JSONDict) -> bool:
         self._commands.pop(self._commands_key(params), None)
         return True
+
+    def _describe(self, kind: str, limit: int, params: JSONDict) -> bool:
+        text = str(params.get(kind) or "")
+        if len(text) > limit:
+            raise _bad_request(f"{kind.upper()}_INVALID")
+        self._descriptions[(kind, params.get("language_code", ""))] = text
+        return True
+
+    async def _set_my_description(self, params: JSONDict) -> bool:
+        return self._describe("description", 512, params)
+
+    async def _get_my_description(self, params: JSONDict) -> JSONDict:
+        return {"description": self._descriptions.get(("description", params.get("language_code", "")), "")}
+
+    async def _set_my_short_description(self, params: JSONDict) -> bool:
+        return self._describe("short_description", 120, params)
+
+    async def _get_my_short_description(self, params: JSONDict) -> JSONDict:
+        key = ("short_description", params.get("language_code", ""))
+        return {"short_description": self._descriptions.get(key, "")}
 
     async def _set_chat_menu_button(self, params: JSONDict) -> bool:
         self._menu_buttons[params.get("chat_id")] = params.get("menu_button", {"type": "default"})

@@ -30,6 +30,7 @@ from bot.callback_data import (
     ForgetAnswer,
     GroupCheckinPress,
     HoldOk,
+    LanguagePick,
     PickExercise,
     PlatesFor,
     ProfileChoice,
@@ -128,6 +129,7 @@ def forged_presses(run: int, answer: int) -> dict[str, list[str]]:
         "pl": ["pl:60:kg"],
         "rest": ["rest:90", "rest:off"],
         "cue": ["cue:topic:back"],
+        "lang": ["lang:es", "lang:xx"],
         "gci": [f"gci:{run}:1:felt-where:lower-back"],
     }
 
@@ -188,6 +190,7 @@ def test_every_kind_of_button_packs_within_64_bytes_and_reads_back_as_itself():
         PlatesFor("9999.99", "kg"),
         RestTimer(str(MAX_REST_SECONDS)),
         RestTimer("off"),
+        LanguagePick("ru"),
     ]
     assert {type(button) for button in widest} == set(CallbackData.__subclasses__()), "every kind is tried"
     for button in widest:

@@ -93,9 +93,11 @@ def test_every_text_placeholder_is_known(content):
         size="1,200 KB",
         max="1,000 KB",
         exercises="Deadlift, Romanian deadlift",
+        languages="en (English), es (Español)",
     )
     for _field, text in content.texts:
-        text.format(**values)
+        if not isinstance(text, dict):  # the command menu's descriptions are not formatted
+            text.format(**values)
 
 
 @pytest.mark.parametrize("profile", ["runner", "lifter", "both"])

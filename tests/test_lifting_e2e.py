@@ -307,7 +307,7 @@ async def test_export_csv_then_import_it_elsewhere(running_bot, telegram, clock)
     [imported] = await sam.say_file("from-hevy.csv", document["_file_bytes"] + extra)
     text = imported["text"]
     assert "Imported <b>9</b> sets of Deadlift, Glute bridge, Romanian deadlift." in text
-    assert "Bench Press (Barbell) (1)" in text and "1 warm-up sets" in text
+    assert "Bench Press (Barbell) (1)" in text and "1 warm-up set." in text
     assert await _count(running_bot, LogEntry, user_id=1002) == 4  # rows: 8,8 / 7 / bridge / deadlift
     [records] = await sam.say("/records deadlift")
     assert "Heaviest for 5 reps: 308.6 lb (3 Jun)" in records["text"]  # 140 kg, in Sam's pounds

@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.callback_data import MAX_ROW_ID, CheckinPress
-from bot.content.models import PAIN_OPTION, CheckinTree, Content, Course, Cue, Drill, Lesson, Lexicon, Texts
+from bot.content.models import PAIN_OPTION, CheckinTree, Content, Course, Cue, Drill, Lesson, Lexicon, Plural, Texts
+from bot.language import BASE_LANGUAGE
 
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#\d+);")
@@ -135,8 +136,9 @@ def _keyed(items: list[Any], model: type[T], source: _Source, key: str, problems
     return result
 
 
-def load_content(root: Path) -> Content:
-    """Parse and check everything under `root`; raise ContentError listing every problem."""
+def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Path | None = None) -> Content:
+    """Parse and check everything under `root` (one language's tree); raise ContentError listing
+    every problem. The lexicons of every language live in one folder, `root/lexicons` by default."""
     problems: list[Problem] = []
     sources = {
         name: _parse(root / f"{name}.yaml", problems) for name in ("course", "drills", "cues", "checkin", "texts")
@@ -145,9 +147,10 @@ def load_content(root: Path) -> Content:
     if not lesson_files:
         problems.append(Problem(root / "lessons", 1, "no lesson files (day-1.yaml ... day-7.yaml)"))
     lesson_sources = [s for s in (_parse(f, problems) for f in lesson_files) if s is not None]
-    lexicon_files = sorted((root / "lexicons").glob("*.yaml"))
+    lexicons_dir = lexicons_dir or root / "lexicons"
+    lexicon_files = sorted(lexicons_dir.glob("*.yaml"))
     if not lexicon_files:
-        problems.append(Problem(root / "lexicons", 1, "no lexicon files (en.yaml ...)"))
+        problems.append(Problem(lexicons_dir, 1, "no lexicon files (en.yaml ...)"))
     lexicon_sources = [s for s in (_parse(f, problems) for f in lexicon_files) if s is not None]
     for source in [*sources.values(), *lesson_sources]:
         if source is not None:
@@ -168,6 +171,9 @@ def load_content(root: Path) -> Content:
     course = _validate(Course, sources["course"], problems)
     checkin = _validate(CheckinTree, sources["checkin"], problems)
     texts = _validate(Texts, sources["texts"], problems)
+    for value in dict(texts or {}).values():
+        if isinstance(value, Plural):
+            value._language = language  # its forms are picked by this language's plural rules
     lessons: dict[int, tuple[Lesson, _Source]] = {}
     for source in lesson_sources:
         lesson = _validate(Lesson, source, problems)
@@ -191,7 +197,7 @@ def load_content(root: Path) -> Content:
 
     if problems or course is None or checkin is None or texts is None or "en" not in lexicons:
         if not problems:
-            problems.append(Problem(root / "lexicons", 1, "no English lexicon (en.yaml)"))
+            problems.append(Problem(lexicons_dir, 1, "no English lexicon (en.yaml)"))
         raise ContentError(problems)
     return Content(
         course=course,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from bot.language import BASE_LANGUAGE, plural_category
 
 Slug = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
 Topic = Literal["down", "up", "brace", "back", "knees", "glutes", "running"]
@@ -139,6 +141,32 @@ class CheckinTree(Strict):
     advice: list[Advice] = Field(min_length=1)
 
 
+class Plural(Strict):
+    """A sentence whose words depend on a count: one form per CLDR plural category the language has
+    (English one/other; Russian one/few/many/other). `format` picks the form like `str.format`
+    fills a sentence, so a call site does not care whether a text has forms."""
+
+    plural: str  # the placeholder whose number picks the form
+    zero: str | None = None
+    one: str | None = None
+    two: str | None = None
+    few: str | None = None
+    many: str | None = None
+    other: str
+    _language: str = PrivateAttr(default=BASE_LANGUAGE)  # set by the loader for the file's language
+
+    def form(self, count: float) -> str:
+        return getattr(self, plural_category(self._language, count)) or self.other
+
+    def format(self, **values: object) -> str:
+        count = values[self.plural]
+        return self.form(count if isinstance(count, int | float) else float(str(count))).format(**values)
+
+
+Text = str | Plural
+CommandDescription = Annotated[str, Field(min_length=3, max_length=256)]  # Telegram's limits
+
+
 class Texts(Strict):
     """Every sentence the bot says that is not coaching content; placeholders in {braces}."""
 
@@ -258,7 +286,7 @@ class Texts(Strict):
     advice_stop: str
     advice_back_off: str
     advice_back_off_bodyweight: str
-    advice_deload: str
+    advice_deload: Text
     advice_deload_bodyweight: str
     advice_increase: str
     advice_increase_bodyweight: str
@@ -285,7 +313,7 @@ class Texts(Strict):
     record_new: str
     record_heaviest: str
     record_reps_one: str
-    record_reps_many: str
+    record_reps_many: Text
     record_e1rm: str
     record_volume: str
     record_volume_reps: str
@@ -313,7 +341,7 @@ class Texts(Strict):
     rest_nothing: str
     rest_over: str
     rest_button: str
-    export_csv_caption: str
+    export_csv_caption: Text
     export_csv_empty: str
     import_too_big: str
     import_bad_encoding: str
@@ -325,8 +353,8 @@ class Texts(Strict):
     import_done: str
     import_nothing_new: str
     import_skipped_exercises: str
-    import_skipped_warmups: str
-    import_skipped_known: str
+    import_skipped_warmups: Text
+    import_skipped_known: Text
     units_question: str
     units_kg_button: str
     units_lb_button: str
@@ -389,6 +417,14 @@ class Texts(Strict):
     group_summary_to_admins: str
     group_digest_heading: str
     group_commands_here: str
+    language_ask: str
+    language_saved: str
+    group_language_set: str
+    group_language_unknown: str
+    # Telegram's own surfaces, set per language at start-up: the profile and the command menu
+    bot_description: str = Field(max_length=512)
+    bot_short_description: str = Field(max_length=120)
+    commands: dict[str, CommandDescription]
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words

@@ -10,6 +10,7 @@ from html import escape
 from telegram import InlineKeyboardMarkup
 
 from bot.content import Content
+from bot.content.languages import Library
 from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.domain.groups import member_link_payload, start_link, tally
 from bot.keyboards import checkin_keyboard, fix_keyboard, group_checkin_keyboard
@@ -36,9 +37,14 @@ def past_answers(rows: Iterable[CheckinAnswer]) -> list[PastAnswer]:
 
 
 class LessonComposer:
-    def __init__(self, *, content: Content, db: Database) -> None:
-        self.content = content
+    def __init__(self, *, library: Library, db: Database) -> None:
+        self.library = library
         self.db = db
+
+    @property
+    def content(self) -> Content:
+        """The content in the language being spoken (bot.language.speaking sets it per recipient)."""
+        return self.library.current
 
     async def compose(
         self,

@@ -39,12 +39,15 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot import metrics
 from bot.clock import Clock
 from bot.content import Content
+from bot.content.languages import Library
 from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
 from bot.delivery.ratelimit import BULK
 from bot.delivery.timers import TimerDelivery
 from bot.domain.schedule import LessonSchedule, next_due
 from bot.keyboards import checkin_keyboard
+from bot.language import speaking
+from bot.services.languages import Languages
 from bot.settings import Settings
 from bot.storage import queries
 from bot.storage.db import Database
@@ -118,18 +121,27 @@ def backoff(attempt: int) -> float:
 
 
 class DeliveryEngine:
-    def __init__(self, *, settings: Settings, content: Content, db: Database, clock: Clock) -> None:
+    def __init__(
+        self, *, settings: Settings, library: Library, languages: Languages, db: Database, clock: Clock
+    ) -> None:
         self.settings = settings
-        self.content = content
+        self.library = library
+        self.languages = languages  # each recipient's: set around each lesson, nudge and timer sent
         self.db = db
         self.clock = clock
-        self.composer = LessonComposer(content=content, db=db)
-        self.groups = GroupDelivery(content=content, db=db, clock=clock)
+        self.composer = LessonComposer(library=library, db=db)
+        self.groups = GroupDelivery(library=library, db=db, clock=clock)
         self.concurrency = send_concurrency(settings)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.timers = TimerDelivery(  # rest timers: the same claim-then-send, on their own short tick
-            content=content, db=db, clock=clock, worker=self.worker, lease=lease, may_have_arrived=may_have_arrived
+            library=library,
+            languages=languages,
+            db=db,
+            clock=clock,
+            worker=self.worker,
+            lease=lease,
+            may_have_arrived=may_have_arrived,
         )
         self._tick_lock = asyncio.Lock()
         self._closing = False  # set on shutdown: claim nothing new
@@ -142,6 +154,11 @@ class DeliveryEngine:
         self._writer: asyncio.Task[None] | None = None  # writes outcomes while any are queued
         self._sending = 0  # lessons being composed and sent right now
         self._write_batch = max(1, self.concurrency // 2)  # outcomes worth a transaction during a fan-out
+
+    @property
+    def content(self) -> Content:
+        """The content in the language being spoken: the recipient's, inside `speaking`."""
+        return self.library.current
 
     async def tick(self, bot: Bot) -> TickReport:
         """Send everything that is due, batch by batch, until nothing is left."""
@@ -165,27 +182,33 @@ class DeliveryEngine:
                 limit=self.settings.delivery_batch_size,
                 delay=timedelta(seconds=self.settings.checkin_reminder_seconds),
             )
+        spoken = await self.languages.of_chats(reminder.chat_id for reminder in due)
+        for reminder in due:
+            with speaking(spoken[reminder.chat_id]):
+                await self._remind(bot, reminder, report)
+
+    async def _remind(self, bot: Bot, reminder: queries.DueReminder, report: TickReport) -> None:
+        """One nudge, in the language of the chat it goes to."""
         texts = self.content.texts
         nodes = {node.id: node for node in self.content.checkin.nodes}
-        for reminder in due:
-            if reminder.kind != "private":  # a group's check-in window closed: its coaches get the digest
-                await self.groups.send_digest(bot, reminder.chat_id, reminder.day, self.send)
-                continue
-            node = nodes.get(reminder.node)
-            if node is None:
-                continue
-            nudge = Outgoing(
-                f"{texts.checkin_reminder.format(day=reminder.day).strip()}\n\n<b>{node.question}</b>",
-                checkin_keyboard(reminder.enrollment_id, reminder.day, node),
-            )
-            try:
-                await self.send(bot, reminder.chat_id, nudge)
-                report.reminded += 1
-            except Forbidden:
-                async with self.db.session() as session:
-                    await queries.mark_unreachable(session=session, chat_id=reminder.chat_id)
-            except (BadRequest, NetworkError) as exc:  # a nudge is a nicety: log it, never retry it
-                log.warning("check-in reminder to chat %s not sent: %s", reminder.chat_id, exc)
+        if reminder.kind != "private":  # a group's check-in window closed: its coaches get the digest
+            await self.groups.send_digest(bot, reminder.chat_id, reminder.day, self.send)
+            return
+        node = nodes.get(reminder.node)
+        if node is None:
+            return
+        nudge = Outgoing(
+            f"{texts.checkin_reminder.format(day=reminder.day).strip()}\n\n<b>{node.question}</b>",
+            checkin_keyboard(reminder.enrollment_id, reminder.day, node),
+        )
+        try:
+            await self.send(bot, reminder.chat_id, nudge)
+            report.reminded += 1
+        except Forbidden:
+            async with self.db.session() as session:
+                await queries.mark_unreachable(session=session, chat_id=reminder.chat_id)
+        except (BadRequest, NetworkError) as exc:  # a nudge is a nicety: log it, never retry it
+            log.warning("check-in reminder to chat %s not sent: %s", reminder.chat_id, exc)
 
     async def deliver_now(self, bot: Bot, enrollment_id: int) -> TickReport:
         """Send an enrollment's due lesson right away (day 1 after onboarding, after /restart, a
@@ -241,6 +264,7 @@ class DeliveryEngine:
         report.claimed += len(batch)
         gate = gate or asyncio.Semaphore(self.concurrency)
         waiting = len(batch)
+        spoken = await self.languages.of_chats(item.chat_id for item in batch)  # one read for the batch
 
         async def one(item: queries.ClaimedLesson) -> None:
             nonlocal waiting
@@ -250,7 +274,8 @@ class DeliveryEngine:
                     begun.set()
                 if self._closing:  # claimed but not begun: `shutdown` hands it back
                     return
-                await self._deliver(bot, item, report)
+                with speaking(spoken[item.chat_id]):
+                    await self._deliver(bot, item, report)
 
         self._batches_in_flight += 1
         self._idle.clear()

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from bot.clock import Clock
 from bot.content import Content
+from bot.content.languages import Library
 from bot.delivery.compose import Outgoing
 from bot.domain.groups import GroupAnswer, summarise
 from bot.render import split_message
@@ -30,11 +31,16 @@ Send = Callable[[Bot, int, Outgoing, int | None], Awaitable[int]]
 
 
 class GroupDelivery:
-    def __init__(self, *, content: Content, db: Database, clock: Clock) -> None:
-        self.content = content
+    def __init__(self, *, library: Library, db: Database, clock: Clock) -> None:
+        self.library = library
         self.db = db
         self.clock = clock
         self._admins: dict[int, tuple[datetime, dict[int, str]]] = {}  # a cache, not course state
+
+    @property
+    def content(self) -> Content:
+        """The content in the language being spoken (bot.language.speaking sets it per recipient)."""
+        return self.library.current
 
     async def admins(self, bot: Bot, chat_id: int) -> dict[int, str]:
         """The chat's human admins (user id -> name), asked from Telegram at most once a minute."""

@@ -15,9 +15,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
-from bot.content import Content
+from bot.content.languages import Library
 from bot.domain.rest import rest_text
 from bot.keyboards import rest_row
+from bot.services.languages import Languages
 from bot.storage import queries
 from bot.storage.db import Database
 
@@ -39,14 +40,16 @@ class TimerDelivery:
     def __init__(
         self,
         *,
-        content: Content,
+        library: Library,
+        languages: Languages,
         db: Database,
         clock: Clock,
         worker: str,
         lease: timedelta,
         may_have_arrived: Callable[[Exception], bool],
     ) -> None:
-        self.content = content
+        self.library = library
+        self.languages = languages
         self.db = db
         self.clock = clock
         self.worker = worker
@@ -65,10 +68,11 @@ class TimerDelivery:
             due = await queries.claim_scheduled(
                 session=session, now=self.clock.now(), limit=TIMER_BATCH, worker=self.worker, lease=self.lease
             )
-        texts = self.content.texts
+        spoken = await self.languages.of_chats(message.chat_id for message in due)
         sent = 0
         for message in due:
             status, retry_at = "sent", None
+            texts = self.library[spoken[message.chat_id]].texts
             try:
                 await bot.send_message(
                     message.chat_id,

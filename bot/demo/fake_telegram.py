@@ -38,7 +38,7 @@ class Screen(Protocol):
 class FakeTelegram(BaseRequest):
     """The Bot API methods the coach uses, kept in memory; the person acts through `say` and `press`."""
 
-    def __init__(self, screen: Screen, *, person_name: str) -> None:
+    def __init__(self, screen: Screen, *, person_name: str, language: str = "en") -> None:
         self.screen = screen
         self.bot_user: JSONDict = {
             "id": BOT_ID,
@@ -49,7 +49,7 @@ class FakeTelegram(BaseRequest):
             "can_read_all_group_messages": False,
             "supports_inline_queries": False,
         }
-        self.person: JSONDict = {"id": PERSON_ID, "is_bot": False, "first_name": person_name, "language_code": "en"}
+        self.person: JSONDict = {"id": PERSON_ID, "is_bot": False, "first_name": person_name, "language_code": language}
         self.chat: JSONDict = {"id": PERSON_ID, "type": "private", "first_name": person_name}
         self.messages: dict[int, JSONDict] = {}  # the bot's messages, latest version, with their full markup
         self._updates: list[JSONDict] = []
@@ -63,6 +63,8 @@ class FakeTelegram(BaseRequest):
             "getUpdates": self._get_updates,
             "deleteWebhook": self._true,
             "setMyCommands": self._true,
+            "setMyDescription": self._true,
+            "setMyShortDescription": self._true,
             "close": self._true,
             "logOut": self._true,
             "sendChatAction": self._true,

@@ -196,7 +196,7 @@ def _person_name() -> str:
     return name.capitalize() if name and name != "root" else "Friend"
 
 
-async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO) -> None:
+async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO, language: str = "en") -> None:
     with tempfile.TemporaryDirectory(prefix="hinge-coach-demo-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'coach.db'}"
         settings = load_settings(
@@ -213,7 +213,7 @@ async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO) -> None:
         configure_logging(settings.log_level, secrets=[DEMO_TOKEN])
         await upgrade_async(url)
         terminal = Terminal(out, echo=not _is_tty(stdin), bold=_is_tty(out))
-        telegram = FakeTelegram(terminal, person_name=_person_name())
+        telegram = FakeTelegram(terminal, person_name=_person_name(), language=language)
         terminal.telegram = telegram
         application = build_application(settings, request=telegram)
         print(banner(day_seconds), file=out, flush=True)
@@ -230,6 +230,9 @@ def _is_tty(stream: Any) -> bool:
     return hasattr(stream, "isatty") and stream.isatty()
 
 
-def run_demo(*, day_seconds: int = 20, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
-    asyncio.run(demo(day_seconds=day_seconds, stdin=stdin or sys.stdin, out=out or sys.stdout))
+def run_demo(
+    *, day_seconds: int = 20, stdin: TextIO | None = None, out: TextIO | None = None, language: str = "en"
+) -> int:
+    """`language` is the demo person's Telegram language: the coach speaks it from the first word."""
+    asyncio.run(demo(day_seconds=day_seconds, stdin=stdin or sys.stdin, out=out or sys.stdout, language=language))
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import get_args
 
@@ -20,7 +21,8 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel
 
 from bot.content.models import Content, Option, Topic
-from bot.domain.text import normalise
+from bot.domain.text import normalise, stemmer
+from bot.language import BASE_LANGUAGE
 
 MAX_QUERY_CHARS = 200  # a mid-set query is a few words; a pasted essay is cut, not scanned
 MAX_QUERY_WORDS = 30
@@ -47,8 +49,8 @@ DRILL_CUTOFF = 70
 SYNONYM_WORD, WHY_WORD = 0.7, 0.5  # a word met in a synonym or the why line, against one in the cue
 
 
-def _content_words(words: list[str] | tuple[str, ...]) -> list[str]:
-    return [w for w in words if w not in STOPWORDS and not w.isdigit()]
+def _content_words(words: list[str] | tuple[str, ...], stopwords: frozenset[str] = STOPWORDS) -> list[str]:
+    return [w for w in words if w not in stopwords and not w.isdigit()]
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,16 @@ class CueIndex:
         idf: dict[str, float],
         vocabulary: dict[str, int],
         drill_names: dict[str, str],
+        language: str = BASE_LANGUAGE,
+        stopwords: frozenset[str] = STOPWORDS,
     ) -> None:
+        self._stem = stemmer(language)  # the query's words meet the library's in the same form
+        self._stopwords = stopwords
         self._order = order
         self._topics = topics
         self._starters = starters
         self._phrases = phrases
-        self._phrase_meaning = {text: len(set(_content_words(text.split()))) for text in phrases}
+        self._phrase_meaning = {text: len(set(_content_words(text.split(), stopwords))) for text in phrases}
         self._longest_phrase = max((len(p.split()) for p in phrases), default=1)
         self._fuzzy_choices = fuzzy_choices
         self._word_cues = word_cues
@@ -90,9 +96,9 @@ class CueIndex:
 
     def search(self, query: str, limit: int = 3) -> list[CueHit]:
         """The best `limit` cues for what a person typed, best first; [] when nothing fits."""
-        words = [self._correct(w) for w in normalise(query[:MAX_QUERY_CHARS]).split()[:MAX_QUERY_WORDS]]
-        words = [w for w in words if not w.isdigit()]
-        meaningful = set(_content_words(words))  # a repeated word says nothing new
+        typed = self._stem(normalise(query[:MAX_QUERY_CHARS]).split()[:MAX_QUERY_WORDS])
+        words = [w for w in (self._correct(w) for w in typed) if not w.isdigit()]
+        meaningful = set(_content_words(words, self._stopwords))  # a repeated word says nothing new
         best: dict[tuple[str, str], float] = {}
         if not meaningful:  # only filler words ("can't feel it"): nothing but the exact phrase will do
             for cue_id, kind, weight in self._phrases.get(" ".join(words), ()):
@@ -120,17 +126,23 @@ class CueIndex:
 
     def drill(self, name: str) -> str | None:
         """The drill id a typed name means, typos allowed; None when no drill is close."""
-        text = normalise(name[:MAX_QUERY_CHARS])
+        text = " ".join(self._stem(normalise(name[:MAX_QUERY_CHARS]).split()))
         if text in self._drill_names:
             return self._drill_names[text]
-        if not _content_words(text.split()):
+        if not _content_words(text.split(), self._stopwords):
             return None
         match = process.extractOne(text, self._drill_choices, scorer=fuzz.WRatio, score_cutoff=DRILL_CUTOFF)
         return None if match is None else self._drill_names[match[0]]
 
     def _correct(self, word: str) -> str:
         """The library word meant by a typed word: itself, its stem, or the nearest by edits."""
-        if word in self._vocabulary or word in STOPWORDS or len(word) < 3 or len(word) > LONGEST_WORD or word.isdigit():
+        if (
+            word in self._vocabulary
+            or word in self._stopwords
+            or len(word) < 3
+            or len(word) > LONGEST_WORD
+            or word.isdigit()
+        ):
             return word
         for suffix in _SUFFIXES:
             stem = word.removesuffix(suffix)
@@ -176,7 +188,7 @@ class CueIndex:
         """Loose evidence from the words no phrase explained, found anywhere in a cue; rarer words count more."""
         total = sum(self._idf.get(w, self._rarest) for w in meaningful)
         matched: defaultdict[str, float] = defaultdict(float)
-        for word in set(_content_words(loose)):
+        for word in set(_content_words(loose, self._stopwords)):
             for cue_id, weight in self._word_cues.get(word, ()):
                 matched[cue_id] += self._idf[word] * weight
         for cue_id, weight in matched.items():
@@ -188,12 +200,19 @@ def _keep_best(best: dict[tuple[str, str], float], key: tuple[str, str], value: 
         best[key] = value
 
 
-def build_cue_index(content: Content) -> CueIndex:
-    """Precompute every phrase, word and drill name the search needs from the loaded content."""
+def build_cue_index(content: Content, language: str = BASE_LANGUAGE) -> CueIndex:
+    """Precompute every phrase, word and drill name the search needs from the loaded content of one
+    language. Another language than English is read in stems, and the words its lexicon skips are
+    its filler words."""
     phrases: defaultdict[str, dict[tuple[str, str], float]] = defaultdict(dict)
+    stem = stemmer(language)
+    lexicon = content.lexicons.get(language)
+    stopwords = STOPWORDS
+    if language != BASE_LANGUAGE and lexicon is not None:
+        stopwords = STOPWORDS | frozenset(stem([w for phrase in lexicon.skip for w in normalise(phrase).split()]))
 
     def add(phrase: str, cue_id: str, kind: str, weight: float = 1.0) -> None:
-        text = normalise(phrase, limit=None)
+        text = " ".join(stem(normalise(phrase, limit=None).split()))
         if text:
             key = (cue_id, kind)
             phrases[text][key] = max(weight, phrases[text].get(key, 0.0))
@@ -211,7 +230,7 @@ def build_cue_index(content: Content) -> CueIndex:
         add(phrase, cue_id, FAULT, weight)
 
     topics = {topic: [c.id for c in content.cues.values() if topic in c.topics] for topic in get_args(Topic)}
-    word_cues, idf = _word_bags(content)
+    word_cues, idf = _word_bags(content, stem, stopwords)
     vocabulary: Counter[str] = Counter()
     for text in phrases:
         vocabulary.update(text.split())
@@ -225,7 +244,9 @@ def build_cue_index(content: Content) -> CueIndex:
         word_cues=word_cues,
         idf=idf,
         vocabulary=dict(vocabulary.most_common()),
-        drill_names=_drill_names(content),
+        drill_names=_drill_names(content, stem),
+        language=language,
+        stopwords=stopwords,
     )
 
 
@@ -263,7 +284,9 @@ def _fault_phrases(content: Content) -> list[tuple[str, str, float]]:
     return found
 
 
-def _word_bags(content: Content) -> tuple[dict[str, list[tuple[str, float]]], dict[str, float]]:
+def _word_bags(
+    content: Content, stem: Callable[[list[str]], list[str]], stopwords: frozenset[str]
+) -> tuple[dict[str, list[tuple[str, float]]], dict[str, float]]:
     """Each meaningful word of a cue -> (cue, weight) for the cues using it, and how rare the word is.
 
     A word of the cue itself counts most, then one of its synonyms, then one of its why line.
@@ -271,7 +294,7 @@ def _word_bags(content: Content) -> tuple[dict[str, list[tuple[str, float]]], di
     word_cues: defaultdict[str, dict[str, float]] = defaultdict(dict)
     for cue in content.cues.values():
         for text, weight in ((cue.why, WHY_WORD), (" ".join(cue.synonyms), SYNONYM_WORD), (cue.text, 1.0)):
-            for word in _content_words(normalise(text, limit=None).split()):
+            for word in _content_words(stem(normalise(text, limit=None).split()), stopwords):
                 word_cues[word][cue.id] = max(weight, word_cues[word].get(cue.id, 0.0))
     total = len(content.cues)
     idf = {word: math.log(1 + total / len(cues)) for word, cues in word_cues.items()}
@@ -289,10 +312,10 @@ def _starters(content: Content, topics: dict[str, list[str]]) -> list[str]:
     return chosen
 
 
-def _drill_names(content: Content) -> dict[str, str]:
+def _drill_names(content: Content, stem: Callable[[list[str]], list[str]]) -> dict[str, str]:
     """Every normalised way to name a drill (its name, its id in words) -> its id."""
     names: dict[str, str] = {}
     for drill in content.drills.values():
-        names.setdefault(normalise(drill.name), drill.id)
+        names.setdefault(" ".join(stem(normalise(drill.name).split())), drill.id)
         names.setdefault(normalise(drill.id.replace("-", " ")), drill.id)
     return names

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from telegram.ext import Application
 
-from bot.handlers import access, checkin, course, cues, fallback, group, lifting, onboarding, training
+from bot.handlers import access, checkin, course, cues, fallback, group, language, lifting, onboarding, training
 
 
 def register_all(application: Application) -> None:
     access.register(application)  # its own group, ahead of all: no button reaches a feature unchecked
+    language.register(application)  # the language of every update, set before anyone answers it
     onboarding.register(application)
     course.register(application)
     checkin.register(application)

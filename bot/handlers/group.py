@@ -44,6 +44,7 @@ from bot.handlers.checkin import answer_write, ask_again, read_typed
 from bot.handlers.common import reply, schedule_for, send_html
 from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
+from bot.language import current_language, from_telegram, language_name, speaking
 from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
 from bot.storage.answer_writer import enrollments_on_screen
@@ -98,7 +99,14 @@ async def _coach_command(update: Update, context: CoachContext, command: str, ar
     if command == "summary":
         await _summary(update, context)
         return
-    actions = {"start": _start, "pause": _pause, "resume": _resume, "stop": _stop, "here": _here}
+    actions = {
+        "start": _start,
+        "pause": _pause,
+        "resume": _resume,
+        "stop": _stop,
+        "here": _here,
+        "language": _language,
+    }
     action = actions.get(args[0].lower() if args else "")
     if action is None:
         await reply(update, texts.group_usage)
@@ -174,6 +182,19 @@ async def _move_next_lesson(
     if enrollment.current_day > 0:
         pending.due_at = next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
     return pending.due_at
+
+
+async def _language(update: Update, context: CoachContext, args: list[str]) -> None:
+    """The group's language: its lessons, tallies and replies here. Members' private advice keeps theirs."""
+    languages = context.services.languages
+    wanted = from_telegram(args[0] if args else None, languages.available)
+    if wanted is None or not await languages.choose(update.effective_chat.id, wanted):
+        known = ", ".join(f"{code} ({language_name(code)})" for code in languages.available)
+        text = user_text(args[0] if args else "", 20)
+        await reply(update, context.services.content.texts.group_language_unknown.format(text=text, languages=known))
+        return
+    current_language.set(wanted)
+    await reply(update, context.services.content.texts.group_language_set)
 
 
 async def _pause(update: Update, context: CoachContext, _args: list[str]) -> None:
@@ -404,7 +425,9 @@ async def _edit_tally(context: CoachContext) -> None:
     """The lesson's last part again, with the counts as the database has them now. Best effort."""
     chat_id, message_id, enrollment_id, day = context.job.data
     composer = context.services.delivery.composer
-    last = (await composer.compose_group(enrollment_id=enrollment_id, day=day, bot_username=context.bot.username))[-1]
+    with speaking(await context.services.languages.of_chat(chat_id)):  # a job: no update set the language
+        parts = await composer.compose_group(enrollment_id=enrollment_id, day=day, bot_username=context.bot.username)
+    last = parts[-1]
     try:
         await context.bot.edit_message_text(
             last.text,

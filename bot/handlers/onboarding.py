@@ -26,6 +26,7 @@ from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
 from bot.handlers import group
 from bot.handlers.common import display_name, reply, schedule_for
 from bot.handlers.course import resume_course
+from bot.keyboards import language_keyboard
 from bot.render import user_text
 from bot.storage import queries
 from bot.storage.models import Subscriber
@@ -136,6 +137,7 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
                 InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
                 InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
             ],
+            *language_keyboard(context.services.languages.available).inline_keyboard,
         ]
     )
     await reply(

@@ -78,7 +78,7 @@ def advice_text(texts: Texts, advice: Advice) -> str:
         rpe="" if advice.rpe is None else format_number(advice.rpe),
     )
     field = f"advice_{advice.kind}" + ("_bodyweight" if advice.bodyweight and advice.kind != "stop" else "")
-    return getattr(texts, field).strip().format(**values)
+    return getattr(texts, field).format(**values).strip()
 
 
 def _entry_text(texts: Texts, template: str, entry: models.LogEntry, known: training.Catalogue) -> str:

@@ -62,6 +62,7 @@ CALLBACK_RULES: dict[str, Audience] = {
     "rest": Audience.OWNER,
     "gci": Audience.MEMBERS,
     "cue": Audience.ANYONE,
+    "lang": Audience.ANYONE,  # a language for the presser's own private chat: the handler checks it is one
 }
 
 

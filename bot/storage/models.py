@@ -242,3 +242,14 @@ class SendBudget(SQLModel, table=True):
 
     scope: str = Field(primary_key=True, max_length=64)
     tat: float
+
+
+class ChatLanguage(SQLModel, table=True):
+    """The language a chat is spoken to in: a person's (from Telegram's language_code on first
+    contact, or as they chose), or a group's as its admin set it."""
+
+    __tablename__ = "chat_language"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    language: str = Field(max_length=8)  # a code with a content tree: en, es, ru
+    chosen: bool = False  # picked with /language (or by a group's admin), not guessed from Telegram

@@ -1,0 +1,62 @@
+"""The language of each update, and changing it: /language, the settings row, a group admin's choice.
+
+`speak_theirs` runs first of all handlers (its own group, before the de-duplication and the button
+gate): it sets `bot.language.current_language` for the whole update, so every later handler reads
+`services.content` in the right language without passing one around. A person whose Telegram
+language we do not have is asked with buttons when they send /start.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, TypeHandler, filters
+
+from bot.callback_data import LanguagePick
+from bot.context import CoachContext
+from bot.handlers.common import reply
+from bot.keyboards import language_keyboard
+from bot.language import current_language
+
+LANGUAGE_GROUP = -3  # before the de-duplication (-2) and the button gate (-1): both may answer
+
+
+async def speak_theirs(update: Update, context: CoachContext) -> None:
+    """Set the language of this update; ask for one at /start when theirs is one we lack."""
+    message = update.effective_message
+    command = message.text.split()[0].split("@")[0] if message is not None and message.text else ""
+    starting = command == "/start" and update.effective_chat.type == ChatType.PRIVATE
+    heard = await context.services.languages.for_update(update, starting=starting)
+    current_language.set(heard.language)
+    if heard.unknown and starting:
+        await ask(update, context)
+        raise ApplicationHandlerStop
+
+
+async def ask(update: Update, context: CoachContext) -> None:
+    """/language: the languages as buttons."""
+    services = context.services
+    await reply(update, services.content.texts.language_ask, language_keyboard(services.languages.available))
+
+
+async def picked(update: Update, context: CoachContext) -> None:
+    """A language button: stored for the presser's private chat; the course and its progress stay."""
+    query, services = update.callback_query, context.services
+    button = LanguagePick.unpack(query.data)
+    private = update.effective_chat.type == ChatType.PRIVATE and update.effective_chat.id == update.effective_user.id
+    if not private:
+        await query.answer(services.content.texts.access_private_only)
+        return
+    if button is None or not await services.languages.choose(update.effective_user.id, button.language):
+        await query.answer(services.content.texts.button_expired)
+        return
+    await query.answer()
+    current_language.set(button.language)  # the rest of this update speaks it already
+    await reply(update, services.content.texts.language_saved)
+
+
+def register(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, speak_theirs), group=LANGUAGE_GROUP)
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("language", ask, filters=private))
+    application.add_handler(CallbackQueryHandler(picked, pattern=f"^{LanguagePick.prefix}:"))

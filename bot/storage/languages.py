@@ -1,0 +1,40 @@
+"""Who is spoken to in which language: one row per chat (a person's private chat id is their user id)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import ChatLanguage
+
+
+async def language_of(*, session: AsyncSession, chat_id: int) -> ChatLanguage | None:
+    return await session.get(ChatLanguage, chat_id)
+
+
+async def languages_of(*, session: AsyncSession, chat_ids: Iterable[int]) -> dict[int, str]:
+    """The stored language of each chat that has one: one read for a whole batch of lessons."""
+    wanted = list(set(chat_ids))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        select(ChatLanguage.chat_id, ChatLanguage.language).where(ChatLanguage.chat_id.in_(wanted))
+    )
+    return {chat_id: language for chat_id, language in rows.all()}
+
+
+async def set_language(*, session: AsyncSession, chat_id: int, language: str, chosen: bool) -> None:
+    """Store the chat's language. A guess from Telegram never replaces a language someone chose."""
+    insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(ChatLanguage)
+    statement = insert.values(chat_id=chat_id, language=language, chosen=chosen)
+    if chosen:
+        statement = statement.on_conflict_do_update(
+            index_elements=["chat_id"], set_={"language": language, "chosen": True}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=["chat_id"])
+    await session.execute(statement)
