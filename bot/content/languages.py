@@ -12,16 +12,15 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import snowballstemmer
 from pydantic import Field
 
 from bot.content.loader import ContentError, Path_, Problem, _parse, _Source, _validate, load_content
 from bot.content.models import Content, Strict
-from bot.language import BASE_LANGUAGE, PLURAL_CATEGORIES, current_language, locale, plural_categories
+from bot.domain.text import stemmer
+from bot.language import BASE_LANGUAGE, PLURAL_CATEGORIES, current_language, plural_categories
 
 LANGUAGE_DIR = re.compile(r"^[a-z]{2}$")
 CONTENT_FILES = ("course", "drills", "cues", "checkin", "texts")
@@ -31,15 +30,19 @@ IDENTITY_KEYS = frozenset(
 )
 # Lists whose length is the translator's to choose: what people say, steps a coach may split or join.
 FREE_LISTS = frozenset({"phrases", "synonyms", "steps"})
+# What people say rather than what the coach says: the glossary leaves their slang alone.
+PEOPLES_WORDS = frozenset({"phrases", "synonyms"})
 # Texts shown on a button: Telegram cuts a longer label with an ellipsis on a phone.
 BUTTON_LABEL_MAX = 30
 BUTTON_TEXTS = re.compile(r"(_button|_yes|_no|_partly|^profile_\w+|^cue_topic_\w+|^log_felt_(clean|back))$")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 WORD = re.compile(r"\w+")
+NOT_READ = re.compile(r"<code>.*?</code>|\{\w+\}|</?\w+>", re.DOTALL)
 
 
 class GlossaryTerm(Strict):
-    """One term: the English words, the one way this language says them, the ways it must not."""
+    """One term: the English words, the one way this language says them (under the language's
+    code: `es: bisagra de cadera`), the ways it must not."""
 
     en: str
     use: str
@@ -159,7 +162,7 @@ class _Twin:
                 self.compare(english[key], translated[key], (*path, key))
         elif isinstance(english, list):
             self._list(english, translated, path, where)
-        elif path and path[-1] in IDENTITY_KEYS or not isinstance(english, str):
+        elif not isinstance(english, str) or path and path[-1] in IDENTITY_KEYS and SLUG.match(english):
             if translated != english:
                 self._say(path, f"{where}: must stay {english!r} as in English")
         elif not isinstance(translated, str):
@@ -171,11 +174,11 @@ class _Twin:
         if not isinstance(translated, list):
             self._say(path, f"{where}: expected a list as in English")
             return
+        if path and path[-1] in FREE_LISTS:
+            return
         if english and all(isinstance(e, str) and SLUG.match(e) for e in english):  # ids: cues, drills, topics
             if translated != english:
                 self._say(path, f"{where}: must list {english} as in English")
-            return
-        if path and path[-1] in FREE_LISTS:
             return
         ids = [item.get("id") for item in english if isinstance(item, dict)]
         if ids and all(ids) and all(isinstance(item, dict) for item in translated):
@@ -243,47 +246,67 @@ def _placeholders(text: str) -> set[str]:
         return {"{unbalanced brace}"}
 
 
-@lru_cache(maxsize=8)
-def _stemmer(language: str) -> snowballstemmer.stemmer | None:
-    """Snowball's stemmer for the language, found by its English name ('russian'); None when it has none."""
-    name = locale(language).english_name.lower()
-    return snowballstemmer.stemmer(name) if name in snowballstemmer.algorithms() else None
+def _words(text: str) -> list[str]:
+    """The words a person reads: not {placeholders}, tags, or <code> examples to type."""
+    return WORD.findall(NOT_READ.sub(" ", text).lower())
 
 
-def stems(text: str, language: str) -> list[str]:
-    """The text's words reduced to their stems, so 'спины' and 'спину' are one word."""
-    words = WORD.findall(text.lower())
-    stemmer = _stemmer(language)
-    return stemmer.stemWords(words) if stemmer else words
+@dataclass(frozen=True)
+class _Variant:
+    """A forbidden variant, matched in any word form: a word matches when it is the variant's word,
+    or shares a stem long enough to mean something (5 letters: 'del' is no 'deload') that the
+    preferred term does not share ('bisagrear' and 'bisagra' are one stem, so only the word counts)."""
+
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+    preferred: frozenset[str]
+
+    def found_in(self, words: list[str], stems: list[str]) -> bool:
+        n = len(self.words)
+        return any(all(self._same(words[i + k], stems[i + k], k) for k in range(n)) for i in range(len(words) - n + 1))
+
+    def _same(self, word: str, stem: str, k: int) -> bool:
+        mine = self.stems[k]
+        return word == self.words[k] or (len(mine) >= 5 and mine not in self.preferred and stem == mine)
 
 
 def _check_glossary(file: Path, files: list[Path], language: str) -> list[Problem]:
-    """No text of the language uses a variant its glossary forbids, in any of its word forms."""
+    """No text the coach says in the language uses a variant its glossary forbids, in any word form.
+    What people say (check-in phrases, cue synonyms) is left alone: slang is what they type."""
     problems: list[Problem] = []
     source = _parse(file, problems)
+    if source is not None and isinstance(source.data, dict) and isinstance(source.data.get("terms"), list):
+        for term in source.data["terms"]:  # the preferred term sits under the language's own code
+            if isinstance(term, dict) and language in term:
+                term["use"] = term.pop(language)
     glossary = _validate(Glossary, source, problems) if source is not None else None
     if glossary is None:
         return problems
+    stem = stemmer(language)
     forbidden = [
-        (tuple(stems(variant, language)), variant, term)
+        (
+            _Variant(tuple(_words(variant)), tuple(stem(_words(variant))), frozenset(stem(_words(term.use)))),
+            variant,
+            term,
+        )
         for term in glossary.terms
         for variant in term.avoid
-        if stems(variant, language)
+        if _words(variant)
     ]
     for path in files:
         text_source = _parse(path, []) if path.exists() else None
         if text_source is None:
             continue
         for at, text in _texts(text_source.data, ()):
-            said = stems(text, language)
-            for variant_stems, variant, term in forbidden:
-                n = len(variant_stems)
-                if any(tuple(said[i : i + n]) == variant_stems for i in range(len(said) - n + 1)):
+            words = _words(text)
+            stems = stem(words)
+            for variant, said, term in forbidden:
+                if variant.found_in(words, stems):
                     problems.append(
                         Problem(
                             path,
                             text_source.line(at),
-                            f"'{variant}' is not our word for '{term.en}': the glossary ({file}) says '{term.use}'",
+                            f"'{said}' is not our word for '{term.en}': the glossary ({file.name}) says '{term.use}'",
                         )
                     )
     return problems
@@ -294,7 +317,10 @@ def _texts(value: Any, path: Path_) -> list[tuple[Path_, str]]:
         return [(path, value)]
     if isinstance(value, dict):
         return [
-            found for key, item in value.items() if key not in IDENTITY_KEYS for found in _texts(item, (*path, key))
+            found
+            for key, item in value.items()
+            if key not in IDENTITY_KEYS | PEOPLES_WORDS
+            for found in _texts(item, (*path, key))
         ]
     if isinstance(value, list):
         return [found for i, item in enumerate(value) for found in _texts(item, (*path, i))]

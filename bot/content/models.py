@@ -350,7 +350,7 @@ class Texts(Strict):
     import_bad_row_shape: str
     import_too_many_rows: str
     import_download_failed: str
-    import_done: str
+    import_done: Text
     import_nothing_new: str
     import_skipped_exercises: str
     import_skipped_warmups: Text
