@@ -13,10 +13,12 @@ from datetime import date
 
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, DateFormatter, date2num, num2date
+from matplotlib.dates import AutoDateLocator, date2num, num2date
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from bot.domain.training import Session, Unit, from_kg
+from bot.language import current_language, date_text
 
 # Colours that stay apart for the common kinds of colour blindness, on a phone in daylight.
 INK, VOLUME, CLEAN, BACK, GRID, E1RM = "#1f2937", "#93c5fd", "#15803d", "#dc2626", "#e5e7eb", "#7c3aed"
@@ -52,6 +54,10 @@ class ProgressSeries:
 class Chart:
     png: bytes
     series: ProgressSeries
+
+
+def _local_date(value: float, _position: int | None = None) -> str:
+    return date_text(num2date(value).date(), current_language.get())
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -114,7 +120,7 @@ def progress_chart(sessions: Sequence[Session], unit: Unit, labels: ProgressLabe
         handles += [h for h, points in ((clean_dots, clean), (back_marks, back)) if points]
         volume_axis.set_title(labels.title, loc="left", fontweight="bold")
         volume_axis.xaxis.set_major_locator(AutoDateLocator(minticks=3, maxticks=6))
-        volume_axis.xaxis.set_major_formatter(DateFormatter("%d %b"))
+        volume_axis.xaxis.set_major_formatter(FuncFormatter(_local_date))  # month names in the language spoken
         volume_axis.set_xlim(x.min() - width, x.max() + width)
         volume_axis.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
         series = ProgressSeries(

@@ -67,6 +67,11 @@ def date_text(on: date, language: str) -> str:
     return format_date(on, "d MMM", locale=locale(language))
 
 
+def weekday_date_text(on: date, language: str) -> str:
+    """A day with its weekday: 'Mon 3 Mar', 'lun 3 mar', 'пн 3 мар.'."""
+    return format_date(on, "EEE d MMM", locale=locale(language))
+
+
 def time_text(at: datetime, language: str) -> str:
     return format_time(at, "short", locale=locale(language))
 

@@ -25,14 +25,19 @@ from bot.settings import Settings
 from bot.storage import models, queries
 
 
-@lru_cache(maxsize=4)
-def _catalogue_for(drills: tuple[tuple[str, str], ...]) -> Catalogue:
-    return training.build_catalogue(dict(drills))
+@lru_cache(maxsize=8)
+def _catalogue_for(
+    drills: tuple[tuple[str, str], ...], translated: tuple[tuple[str, str | None, tuple[str, ...]], ...]
+) -> Catalogue:
+    return training.build_catalogue(dict(drills), {key: (name, aliases) for key, name, aliases in translated})
 
 
 def catalogue(content: Content) -> Catalogue:
-    """The exercise catalogue of the loaded course, built once."""
-    return _catalogue_for(tuple((drill_id, drill.name) for drill_id, drill in content.drills.items()))
+    """The exercise catalogue of the loaded course in its language, built once per language."""
+    return _catalogue_for(
+        tuple((drill_id, drill.name) for drill_id, drill in content.drills.items()),
+        tuple((key, names.name, tuple(names.aliases)) for key, names in content.exercise_names.items()),
+    )
 
 
 def day_length(settings: Settings) -> timedelta:

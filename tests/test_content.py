@@ -94,6 +94,7 @@ def test_every_text_placeholder_is_known(content):
         max="1,000 KB",
         exercises="Deadlift, Romanian deadlift",
         languages="en (English), es (Español)",
+        seconds=20,
     )
     for _field, text in content.texts:
         if not isinstance(text, dict):  # the command menu's descriptions are not formatted

@@ -4,7 +4,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from bot.app import CONTENT_DIR
+from bot.content.languages import load_library
 from bot.domain.schedule import LessonSchedule, describe_due, next_due
+
+LIBRARY = load_library(CONTENT_DIR)
 
 BERLIN_7AM = LessonSchedule(time(7, 0), "Europe/Berlin")
 
@@ -92,7 +96,16 @@ def test_short_course_day_spaces_lessons_one_short_day_apart():
 
 
 def test_describe_due_speaks_in_local_terms():
-    now = utc(2026, 6, 1, 8, 0)
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 2, 5, 0), now) == "tomorrow at 07:00"
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 1, 15, 0), now) == "today at 17:00"
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now) == "on Thu 4 Jun at 07:00"
+    now, texts = utc(2026, 6, 1, 8, 0), LIBRARY.base.texts
+    assert describe_due(BERLIN_7AM, utc(2026, 6, 2, 5, 0), now, texts) == "tomorrow at 07:00"
+    assert describe_due(BERLIN_7AM, utc(2026, 6, 1, 15, 0), now, texts) == "today at 17:00"
+    assert describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now, texts) == "on Thu 4 Jun at 07:00"
+
+
+def test_describe_due_speaks_each_language():
+    now, later = utc(2026, 6, 1, 8, 0), utc(2026, 6, 4, 5, 0)
+    assert describe_due(BERLIN_7AM, later, now, LIBRARY["es"].texts) == "el jue 4 jun a las 07:00"
+    assert describe_due(BERLIN_7AM, later, now, LIBRARY["ru"].texts) == "чт 4 июн. в 07:00"
+    fast = LessonSchedule(time(7, 0), "Europe/Berlin", day_seconds=20)
+    in_seconds = [describe_due(fast, now + timedelta(seconds=s), now, LIBRARY["ru"].texts) for s in (1, 3, 5, 21)]
+    assert in_seconds == ["через 1 секунду", "через 3 секунды", "через 5 секунд", "через 21 секунду"]

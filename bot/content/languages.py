@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import Field
 
 from bot.content.loader import ContentError, Path_, Problem, _parse, _Source, _validate, load_content
-from bot.content.models import Content, Strict
+from bot.content.models import Content, ExerciseName, Strict
 from bot.domain.text import stemmer
+from bot.domain.training import LIFTS
 from bot.language import BASE_LANGUAGE, PLURAL_CATEGORIES, current_language, plural_categories
 
 LANGUAGE_DIR = re.compile(r"^[a-z]{2}$")
@@ -97,9 +98,32 @@ def load_library(root: Path) -> Library:
             contents[language] = load_content(tree, language=language, lexicons_dir=root / "lexicons")
         except ContentError as exc:
             problems += exc.problems
+    if BASE_LANGUAGE in contents:
+        base = contents[BASE_LANGUAGE]
+        for language in set(contents) - {BASE_LANGUAGE}:
+            contents[language] = _with_english_names(contents[language], base, tree=root / language, problems=problems)
     if problems:
         raise ContentError(_unique(problems))
     return Library(contents)
+
+
+def _with_english_names(content: Content, base: Content, *, tree: Path, problems: list[Problem]) -> Content:
+    """/log in a translation understands the English names too: each drill's English name becomes
+    an alias of its translated one. A name for an exercise /log does not know is an error."""
+    known = set(base.drills) | {lift.key for lift in LIFTS}
+    for key in sorted(set(content.exercise_names) - known):
+        problems.append(
+            Problem(
+                tree / "exercises.yaml",
+                1,
+                f"unknown exercise '{key}' (a drill id or {sorted(known - set(base.drills))})",
+            )
+        )
+    names = dict(content.exercise_names)
+    for drill_id, drill in base.drills.items():
+        mine = names.get(drill_id, ExerciseName())
+        names[drill_id] = ExerciseName(name=mine.name, aliases=[*mine.aliases, drill.name])
+    return content.model_copy(update={"exercise_names": names})
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -16,7 +16,19 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.callback_data import MAX_ROW_ID, CheckinPress
-from bot.content.models import PAIN_OPTION, CheckinTree, Content, Course, Cue, Drill, Lesson, Lexicon, Plural, Texts
+from bot.content.models import (
+    PAIN_OPTION,
+    CheckinTree,
+    Content,
+    Course,
+    Cue,
+    Drill,
+    ExerciseNames,
+    Lesson,
+    Lexicon,
+    Plural,
+    Texts,
+)
 from bot.language import BASE_LANGUAGE
 
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
@@ -171,6 +183,8 @@ def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Pat
     course = _validate(Course, sources["course"], problems)
     checkin = _validate(CheckinTree, sources["checkin"], problems)
     texts = _validate(Texts, sources["texts"], problems)
+    if texts is not None:
+        texts._language = language
     for value in dict(texts or {}).values():
         if isinstance(value, Plural):
             value._language = language  # its forms are picked by this language's plural rules
@@ -184,6 +198,10 @@ def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Pat
             problems.append(Problem(source.file, source.line(("day",)), f"day {lesson.day} is also in {other}"))
         lessons[lesson.day] = (lesson, source)
     lexicons = _lexicons(lexicon_sources, problems)
+    exercise_names = None
+    if (root / "exercises.yaml").exists():
+        exercises_source = _parse(root / "exercises.yaml", problems)
+        exercise_names = _validate(ExerciseNames, exercises_source, problems) if exercises_source else None
     missing_days = sorted(set(range(1, len(lesson_sources) + 1)) - set(lessons))
     if missing_days and len(lessons) == len(lesson_sources):
         problems.append(Problem(root / "lessons", 1, f"days must run 1..N without gaps; missing {missing_days}"))
@@ -207,6 +225,7 @@ def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Pat
         checkin=checkin,
         texts=texts,
         lexicons=lexicons,
+        exercise_names=exercise_names.exercises if exercise_names else {},
     )
 
 

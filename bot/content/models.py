@@ -170,6 +170,12 @@ CommandDescription = Annotated[str, Field(min_length=3, max_length=256)]  # Tele
 class Texts(Strict):
     """Every sentence the bot says that is not coaching content; placeholders in {braces}."""
 
+    _language: str = PrivateAttr(default=BASE_LANGUAGE)  # set by the loader: dates are written its way
+
+    @property
+    def language(self) -> str:
+        return self._language
+
     start_intro: str
     start_known: str
     start_finished: str
@@ -417,6 +423,10 @@ class Texts(Strict):
     group_summary_to_admins: str
     group_digest_heading: str
     group_commands_here: str
+    when_today: str
+    when_tomorrow: str
+    when_on: str
+    when_in_seconds: Text
     language_ask: str
     language_saved: str
     group_language_set: str
@@ -563,6 +573,20 @@ class Lexicon(Strict):
     ignore: Phrases = []
 
 
+class ExerciseName(Strict):
+    """How a language names an exercise /log knows: its own name, and what people type for it."""
+
+    name: str | None = None  # None: the drill's name from drills.yaml
+    aliases: list[str] = []
+
+
+class ExerciseNames(Strict):
+    """`content/<language>/exercises.yaml`: the lifts' names in that language (English names are
+    bot/domain/training.py's, and stay understood in every language)."""
+
+    exercises: dict[str, ExerciseName]
+
+
 class Content(Strict):
     """Everything in `content/`, cross-checked; lookups by id are dictionaries."""
 
@@ -573,6 +597,7 @@ class Content(Strict):
     checkin: CheckinTree
     texts: Texts
     lexicons: dict[str, Lexicon]  # language -> the check-in reader's words
+    exercise_names: dict[str, ExerciseName] = {}  # a translation's names for /log, beside the English ones
 
     @property
     def days(self) -> int:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.content.models import Texts
+from bot.language import weekday_date_text
+
 REAL_DAY_SECONDS = 86400
 
 
@@ -59,15 +62,16 @@ def local_now(timezone: str, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(timezone))
 
 
-def describe_due(schedule: LessonSchedule, due: datetime, now: datetime) -> str:
-    """'today at 07:00', 'tomorrow at 07:00' or 'on Mon 3 Mar at 07:00', in the person's zone."""
+def describe_due(schedule: LessonSchedule, due: datetime, now: datetime, texts: Texts) -> str:
+    """'today at 07:00', 'tomorrow at 07:00' or 'on Mon 3 Mar at 07:00', in the person's zone and
+    in the language of `texts` (its words, and Babel's names of days and months)."""
     if schedule.day_seconds != REAL_DAY_SECONDS:
-        return f"in {max(0, round((due - now).total_seconds()))} seconds"
+        return texts.when_in_seconds.format(seconds=max(0, round((due - now).total_seconds())))
     zone = ZoneInfo(schedule.timezone)
     local_due, today = due.astimezone(zone), now.astimezone(zone).date()
     clock = local_due.strftime("%H:%M")
     if local_due.date() == today:
-        return f"today at {clock}"
+        return texts.when_today.format(time=clock)
     if local_due.date() == today + timedelta(days=1):
-        return f"tomorrow at {clock}"
-    return f"on {local_due.strftime('%a %-d %b')} at {clock}"
+        return texts.when_tomorrow.format(time=clock)
+    return texts.when_on.format(date=weekday_date_text(local_due.date(), texts.language), time=clock)

@@ -147,10 +147,20 @@ class Catalogue:
         return Match(None, tuple(self.exercises[key] for key, score in ranked[:3] if score >= SUGGEST_SCORE))
 
 
-def build_catalogue(drill_names: Mapping[str, str]) -> Catalogue:
-    """The catalogue for a course: its drills (id -> name) with their everyday names, then the lifts."""
+def build_catalogue(
+    drill_names: Mapping[str, str], translated: Mapping[str, tuple[str | None, tuple[str, ...]]] | None = None
+) -> Catalogue:
+    """The catalogue for a course: its drills (id -> name) with their everyday names, then the lifts.
+    `translated` (key -> its name in another language, or None for the drill's, and aliases there)
+    puts that language's names first and keeps the English ones understood: 'rdl' works everywhere."""
     drills = [Exercise(key, name, DRILL_ALIASES.get(key, ())) for key, name in drill_names.items()]
-    return Catalogue([*drills, *(lift for lift in LIFTS if lift.key not in drill_names)])
+    exercises = [*drills, *(lift for lift in LIFTS if lift.key not in drill_names)]
+    for i, exercise in enumerate(exercises):
+        if translated and exercise.key in translated:
+            name, aliases = translated[exercise.key]
+            english = (exercise.name, *exercise.aliases) if name else exercise.aliases
+            exercises[i] = Exercise(exercise.key, name or exercise.name, (*aliases, *english))
+    return Catalogue(exercises)
 
 
 # ----------------------------------------------------------------------------- the log line

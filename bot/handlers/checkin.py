@@ -270,7 +270,7 @@ async def fine_again(update: Update, context: CoachContext) -> None:
     if due is None:  # not on hold, or lifted by a press at the same moment
         await reply(update, texts.hold_not_held)
         return
-    when = describe_due(schedule_for(subscriber, context), due, now)
+    when = describe_due(schedule_for(subscriber, context), due, now, texts)
     await reply(update, texts.hold_resumed.format(next_day=enrollment.current_day + 1, when=when))
     if due <= now:
         await services.delivery.deliver_now(context.bot, enrollment.id)

@@ -100,7 +100,7 @@ async def resume(update: Update, context: CoachContext) -> None:
         status = None if enrollment is None else enrollment.status
         due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
     if due is not None:
-        when = describe_due(schedule_for(subscriber, context), due, now)
+        when = describe_due(schedule_for(subscriber, context), due, now, texts)
         await reply(update, texts.resume_done.format(next_day=enrollment.current_day + 1, when=when))
         if due <= now:
             await services.delivery.deliver_now(context.bot, enrollment.id)

@@ -163,7 +163,7 @@ async def _start(update: Update, context: CoachContext, args: list[str]) -> None
         return
     next_lesson = ""
     if due is not None:
-        when = describe_due(schedule_for(subscriber, context), due, now)
+        when = describe_due(schedule_for(subscriber, context), due, now, texts)
         next_lesson = texts.group_next_lesson.format(next_day=enrollment.current_day + 1, when=when)
     await reply(
         update, texts.group_updated.format(time=lesson_time, timezone=zone, next_lesson=next_lesson, defaults=defaults)
@@ -217,7 +217,7 @@ async def _resume(update: Update, context: CoachContext, _args: list[str]) -> No
         status = None if enrollment is None else enrollment.status
         due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
     if due is not None:
-        when = describe_due(schedule_for(subscriber, context), due, now)
+        when = describe_due(schedule_for(subscriber, context), due, now, texts)
         await reply(update, texts.group_resumed.format(next_day=enrollment.current_day + 1, when=when))
         if due <= now:
             await services.delivery.deliver_now(context.bot, enrollment.id)

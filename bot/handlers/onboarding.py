@@ -290,7 +290,7 @@ async def _reschedule(session, subscriber: Subscriber, context: CoachContext, no
     schedule = schedule_for(subscriber, context)
     if enrollment.current_day > 0:
         pending.due_at = next_due(schedule, now=now, last_sent=enrollment.last_sent_at)
-    return f"Your next lesson arrives {describe_due(schedule, pending.due_at, now)}."
+    return f"Your next lesson arrives {describe_due(schedule, pending.due_at, now, context.services.content.texts)}."
 
 
 def register(application: Application) -> None:
