@@ -114,7 +114,7 @@ async def test_inline_mode_lists_matching_cues_to_share(running_bot, telegram):
     query_id = telegram.inline_query(user, "lower bak")["inline_query"]["id"]
     await telegram.wait_for(lambda: query_id in telegram.inline_answers)
     answer = telegram.inline_answers[query_id]
-    assert answer["cache_time"] == 300 and answer["is_personal"] is False
+    assert answer["cache_time"] == 300 and answer["is_personal"] is True, "answers are in the asker's language"
     results = answer["results"]
     assert results[0]["id"] == "brace-punch" and results[0]["type"] == "article"
     assert results[0]["title"] == BRACE_PUNCH

@@ -172,7 +172,9 @@ async def inline_cue(update: Update, context: CoachContext) -> None:
         )
         for cue_id in cue_ids
     ]
-    await query.answer(results, cache_time=INLINE_CACHE, is_personal=False)
+    # Answers are in the asker's language: Telegram may share a cached answer only when there is one.
+    personal = len(context.services.languages.available) > 1
+    await query.answer(results, cache_time=INLINE_CACHE, is_personal=personal)
 
 
 def register(application: Application) -> None:

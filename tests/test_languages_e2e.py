@@ -1,0 +1,192 @@
+"""People coached in their own language, end to end over the real HTTP stack: a Spanish and a
+Russian Telegram go through onboarding, a lesson, a check-in by button and by free text (with a red
+flag), /cue, /log and /progress, and switch language mid-course without losing anything.
+
+Expected texts come from each language's content, so rewording a translation never breaks a test;
+what is checked is that the right language's words arrive, and none of English's."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import COMMANDS, CONTENT_DIR
+from bot.content.languages import load_library
+from bot.storage.models import ChatLanguage, Enrollment, LogEntry
+from tests.conftest import Person, RunningBot, buttons
+
+LIBRARY = load_library(CONTENT_DIR)
+ENGLISH = LIBRARY.base
+
+# What each person types: a red flag, a cue question and a log line, as people write them.
+SPEAKERS = {
+    "es": dict(
+        code="es-MX",
+        name="Lucía",
+        red_flag="Noté los isquios, pero en la última repetición sentí un dolor punzante en la zona lumbar",
+        cue="me duele la espalda baja",
+        log="/log peso muerto rumano 40kg 3x10",
+        exercise="rdl",
+    ),
+    "ru": dict(
+        code="ru",
+        name="Олег",
+        red_flag="Бицепс бедра чувствовал, но на последнем повторе резкая боль в пояснице",
+        cue="болит поясница",
+        log="/log румынская тяга 40кг 3x10",
+        exercise="rdl",
+    ),
+}
+
+
+def berlin_7am(day_of_june: int) -> datetime:
+    return datetime(2026, 6, day_of_june, 5, 0, tzinfo=UTC)
+
+
+def first_line(text: str) -> str:
+    """A text's first line without its HTML, to find it inside a message."""
+    line = text.strip().splitlines()[0]
+    for tag in ("<b>", "</b>", "<i>", "</i>", "<code>", "</code>"):
+        line = line.replace(tag, "")
+    return line.split("{")[0].strip()
+
+
+def plain(message: dict) -> str:
+    text = message.get("text") or message.get("caption") or ""
+    for tag in ("<b>", "</b>", "<i>", "</i>", "<code>", "</code>", "<u>", "</u>"):
+        text = text.replace(tag, "")
+    return text
+
+
+def speaker(telegram, bot: RunningBot, user_id: int, language: str) -> Person:
+    person = Person(telegram, user_id, SPEAKERS[language]["name"], bot)
+    person.user = telegram.user(user_id, SPEAKERS[language]["name"], language_code=SPEAKERS[language]["code"])
+    return person
+
+
+def checkin_message(person: Person) -> dict:
+    return next(m for m in reversed(person.messages) if any(d.startswith("ci:") for _, d in buttons(m)))
+
+
+async def onboard(person: Person, language: str) -> list[dict]:
+    texts = LIBRARY[language].texts
+    intro, question = await person.say("/start", expect=2)
+    assert first_line(texts.start_intro) in plain(intro)
+    assert first_line(texts.ask_profile) in plain(question)
+    labels = [label for label, _ in buttons(question)]
+    assert labels[:3] == [texts.profile_runner, texts.profile_lifter, texts.profile_both]
+    [ask_time] = await person.press(question, "onb:profile:lifter")
+    assert first_line(texts.ask_time) in plain(ask_time)
+    [ask_zone] = await person.say("7:00")
+    assert first_line(texts.ask_timezone) in plain(ask_zone)
+    return await person.say("Europe/Berlin", expect=2)
+
+
+@pytest.mark.parametrize("language", ["es", "ru"])
+async def test_a_person_is_coached_in_their_telegram_language_and_keeps_progress_when_switching(
+    running_bot, telegram, language
+):
+    content, said = LIBRARY[language], SPEAKERS[language]
+    texts = content.texts
+    person = speaker(telegram, running_bot, 3001, language)
+
+    done, lesson = await onboard(person, language)
+    assert first_line(texts.onboarding_done) in plain(done)
+    assert content.lesson(1).title in plain(lesson) and ENGLISH.lesson(1).title not in plain(lesson)
+
+    # A check-in by button: the question, its labels and the advice are the language's.
+    question = checkin_message(person)
+    node = next(n for n in content.checkin.nodes if n.id == content.lesson(1).checkin)
+    assert node.question in plain(question)
+    assert {label for label, _ in buttons(question)} >= {o.label for o in node.options if o.button and o.id == "hams-glutes"}
+    [advice] = await person.press(question, next(d for _, d in buttons(question) if d.endswith(":hams-glutes")))
+    clean = next(a for a in content.checkin.advice if a.id == next(o.advice for o in node.options if o.id == "hams-glutes"))
+    assert clean.title in plain(advice)
+
+    # The next lesson, at the person's time, in the person's language.
+    await running_bot.at(berlin_7am(2))
+    await person.expect(1)
+    assert texts.lesson_day_label.format(day=2, days=content.days) in plain(person.messages[-1])
+
+    # A red flag in free text reaches the safety answer, in the language, and holds the course.
+    [safety] = await person.say(said["red_flag"])
+    red = next(a for a in content.checkin.advice if a.id == content.checkin.red_flag.advice)
+    assert red.title in plain(safety)
+    assert (texts.hold_ok_button, "hold:ok") in buttons(safety)
+
+    # /cue answers with the language's cues.
+    [cue] = await person.say(f"/cue {said['cue']}")
+    assert any(c.text in plain(cue) for c in content.cues.values()), plain(cue)
+    assert not any(c.text in plain(cue) for c in ENGLISH.cues.values())
+
+    # /log understands the language's exercise names; /progress speaks it, dates included.
+    [saved] = await person.say(said["log"])
+    name = content.exercise_names[said["exercise"]].name
+    assert texts.log_saved.format(exercise=name, sets=3, reps=10, weight="40 kg").strip() in saved["text"]
+    [chart] = await person.say("/progress")
+    assert chart["caption"].startswith(f"<b>{name}</b>")
+
+    # Switching language keeps the course where it was and the log as it is.
+    other = "ru" if language == "es" else "es"
+    [ask] = await person.say("/language")
+    assert first_line(texts.language_ask) in plain(ask)
+    assert ("Русский", "lang:ru") in buttons(ask) and ("Español", "lang:es") in buttons(ask)
+    [saved_language] = await person.press(ask, f"lang:{other}")
+    assert first_line(LIBRARY[other].texts.language_saved) in plain(saved_language)
+    async with running_bot.app.services.db.session() as session:
+        [enrollment] = (await session.execute(select(Enrollment).where(Enrollment.chat_id == 3001))).scalars().all()
+        [row] = (await session.execute(select(LogEntry).where(LogEntry.chat_id == 3001))).scalars().all()
+        stored = await session.get(ChatLanguage, 3001)
+    assert enrollment.current_day == 2 and enrollment.status == "held" and row.exercise == said["exercise"]
+    assert stored.language == other and stored.chosen
+    [today] = await person.say("/today", expect=2)
+    assert LIBRARY[other].lesson(2).title in plain(today)
+    [chart] = await person.say("/progress")
+    assert chart["caption"].startswith(f"<b>{LIBRARY[other].exercise_names['rdl'].name}</b>")
+
+
+async def test_a_language_we_lack_is_asked_with_buttons_and_a_guess_never_overrides_a_choice(running_bot, telegram):
+    person = Person(telegram, 3101, "Hans", running_bot)
+    person.user = telegram.user(3101, "Hans", language_code="de")
+    [ask] = await person.say("/start")
+    assert first_line(ENGLISH.texts.language_ask) in plain(ask)
+    assert {data for _, data in buttons(ask)} == {"lang:en", "lang:es", "lang:ru"}
+    [saved] = await person.press(ask, "lang:es")
+    assert first_line(LIBRARY["es"].texts.language_saved) in plain(saved)
+    _, question = await person.say("/start", expect=2)
+    assert first_line(LIBRARY["es"].texts.ask_profile) in plain(question)
+
+    person.user = telegram.user(3101, "Hans", language_code="ru")  # Telegram's setting changed: the choice stays
+    [help_text] = await person.say("/help")
+    assert first_line(LIBRARY["es"].texts.help) in plain(help_text)
+
+
+async def test_lessons_go_out_in_each_recipients_language(running_bot, telegram):
+    people = {language: speaker(telegram, running_bot, 3200 + i, language) for i, language in enumerate(SPEAKERS)}
+    english = Person(telegram, 3299, "Alex", running_bot)
+    for language, person in people.items():
+        await onboard(person, language)
+    await english.onboard(profile="lifter", time="7:00", zone="Europe/Berlin")
+    await running_bot.at(berlin_7am(2))
+    for language, person in [*people.items(), ("en", english)]:
+        await person.expect(1)
+        assert LIBRARY[language].lesson(2).title in plain(person.messages[-1]), language
+
+
+async def test_menus_and_profile_are_set_for_every_language_at_start_up(running_bot, telegram):
+    for language, content in LIBRARY.contents.items():
+        code = "" if language == "en" else language
+        menu = telegram._commands[('{"type": "default"}', code)]
+        assert [c["command"] for c in menu] == list(COMMANDS)
+        assert [c["description"] for c in menu] == [content.texts.commands[name] for name in COMMANDS]
+        assert telegram._descriptions[("description", code)] == content.texts.bot_description.strip()
+        assert telegram._descriptions[("short_description", code)] == content.texts.bot_short_description.strip()
+
+
+async def test_inline_mode_answers_in_the_language_of_the_person_typing(running_bot, telegram):
+    for language, query in (("es", "espalda"), ("ru", "поясница")):
+        user = telegram.user(3300 + len(language), "Sam", language_code=language)
+        query_id = telegram.inline_query(user, query)["inline_query"]["id"]
+        await telegram.wait_for(lambda query_id=query_id: query_id in telegram.inline_answers)
+        titles = [r["title"] for r in telegram.inline_answers[query_id]["results"]]
+        assert titles and all(t in {c.text for c in LIBRARY[language].cues.values()} for t in titles), titles
