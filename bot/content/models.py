@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import snowballstemmer
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Slug = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
 Topic = Literal["down", "up", "brace", "back", "knees", "glutes", "running"]
@@ -412,6 +413,7 @@ RegionId = Literal[
     "legs",
     "chest",
     "head",
+    "arms",
 ]
 SensationId = Literal[
     "stretch",
@@ -428,6 +430,10 @@ SensationId = Literal[
     "dizzy",
     "chest-pain",
     "buzz",
+    "stabbing",
+    "heavy",
+    "weak",
+    "pressure",
 ]
 EventId = Literal[
     "pulled",
@@ -500,6 +506,9 @@ class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
     language: str = Field(pattern=r"^[a-z]{2}$")
+    # A Snowball stemmer ("spanish", "russian") for languages whose words change their endings:
+    # phrases are then listed in base words and match every inflected form.
+    stemmer: str | None = None
     symbols: dict[str, str] = {}
     contractions: dict[str, str] = {}
     spellings: dict[str, str] = {}
@@ -525,6 +534,15 @@ class Lexicon(Strict):
     movements: dict[MovementId, Phrases]
     answers: dict[AnswerId, Phrases]
     ignore: Phrases = []
+    # Words after a movement word that make it a movement, not a pain: "knees kept shooting forward".
+    directions: Phrases = []
+
+    @field_validator("stemmer")
+    @classmethod
+    def _known_stemmer(cls, name: str | None) -> str | None:
+        if name is not None and name not in snowballstemmer.algorithms():
+            raise ValueError(f"unknown stemmer '{name}'; known: {', '.join(snowballstemmer.algorithms())}")
+        return name
 
 
 class Content(Strict):
