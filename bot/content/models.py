@@ -452,7 +452,7 @@ EventId = Literal[
     "injured",
     "gave",
 ]
-TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse"]
+TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse", "recurring"]
 QualityId = Literal["fine", "steady", "quiet", "asleep", "good-pain", "little", "right-place", "tight-range"]
 MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
 AnswerId = Literal["yes", "no", "unsure", "both", "query"]

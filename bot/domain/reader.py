@@ -552,6 +552,7 @@ class Reader:
         live = [m for m in mentions if not m.negated]
         regions = [m for m in live if m.kind == Kind.REGION]
         region_starts = {m.start for m in regions}
+        region_ends = {m.end for m in regions}  # "hips kept shooting back": a part moving, not a back
         by_clause: dict[int, list[Mention]] = defaultdict(list)
         for mention in live:
             by_clause[mention.clause].append(mention)
@@ -561,16 +562,20 @@ class Reader:
         def moving(mention: Mention) -> bool:
             """'shot up', 'shooting forward' (a direction, not a body part), 'shooting my hips back' (a cue)."""
             following = words[mention.end] if mention.end < len(words) else ""
-            return following in self._directions and mention.end not in region_starts or mention.end in cue_starts
+            directed = following in self._directions and (mention.end not in region_starts or mention.start in region_ends)
+            return directed or mention.end in cue_starts
 
         flags: list[str] = []
         for mention in live:
             flag = self._sign(mention, by_clause[mention.clause], regions, words, felt, moving)
             if flag is not None:
                 flags.append(flag)
-        for part, alarm in ALARM_PARTS.items():
-            entry = felt.get(part)
-            if entry is not None and not entry.negated and entry.sensations & (DISCOMFORT | {"heavy"}):
+        for region in regions:  # "jaw and left arm ached": any discomfort said with the part
+            alarm = ALARM_PARTS.get(region.id)
+            if alarm and any(
+                m.kind == Kind.SENSATION and m.id in DISCOMFORT | {"heavy"} and m.item == region.item
+                for m in by_clause[region.clause]
+            ):
                 flags.append(alarm)
         problems = [f for f in felt.values() if not f.negated and f.region not in GOOD_REGIONS]
         ironic = any(m.kind == Kind.IRONY for m in live)
@@ -595,7 +600,7 @@ class Reader:
             return mention.id
         if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
             sign, parts = LIMB_SIGNS[mention.id]
-            near = _nearest(mention, regions)
+            near = _nearest(mention, regions) or _referred(mention, same, regions)
             return sign if near is not None and near.id in parts else None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
             return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
@@ -636,6 +641,14 @@ def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
     if not same:
         return None
     return min(same, key=lambda r: (abs(r.start - mention.start), r.start > mention.start))
+
+
+def _referred(mention: Mention, same: list[Mention], regions: list[Mention]) -> Mention | None:
+    """The part an 'it' beside a feeling stands for: 'my leg's gone funny, like it's asleep'."""
+    if not any(m.kind == Kind.PRONOUN and m.item == mention.item for m in same):
+        return None
+    earlier = [r for r in regions if r.clause == mention.clause and r.start < mention.start]
+    return earlier[-1] if earlier else None
 
 
 def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
@@ -707,6 +720,8 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     outside the hamstrings and glutes, that is still there the next day."""
     discomfort = [m for m in same if m.kind == Kind.SENSATION and m.id in DISCOMFORT]
     regions = {m.id for m in same if m.kind == Kind.REGION}
+    if time.id == "recurring":  # "the same pain as last time", "back with a vengeance"
+        return True
     if time.id == "lasting":  # "for a week", "since": only about a discomfort
         return bool(discomfort)
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
