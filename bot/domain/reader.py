@@ -559,11 +559,19 @@ class Reader:
 
         cue_starts = {m.start for m in mentions if m.kind in (Kind.MOVEMENT, Kind.IGNORE)}
 
+        def directed(position: int) -> bool:
+            return position < len(words) and words[position] in self._directions
+
         def moving(mention: Mention) -> bool:
-            """'shot up', 'shooting forward' (a direction, not a body part), 'shooting my hips back' (a cue)."""
-            following = words[mention.end] if mention.end < len(words) else ""
-            directed = following in self._directions and (mention.end not in region_starts or mention.start in region_ends)
-            return directed or mention.end in cue_starts
+            """A body part moving, not hurt: 'shot up', 'knees shooting forward' (a direction after it,
+            not a body part), 'snapping my hips forward', 'hips through with a snap' (a part sent in a
+            direction), 'shooting my hips back' (a cue)."""
+            if directed(mention.end) and (mention.end not in region_starts or mention.start in region_ends):
+                return True
+            sent = [r for r in regions if r.item == mention.item and directed(r.end)]
+            if any(r.start == mention.end or 0 <= mention.start - r.end <= NEAR for r in sent):
+                return True
+            return mention.end in cue_starts
 
         flags: list[str] = []
         for mention in live:
@@ -696,7 +704,8 @@ def _subject_of(body: Mention, event: Mention, same: list[Mention]) -> bool:
     """A part just before an injury word, with at most a hedge between: 'my hammy kind of let go'."""
     if body.item != event.item or not 0 <= event.start - body.end <= NEAR:
         return False
-    return all(m.kind in HEDGES for m in same if body.end <= m.start < event.start)
+    between = HEDGES | {Kind.SENSATION, Kind.EVENT} if event.id in SUBJECT_EVENTS else HEDGES  # "hammy twinged then went"
+    return all(m.kind in between for m in same if body.end <= m.start < event.start)
 
 
 def _can_be_hurt(event: Mention, body: Mention) -> bool:
