@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -738,6 +738,26 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     if any(m.id in PAINFUL for m in discomfort):
         return True
     return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
+
+
+class Readers:
+    """One reader per language, each built the first time it is needed. A language code is read by
+    its base language ("es-MX" by "es"); a language without a lexicon is read in the default one."""
+
+    def __init__(self, lexicons: Mapping[str, Lexicon], default: str = "en") -> None:
+        if default not in lexicons:
+            raise ValueError(f"no lexicon for the default language '{default}'")
+        self.lexicons = lexicons
+        self.default = default
+        self._built: dict[str, Reader] = {}
+
+    def for_language(self, code: str | None) -> Reader:
+        base = (code or "").replace("_", "-").split("-")[0].casefold()
+        language = base if base in self.lexicons else self.default
+        reader = self._built.get(language)
+        if reader is None:
+            reader = self._built[language] = Reader(self.lexicons[language])
+        return reader
 
 
 # ----------------------------------------------------------------------------- deciding
