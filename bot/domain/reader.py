@@ -704,7 +704,8 @@ def _subject_of(body: Mention, event: Mention, same: list[Mention]) -> bool:
     """A part just before an injury word, with at most a hedge between: 'my hammy kind of let go'."""
     if body.item != event.item or not 0 <= event.start - body.end <= NEAR:
         return False
-    between = HEDGES | {Kind.SENSATION, Kind.EVENT} if event.id in SUBJECT_EVENTS else HEDGES  # "hammy twinged then went"
+    # "my hammy twinged then went": a part that just went may have been felt first
+    between = HEDGES | {Kind.SENSATION, Kind.EVENT} if event.id in SUBJECT_EVENTS else HEDGES
     return all(m.kind in between for m in same if body.end <= m.start < event.start)
 
 
