@@ -434,6 +434,7 @@ SensationId = Literal[
     "heavy",
     "weak",
     "pressure",
+    "visible",
 ]
 EventId = Literal[
     "pulled",
@@ -536,6 +537,8 @@ class Lexicon(Strict):
     ignore: Phrases = []
     # Words after a movement word that make it a movement, not a pain: "knees kept shooting forward".
     directions: Phrases = []
+    # Words before a part that name one side of it: "left leg went weak".
+    one_side: Phrases = []
 
     @field_validator("stemmer")
     @classmethod

@@ -19,12 +19,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import get_args
 
 import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from bot.content.models import Lexicon
+from bot.content.models import Lexicon, RegionId
 
 MAX_CHARS = 4096  # a Telegram message's limit: a red flag at the end of a long ramble is still read
 FUZZY_CUTOFF = 85  # a spelling this close to a lexicon word is a typo of it
@@ -98,7 +99,11 @@ LIMB_SIGNS = {
     "quiet": ("numb", NERVE_PARTS - {"legs"} | {"arms"}),  # "legs were dead" is tired legs
     "heavy": ("weakness", frozenset({"arms", "feet"})),
     "weak": ("weakness", frozenset({"arms", "feet", "calves"})),
+    "visible": ("swelling", frozenset(get_args(RegionId))),  # "calf is purple", "a bump behind the knee"
 }
+# Signs that on one side only are a nerve sign on these parts too: "my left leg went weak" (both
+# legs weak or heavy after a session is tiredness).
+ONE_SIDED = {"weak": frozenset({"legs"}), "heavy": frozenset({"legs"})}
 # Parts where any discomfort is an alarm of its own: chest pain, a headache under load.
 ALARM_PARTS = {"chest": "chest-pain", "head": "head-pain"}
 # A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
@@ -208,6 +213,7 @@ class Reader:
         self._stems: dict[str, str] = {}
         self._stem_word = stemmer.stemWord if stemmer is not None else None
         self._directions = frozenset(lexicon.directions)
+        self._one_side = frozenset(lexicon.one_side)
         self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
         self._endings = sorted(
             ((k, v) for k, v in lexicon.contractions.items() if k.startswith("'")), key=lambda kv: -len(kv[0])
@@ -609,7 +615,10 @@ class Reader:
         if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
             sign, parts = LIMB_SIGNS[mention.id]
             near = _nearest(mention, regions) or _referred(mention, same, regions)
-            return sign if near is not None and near.id in parts else None
+            if near is None:
+                return None
+            one_side = near.start > 0 and words[near.start - 1] in self._one_side
+            return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
             return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
         if mention.kind == Kind.SEVERITY:
@@ -683,8 +692,11 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
     also_movement = any(m.kind == Kind.MOVEMENT and m.start == event.start for m in same)
     subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT, Kind.PRONOUN) and _subject_of(m, event, same)]
     if subject and not also_movement:
-        if subject[-1].kind == Kind.PRONOUN:  # "my hamstring feels like it got torn"
-            return any(m.kind == Kind.REGION and _can_be_hurt(event, m) for m in same)
+        if subject[-1].kind == Kind.PRONOUN:  # "my hamstring feels like it got torn", "a twinge and it locked"
+            return any(
+                m.kind == Kind.REGION and _can_be_hurt(event, m) or m.kind == Kind.SENSATION and m.id in DISCOMFORT
+                for m in same
+            )
         return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
     if event.id in SUBJECT_EVENTS:
         return False
