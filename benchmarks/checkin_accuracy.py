@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import CONTENT_DIR
-from bot.content import load_content
-from bot.domain.reader import Outcome, Reader, decide
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this tree's reader, not an installed one
+
+from bot.app import CONTENT_DIR  # noqa: E402
+from bot.content import load_content  # noqa: E402
+from bot.domain.reader import Outcome, Reader, decide  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 CORPORA = {

@@ -121,6 +121,208 @@ TRICKY = [
 ]
 
 
+# Red flags as a tier of their own (issue 12, the classes blind set B showed): each row is a
+# wording written for this table, per class; none may end anywhere but the safety answer.
+RED_FLAG_CLASSES = [
+    (FELT, "hams good, then my left foot went all prickly"),
+    (FELT, "glutes worked but my toes are fizzing"),
+    (FELT, "hamstrings mostly. also a weird buzzing in my right foot since"),
+    (FELT, "lower back, and my hand keeps getting zaps"),
+    (FELT, "electric zaps down my leg on the way up"),
+    (FELT, "got a dead leg feeling on the left after set 2"),
+    (FELT, "my right leg went weak on the last rep"),
+    (FELT, "cant feel my toes properly"),
+    (FELT, "couldn't feel my left foot for a bit after"),
+    (FELT, "pins in my toes"),
+    (FELT, "needles in my calf"),
+    (FELT, "pinsandneedles in foot"),
+    (FELT, "my arm feels heavy and weird"),
+    (FELT, "glutes, and my left arm is kinda weak now"),
+    (FELT, "right foot a bit weak and slappy when i walk"),
+    (FELT, "tingles down the back of my leg"),
+    (FELT, "hands went tingly holding the bell"),
+    (FELT, "prickly feeling in my heel"),
+    (FELT, "chest felt tight and I got breathless"),
+    (FELT, "felt light-headed and had to sit down"),
+    (FELT, "saw stars after the last set"),
+    (FELT, "chucked up after set 3"),
+    (FELT, "puked after the swings"),
+    (FELT, "felt super nauseous and dizzy"),
+    (FELT, "pressure in my chest during set 2"),
+    (FELT, "hams fine but got a crushing pain in my chest"),
+    (FELT, "blacked out for a sec"),
+    (FELT, "room was spinning after"),
+    (FELT, "heart was fluttering weird and i felt faint"),
+    (FELT, "a pounding headache came on during the last set"),
+    (FELT, "jaw and left arm ached after"),
+    (FELT, "knee is all puffy now"),
+    (FELT, "ankle swelled right up"),
+    (FELT, "theres a lump on the back of my knee"),
+    (FELT, "calf is black and blue"),
+    (FELT, "my knee looks wrong, kind of out of place"),
+    (FELT, "back of my thigh has gone purple"),
+    (FELT, "hamstring is bruised and swollen"),
+    (FELT, "big bruise came up on my hammy overnight"),
+    (FELT, "elbow is puffed up like a balloon"),
+    (FELT, "felt a rip in my hammy"),
+    (FELT, "something went in my lower back"),
+    (FELT, "my glute just let go mid rep"),
+    (FELT, "like a rubber band snapped in the back of my leg"),
+    (FELT, "felt like I got shot in the butt"),
+    (FELT, "like being kicked in the calf"),
+    (FELT, "heard a clunk in my knee"),
+    (FELT, "hamstring went twang"),
+    (FELT, "felt a pop behind my knee"),
+    (FELT, "something gave in my back on rep 4"),
+    (FELT, "heard a crunch in my ankle and it hurts"),
+    (FELT, "felt something tear at the top of my hamstring"),
+    (FELT, "my back went on the last set"),
+    (FELT, "done my hammy i reckon"),
+    (FELT, "ive done my back in"),
+    (FELT, "something shifted in my back"),
+    (FELT, "took me five minutes to get up off the floor"),
+    (FELT, "had to crawl to bed"),
+    (FELT, "couldnt get my socks on this morning"),
+    (FELT, "could not sleep for it last night"),
+    (FELT, "had to lie on the floor for an hour"),
+    (FELT, "been on painkillers since"),
+    (FELT, "icing it for days now"),
+    (FELT, "took ibuprofen and it still hurts"),
+    (FELT, "walking like a 90 year old"),
+    (FELT, "needed help getting out of the car"),
+    (FELT, "took forever to stand up straight"),
+    (FELT, "it hurts to sit"),
+    (FELT, "couldn't sit down without grabbing the table"),
+    (FELT, "lower back is back with a vengeance"),
+    (FELT, "flared up again today"),
+    (FELT, "my old back injury is acting up"),
+    (FELT, "same pain as last time in my hamstring"),
+    (FELT, "still there four days later"),
+    (FELT, "hasnt gone away since tuesday"),
+    (FELT, "back still aching three days later"),
+    (FELT, "it's been niggling for a week"),
+    (FELT, "the knee thing never really went away"),
+    (FELT, "keeps coming back every session"),
+    (FELT, "its worse than yesterday"),
+    (FELT, "more bad today than after the last one"),
+    (FELT, "it's stabbing"),
+    (FELT, "it stabs when i twist"),
+    (FELT, "stabbing pain in my back"),
+    (FELT, "felt a knife in my lower back"),
+    (FELT, "like a hot needle in my glute"),
+    (FELT, "it was sharp when I bent over"),
+    (FELT, "sharp pain in my knee"),
+    (FELT, "its sharp"),
+    (FELT, "shooting pains down my leg"),
+    (FELT, "hot poker feeling in the spine"),
+    (WHY, "rounded a bit. also it stabs when i turn"),
+    (WHY, "not sure. my foot is numb though"),
+    (WHY, "drifted i think, but now theres pins and needles in my leg"),
+    (SINGLE, "standing ankle went over and now its swollen"),
+    (SINGLE, "glute on the standing side felt it, then sharp pain in the knee"),
+    (SINGLE, "foot went numb on the standing leg"),
+    (
+        FELT,
+        "mostly hams and glutes, really good session, felt the stretch, kept my back flat, bell close, "
+        "nice and smooth, but my left foot went numb",
+    ),
+    (FELT, "hams, glutes, lower back a bit, quads a bit, but pins and needles in my toes"),
+]
+# Words with a sense that is not pain, and soreness where it belongs: never the safety answer.
+NOT_RED_FLAGS = [
+    (FELT, "my knees kept shooting forward"),
+    (FELT, "hips shot up first again"),
+    (FELT, "got up at the crack of dawn to do it, hams worked"),
+    (FELT, "popped my hips through hard, glutes on fire"),
+    (FELT, "sharp focus today, glutes lit up"),
+    (FELT, "snapped out of it and fixed my back, hams felt it"),
+    (FELT, "hams sore the next day, normal doms"),
+    (FELT, "tight hamstrings"),
+    (FELT, "burning hamstrings"),
+    (FELT, "hamstrings burning like crazy"),
+    (FELT, "glutes popped off today"),
+    (FELT, "shot up the weight to 16kg, hams cooked"),
+    (FELT, "cracking session, hams fried"),
+    (FELT, "legs felt heavy after, hams worked"),
+    (FELT, "went heavy today, glutes toast"),
+    (FELT, "the bell felt heavy, hams tired"),
+    (FELT, "hams still a bit sore two days later, normal"),
+    (FELT, "finally clicked, felt it in the glutes"),
+    (FELT, "glutes looking ripped lol, hams tired"),
+    (FELT, "ripped through the sets, hams smoked"),
+    (FELT, "no tingling, no numbness, just tired hams"),
+    (FELT, "nothing sharp or shooting, hams stretched"),
+    (FELT, "didn't feel anything sharp, hams fine"),
+    (FELT, "no pins and needles, glutes worked"),
+    (FELT, "pulled the bell hard, glutes did it"),
+    (FELT, "shooting for 20 reps next time, hams cooked"),
+    (FELT, "my grip was weak by the end"),
+    (FELT, "arms tired from holding the bell, hams worked"),
+    (FELT, "had an ice bath after, hams sore"),
+    (FELT, "glutes felt weak today"),
+    (FELT, "my forearms were pumped"),
+    (FELT, "sore glutes today, day after"),
+    (FELT, "mind numbing drill but glutes worked"),
+    (FELT, "sharp improvement, felt hams not back"),
+    (FELT, "legs like jelly after, hams cooked"),
+    (FELT, "knees shot forward a bit"),
+    (FELT, "hips kept shooting back too far, hams felt it"),
+    (FELT, "felt sharp and focused, hams worked"),
+]
+RAMBLE = (
+    "ok so today was day 3 and honestly it went pretty well overall, I set up the dowel like the video said, "
+    "kept my back flat the whole time, bell stayed close to my legs, hams were doing most of the work and my glutes "
+    "switched on at the top. Did 3 sets of 10 with the 12kg, rested about a minute between, felt strong, breathing "
+    "was fine, no drama with the grip either. Stretched afterwards, had a coffee, walked the dog, made dinner, "
+    "watched some telly, and the kids were in bed by eight so all good on that front too, really enjoying it. "
+)
+# The same sign wherever it stands: first, last, in a list, after "but", past 600 characters.
+ANYWHERE = [
+    RAMBLE + "Only thing is my left foot went numb on the walk home.",
+    RAMBLE * 3 + "and my back went on the last rep",
+    "pins and needles in my foot, but hams and glutes felt amazing",
+    "hams and glutes felt amazing but pins and needles in my foot",
+    "hams, glutes, lower back, calves, numb toes, quads",
+    "great session!! hams lit up 🔥🔥 10/10. foot a bit tingly tho",
+    "no pain but tingling in my calf",
+    "not numb but tingly",
+]
+
+
+@pytest.mark.parametrize(("question", "text"), RED_FLAG_CLASSES, ids=[t[:40] for _, t in RED_FLAG_CLASSES])
+def test_every_class_of_red_flag_reaches_the_safety_answer(question, text):
+    assert decide(READER.read(text), question).outcome == RED
+
+
+@pytest.mark.parametrize(("question", "text"), NOT_RED_FLAGS, ids=[t[:40] for _, t in NOT_RED_FLAGS])
+def test_words_in_another_sense_and_normal_soreness_raise_no_alarm(question, text):
+    assert decide(READER.read(text), question).outcome != RED
+
+
+@pytest.mark.parametrize("text", ANYWHERE, ids=range(len(ANYWHERE)))
+@pytest.mark.parametrize("question", [FELT, SINGLE, WHY])
+def test_a_red_flag_outranks_any_region_fault_or_praise_anywhere(question, text):
+    assert decide(READER.read(text), question).outcome == RED
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (RAMBLE, "hams-glutes"),
+        ("no numbness, no tingling, no sharp pain, just worked hams", "hams-glutes"),
+        ("nothing stabbing, hams good", "hams-glutes"),
+        ("without any zaps or pins, glutes lit up", "hams-glutes"),
+        ("legs heavy and tired, hams mostly", "hams-glutes"),
+        ("glutes felt weak", "nothing-much"),  # weak working muscles did not do the work: no praise
+        ("knees kept shooting forward again", "quads-knees"),
+        ("popped my hips through, glutes squeezed hard", "hams-glutes"),
+        ("my arms were tired from holding it, hams worked", "hams-glutes"),
+    ],
+)
+def test_near_misses_keep_their_own_outcome(text, expected):
+    assert decide(READER.read(text), FELT).outcome == expected
+
+
 @pytest.mark.parametrize(("question", "text", "expected"), TRICKY, ids=[f"{q}:{t[:40]}" for q, t, _ in TRICKY])
 def test_tricky_answers(question, text, expected):
     assert decide(READER.read(text), question).outcome == expected

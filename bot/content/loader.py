@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import snowballstemmer
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -231,7 +232,7 @@ def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Pat
 
 def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexicon]:
     """One lexicon per language, named after it (en.yaml holds language: en); a phrase listed twice
-    under the same heading is a slip worth reporting."""
+    under the same heading (after stemming, in a language with a stemmer) is a slip worth reporting."""
     found: dict[str, Lexicon] = {}
     for source in sources:
         lexicon = _validate(Lexicon, source, problems)
@@ -243,11 +244,12 @@ def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexi
                 Problem(source.file, where, f"the '{lexicon.language}' lexicon belongs in {lexicon.language}.yaml")
             )
         skip = set(lexicon.skip)
+        stem = snowballstemmer.stemmer(lexicon.stemmer).stemWord if lexicon.stemmer else str
         for heading in ("regions", "sensations", "events", "times", "qualities", "movements", "answers"):
             seen: dict[tuple[str, ...], tuple[str, str]] = {}
             for concept, phrases in getattr(lexicon, heading).items():
                 for i, phrase in enumerate(phrases):
-                    read = tuple(word for word in phrase.split() if word not in skip)  # as the reader sees it
+                    read = tuple(stem(word) for word in phrase.split() if word not in skip)  # as the reader sees it
                     first, as_read = seen.get(read, (concept, phrase))
                     if first != concept:
                         same = f"'{phrase}'" if as_read == phrase else f"'{phrase}' (read as '{as_read}')"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+import snowballstemmer
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from bot.language import BASE_LANGUAGE, plural_category
 
@@ -458,6 +459,7 @@ RegionId = Literal[
     "legs",
     "chest",
     "head",
+    "arms",
 ]
 SensationId = Literal[
     "stretch",
@@ -474,6 +476,11 @@ SensationId = Literal[
     "dizzy",
     "chest-pain",
     "buzz",
+    "stabbing",
+    "heavy",
+    "weak",
+    "pressure",
+    "visible",
 ]
 EventId = Literal[
     "pulled",
@@ -492,7 +499,7 @@ EventId = Literal[
     "injured",
     "gave",
 ]
-TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse"]
+TimeId = Literal["still", "next-day", "lasting", "unresolved", "worse", "recurring"]
 QualityId = Literal["fine", "steady", "quiet", "asleep", "good-pain", "little", "right-place", "tight-range"]
 MovementId = Literal["rounded", "drifted", "squatted", "turned", "hip-out", "foot-lost", "hips-rose"]
 AnswerId = Literal["yes", "no", "unsure", "both", "query"]
@@ -546,6 +553,9 @@ class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
     language: str = Field(pattern=r"^[a-z]{2}$")
+    # A Snowball stemmer ("spanish", "russian") for languages whose words change their endings:
+    # phrases are then listed in base words and match every inflected form.
+    stemmer: str | None = None
     symbols: dict[str, str] = {}
     contractions: dict[str, str] = {}
     spellings: dict[str, str] = {}
@@ -571,6 +581,17 @@ class Lexicon(Strict):
     movements: dict[MovementId, Phrases]
     answers: dict[AnswerId, Phrases]
     ignore: Phrases = []
+    # Words after a movement word that make it a movement, not a pain: "knees kept shooting forward".
+    directions: Phrases = []
+    # Words before a part that name one side of it: "left leg went weak".
+    one_side: Phrases = []
+
+    @field_validator("stemmer")
+    @classmethod
+    def _known_stemmer(cls, name: str | None) -> str | None:
+        if name is not None and name not in snowballstemmer.algorithms():
+            raise ValueError(f"unknown stemmer '{name}'; known: {', '.join(snowballstemmer.algorithms())}")
+        return name
 
 
 class ExerciseName(Strict):

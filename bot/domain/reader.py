@@ -16,24 +16,30 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import get_args
 
+import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from bot.content.models import Lexicon
+from bot.content.models import Lexicon, RegionId
 
-MAX_CHARS = 600  # a long ramble is read in full up to here; nobody answers a check-in in more
+MAX_CHARS = 4096  # a Telegram message's limit: a red flag at the end of a long ramble is still read
 FUZZY_CUTOFF = 85  # a spelling this close to a lexicon word is a typo of it
 FUZZY_MIN_LENGTH = 5  # shorter words are too easily another word ("pain" and "paint")
 SCOPE_LIMIT = 12  # a negation never reaches further than this many words
 NEAR = 3  # words between a feeling and the part it is about, or an injury verb and its object
 
 _APOSTROPHES = re.compile(r"[’‘`´ʼ]")
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|'[a-z]+|[,.;!?]")
+# Words in any script (Latin, Cyrillic, ñ...), with inner apostrophes; and the punctuation that
+# ends an item or a clause.
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|'[^\W_]+|[,.;!?]")
 _SCORE = re.compile(r"(\d{1,2})(?:\.\d)?\s*(?:/|out of)\s*10\b")
-_REPEATS = re.compile(r"([a-z])\1{2,}")
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+_LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 
 
 class Kind(StrEnum):
@@ -74,17 +80,36 @@ class Question(StrEnum):
     PAIN_CHECK = "pain-check"
 
 
-# What a sensation means for safety.
+# What a sensation means for safety. These are a red flag wherever they stand and whatever else is
+# said: no region, fault or praise in the message outranks them.
 NERVE = frozenset({"numb", "tingling", "electric", "shooting"})
-ALARM = frozenset({"swelling", "dizzy", "chest-pain"})
-PAINFUL = frozenset({"pain", "sharp"})
-DISCOMFORT = frozenset({"pain", "sharp", "sore", "tight"})
-TRAVELLING = frozenset({"pain", "sharp", "burn", "sore", "electric", "tingling", "numb", "buzz"})
-# Parts below the muscles a hinge trains: a buzz there, or a part gone to sleep, is a nerve sign;
-# "hams buzzing", "glutes asleep" are effort and a lazy muscle.
+ALARM = frozenset({"swelling", "dizzy", "chest-pain", "stabbing"})
+PAINFUL = frozenset({"pain", "sharp", "stabbing"})
+DISCOMFORT = frozenset({"pain", "sharp", "stabbing", "sore", "tight", "pressure"})
+TRAVELLING = frozenset({"pain", "sharp", "stabbing", "burn", "sore", "electric", "tingling", "numb", "buzz"})
+UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
+EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
+# Parts below the muscles a hinge trains, and the arms and hands: a buzz there, a part gone to sleep
+# or gone heavy and weak is a nerve sign; "hams buzzing", "glutes asleep", "legs heavy" are effort
+# and a lazy muscle. Each sign names the parts it is a nerve sign on.
 NERVE_PARTS = frozenset({"legs", "calves", "knees", "feet"})
+LIMB_SIGNS = {
+    "buzz": ("tingling", NERVE_PARTS | {"arms", "grip"}),
+    "asleep": ("numb", NERVE_PARTS | {"arms", "grip"}),
+    "quiet": ("numb", NERVE_PARTS - {"legs"} | {"arms"}),  # "legs were dead" is tired legs
+    "heavy": ("weakness", frozenset({"arms", "feet"})),
+    "weak": ("weakness", frozenset({"arms", "feet", "calves"})),
+    "visible": ("swelling", frozenset(get_args(RegionId))),  # "calf is purple", "a bump behind the knee"
+}
+# Signs that on one side only are a nerve sign on these parts too: "my left leg went weak" (both
+# legs weak or heavy after a session is tiredness).
+ONE_SIDED = {"weak": frozenset({"legs"}), "heavy": frozenset({"legs"})}
+# Parts where any discomfort is an alarm of its own: chest pain, a headache under load.
+ALARM_PARTS = {"chest": "chest-pain", "head": "head-pain"}
 # A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
 QUIET = frozenset({"quiet", "asleep"})
+# What may stand between a body part and what happened to it: "my hammy kind of let go".
+HEDGES = frozenset({Kind.MORE, Kind.LESS, Kind.ANSWER})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
 # Events that need the body part just before them: "my back just went".
@@ -141,7 +166,7 @@ class Felt:
     @property
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
-        said = self.sensations - {"stretch", "burn", "buzz"}
+        said = self.sensations - EFFORT
         calm = bool(self.qualities & ({"fine", "steady", "little"} | QUIET))  # "back was off" is good news
         return calm and not said or (bool(self.denied) and not self.sensations)
 
@@ -184,6 +209,11 @@ class Reader:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
+        stemmer = snowballstemmer.stemmer(lexicon.stemmer) if lexicon.stemmer else None
+        self._stems: dict[str, str] = {}
+        self._stem_word = stemmer.stemWord if stemmer is not None else None
+        self._directions = frozenset(lexicon.directions)
+        self._one_side = frozenset(lexicon.one_side)
         self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
         self._endings = sorted(
             ((k, v) for k, v in lexicon.contractions.items() if k.startswith("'")), key=lambda kv: -len(kv[0])
@@ -256,12 +286,29 @@ class Reader:
     # ------------------------------------------------------------------------- words
 
     def _phrase_words(self, phrase: str) -> tuple[str, ...]:
-        return tuple(w for w in self._expand(phrase) if w not in self._skip)
+        return tuple(self._stem(w) for w in self._expand(phrase) if w not in self._skip)
+
+    def _stem(self, word: str) -> str:
+        """The word as phrases are keyed: its stem when the lexicon names a stemmer, else itself."""
+        if self._stem_word is None or not word.isalpha():
+            return word
+        stem = self._stems.get(word)
+        if stem is None:
+            stem = self._stems[word] = self._stem_word(word)
+        return stem
 
     def _expand(self, text: str) -> list[str]:
-        """Lower case, accents and symbols read, contractions and known misspellings rewritten."""
-        decomposed = unicodedata.normalize("NFKD", text[:MAX_CHARS])
-        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+        """Lower case, accents on Latin letters and symbols read, contractions and known misspellings
+        rewritten; any script's letters are kept."""
+        kept: list[str] = []
+        base = 0
+        for ch in unicodedata.normalize("NFKD", text[:MAX_CHARS]):
+            if not unicodedata.combining(ch):
+                base = ord(ch)
+                kept.append(ch)
+            elif base >= _LATIN_END:
+                kept.append(ch)
+        plain = unicodedata.normalize("NFC", "".join(kept)).casefold()
         plain = _APOSTROPHES.sub("'", plain)
         for symbol, words in self.lexicon.symbols.items():
             plain = plain.replace(symbol, words)
@@ -282,7 +329,7 @@ class Reader:
 
     def _fix_typo(self, word: str) -> str:
         """A word the lexicon does not know, close to one it does, is that word misspelt."""
-        if word in self._vocabulary or not word.isalpha():
+        if word in self._vocabulary or not word.isalpha() or self._stem(word) in self._vocabulary:
             return word
         squeezed = _REPEATS.sub(r"\1", word)  # "hurtsss", "sooo"
         if squeezed in self._vocabulary:
@@ -352,7 +399,7 @@ class Reader:
             (guard.alone and (alone or at_start and following in ("", ",", ".", "!", "?")))
             or previous in guard.before
             or following in guard.after
-            or following in self._state_words
+            or self._stem(following) in self._state_words
         )
 
     def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool], following: str) -> bool:
@@ -360,7 +407,7 @@ class Reader:
         before it), 'get back pain' (a feeling after it)."""
         first, last = self.lexicon.guards.get(phrase[0]), self.lexicon.guards.get(phrase[-1])
         owner = first is not None and context[0] in first.before and len(phrase) > 1 and phrase[1] in self._places
-        return owner or last is not None and following in self._state_words
+        return owner or last is not None and self._stem(following) in self._state_words
 
     def _match(
         self, words: list[str], clauses: list[int], items: list[int], context: list[tuple[str, str, bool]]
@@ -368,11 +415,12 @@ class Reader:
         """Longest phrase first at each word; words no phrase covers may be negators."""
         mentions: list[Mention] = []
         negators: list[int] = []
+        keys = [self._stem(word) for word in words]
         i = 0
         while i < len(words):
-            for phrase, concepts in self._phrases.get(words[i], ()):
+            for phrase, concepts in self._phrases.get(keys[i], ()):
                 end = i + len(phrase)
-                if tuple(words[i:end]) != phrase or len(phrase) == 1 and words[i] in self._negators:
+                if tuple(keys[i:end]) != phrase or len(phrase) == 1 and words[i] in self._negators:
                     continue
                 if len(phrase) == 1 and not self._guarded(words[i], context[i], i == 0):
                     continue
@@ -503,51 +551,93 @@ class Reader:
     def _red_flags(
         self, words: list[str], mentions: list[Mention], felt: dict[str, Felt], scores: list[int]
     ) -> list[str]:
+        """Every sign of a red flag in the whole message, in any clause, item and order. The signs
+        are a tier of their own: what else is said (a region, a fault, praise) never cancels one;
+        only a negation of the sign itself, or a reading of the word that is not about the body
+        ("knees shooting forward", "sharp focus"), does."""
         live = [m for m in mentions if not m.negated]
         regions = [m for m in live if m.kind == Kind.REGION]
-        flags: list[str] = []
+        region_starts = {m.start for m in regions}
+        region_ends = {m.end for m in regions}  # "hips kept shooting back": a part moving, not a back
         by_clause: dict[int, list[Mention]] = defaultdict(list)
         for mention in live:
             by_clause[mention.clause].append(mention)
+
+        cue_starts = {m.start for m in mentions if m.kind in (Kind.MOVEMENT, Kind.IGNORE)}
+
+        def directed(position: int) -> bool:
+            return position < len(words) and words[position] in self._directions
+
+        def moving(mention: Mention) -> bool:
+            """A body part moving, not hurt: 'shot up', 'knees shooting forward' (a direction after it,
+            not a body part), 'snapping my hips forward', 'hips through with a snap' (a part sent in a
+            direction), 'shooting my hips back' (a cue)."""
+            if directed(mention.end) and (mention.end not in region_starts or mention.start in region_ends):
+                return True
+            sent = [r for r in regions if r.item == mention.item and directed(r.end)]
+            if any(r.start == mention.end or 0 <= mention.start - r.end <= NEAR for r in sent):
+                return True
+            return mention.end in cue_starts
+
+        flags: list[str] = []
         for mention in live:
-            same = by_clause[mention.clause]
-            if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
-                flags.append(mention.id)
-            elif mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in ("buzz", *QUIET):
-                near = _nearest(mention, regions)
-                limb = NERVE_PARTS - {"legs"} if mention.id == "quiet" else NERVE_PARTS  # "legs were dead": tired
-                if near is not None and near.id in limb:
-                    flags.append("tingling" if mention.id == "buzz" else "numb")
-            elif mention.kind == Kind.SENSATION and mention.id == "sharp" and _sharp_is_pain(mention, same):
-                flags.append("sharp")
-            elif mention.kind == Kind.SEVERITY and not any(
-                m.kind == Kind.QUALITY and m.id == "good-pain" for m in same
+            flag = self._sign(mention, by_clause[mention.clause], regions, words, felt, moving)
+            if flag is not None:
+                flags.append(flag)
+        for region in regions:  # "jaw and left arm ached": any discomfort said with the part
+            alarm = ALARM_PARTS.get(region.id)
+            if alarm and any(
+                m.kind == Kind.SENSATION and m.id in DISCOMFORT | {"heavy"} and m.item == region.item
+                for m in by_clause[region.clause]
             ):
-                flags.append("severe")
-            elif mention.kind == Kind.EVENT and _injury(mention, same, words, self._sides):
-                flags.append(f"event:{mention.id}")
-            elif mention.kind == Kind.PATH and any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same):
-                flags.append("radiating")
-            elif mention.kind == Kind.TIME and _persisting(mention, same, felt):
-                flags.append(f"time:{mention.id}")
+                flags.append(alarm)
         problems = [f for f in felt.values() if not f.negated and f.region not in GOOD_REGIONS]
         ironic = any(m.kind == Kind.IRONY for m in live)
         sarcastic = any(m.kind == Kind.SARCASM for m in live)
         if ironic and problems or sarcastic and any(not f.fine for f in problems):
             flags.append("severe")  # "oh brilliant, lower back again", "back was totally fine 🙃"
-        chest = felt.get("chest")
-        if chest is not None and not chest.negated and chest.sensations & DISCOMFORT:
-            flags.append("chest-pain")
         if any(score >= self.lexicon.severe_score for score in scores) and not _rates_the_session(live, felt):
             flags.append("severe")
         return flags
+
+    def _sign(
+        self,
+        mention: Mention,
+        same: list[Mention],
+        regions: list[Mention],
+        words: list[str],
+        felt: dict[str, Felt],
+        moving: Callable[[Mention], bool],
+    ) -> str | None:
+        """The red flag one mention raises, read with the rest of its clause, or None."""
+        if mention.kind == Kind.SENSATION and mention.id in NERVE | ALARM:
+            return mention.id
+        if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
+            sign, parts = LIMB_SIGNS[mention.id]
+            near = _nearest(mention, regions) or _referred(mention, same, regions)
+            if near is None:
+                return None
+            one_side = near.start > 0 and words[near.start - 1] in self._one_side
+            return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
+        if mention.kind == Kind.SENSATION and mention.id == "sharp":
+            return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
+        if mention.kind == Kind.SEVERITY:
+            return None if any(m.kind == Kind.QUALITY and m.id == "good-pain" for m in same) else "severe"
+        if mention.kind == Kind.EVENT:
+            return f"event:{mention.id}" if not moving(mention) and _injury(mention, same, words, self._sides) else None
+        if mention.kind == Kind.PATH:
+            return "radiating" if any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same) else None
+        if mention.kind == Kind.TIME:
+            return f"time:{mention.id}" if _persisting(mention, same, felt) else None
+        return None
 
     @staticmethod
     def _pain(mentions: list[Mention]) -> bool:
         """Pain or hurt said and not denied, unless said to be the good kind."""
         good = {m.clause for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
         return any(
-            m.kind == Kind.SENSATION and m.id == "pain" and not m.negated and m.clause not in good for m in mentions
+            m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN and not m.negated and m.clause not in good
+            for m in mentions
         )
 
 
@@ -570,15 +660,25 @@ def _nearest(mention: Mention, regions: list[Mention]) -> Mention | None:
     return min(same, key=lambda r: (abs(r.start - mention.start), r.start > mention.start))
 
 
+def _referred(mention: Mention, same: list[Mention], regions: list[Mention]) -> Mention | None:
+    """The part an 'it' beside a feeling stands for: 'my leg's gone funny, like it's asleep'."""
+    if not any(m.kind == Kind.PRONOUN and m.item == mention.item for m in same):
+        return None
+    earlier = [r for r in regions if r.clause == mention.clause and r.start < mention.start]
+    return earlier[-1] if earlier else None
+
+
 def _sharp_is_pain(sharp: Mention, same: list[Mention]) -> bool:
-    """'sharp' is a red flag beside pain, a body part or an injury word, not in 'felt sharp and focused'."""
+    """'sharp' or 'shooting' is pain when its list item says anything about the body (a part, 'it',
+    a pain or an injury word, how bad or how long), not in 'felt sharp and focused'."""
     for other in same:
-        gap = max(other.start - sharp.end, sharp.start - other.end)
-        if other is sharp or gap > NEAR or other.item != sharp.item:
+        if other is sharp or other.item != sharp.item:
             continue
         if other.kind == Kind.SENSATION and other.id in DISCOMFORT | {"burn"}:
             return True
-        if other.kind in (Kind.REGION, Kind.OBJECT, Kind.EVENT) and getattr(other, "id", "") not in FATIGUE_ONLY:
+        if other.kind in (Kind.OBJECT, Kind.EVENT, Kind.PRONOUN, Kind.SEVERITY, Kind.TIME):
+            return True
+        if other.kind == Kind.REGION and other.id not in FATIGUE_ONLY:
             return True
     return False
 
@@ -590,10 +690,13 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
     if event.id in STANDALONE_EVENTS:
         return True
     also_movement = any(m.kind == Kind.MOVEMENT and m.start == event.start for m in same)
-    subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT, Kind.PRONOUN) and 0 <= event.start - m.end <= 1]
+    subject = [m for m in same if m.kind in (Kind.REGION, Kind.OBJECT, Kind.PRONOUN) and _subject_of(m, event, same)]
     if subject and not also_movement:
-        if subject[-1].kind == Kind.PRONOUN:  # "my hamstring feels like it got torn"
-            return any(m.kind == Kind.REGION and _can_be_hurt(event, m) for m in same)
+        if subject[-1].kind == Kind.PRONOUN:  # "my hamstring feels like it got torn", "a twinge and it locked"
+            return any(
+                m.kind == Kind.REGION and _can_be_hurt(event, m) or m.kind == Kind.SENSATION and m.id in DISCOMFORT
+                for m in same
+            )
         return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
     if event.id in SUBJECT_EVENTS:
         return False
@@ -607,6 +710,15 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
         if other.kind == Kind.REGION and after and _can_be_hurt(event, other):
             return True
     return False
+
+
+def _subject_of(body: Mention, event: Mention, same: list[Mention]) -> bool:
+    """A part just before an injury word, with at most a hedge between: 'my hammy kind of let go'."""
+    if body.item != event.item or not 0 <= event.start - body.end <= NEAR:
+        return False
+    # "my hammy twinged then went": a part that just went may have been felt first
+    between = HEDGES | {Kind.SENSATION, Kind.EVENT} if event.id in SUBJECT_EVENTS else HEDGES
+    return all(m.kind in between for m in same if body.end <= m.start < event.start)
 
 
 def _can_be_hurt(event: Mention, body: Mention) -> bool:
@@ -630,6 +742,8 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     outside the hamstrings and glutes, that is still there the next day."""
     discomfort = [m for m in same if m.kind == Kind.SENSATION and m.id in DISCOMFORT]
     regions = {m.id for m in same if m.kind == Kind.REGION}
+    if time.id == "recurring":  # "the same pain as last time", "back with a vengeance"
+        return True
     if time.id == "lasting":  # "for a week", "since": only about a discomfort
         return bool(discomfort)
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
@@ -637,6 +751,26 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     if any(m.id in PAINFUL for m in discomfort):
         return True
     return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
+
+
+class Readers:
+    """One reader per language, each built the first time it is needed. A language code is read by
+    its base language ("es-MX" by "es"); a language without a lexicon is read in the default one."""
+
+    def __init__(self, lexicons: Mapping[str, Lexicon], default: str = "en") -> None:
+        if default not in lexicons:
+            raise ValueError(f"no lexicon for the default language '{default}'")
+        self.lexicons = lexicons
+        self.default = default
+        self._built: dict[str, Reader] = {}
+
+    def for_language(self, code: str | None) -> Reader:
+        base = (code or "").replace("_", "-").split("-")[0].casefold()
+        language = base if base in self.lexicons else self.default
+        reader = self._built.get(language)
+        if reader is None:
+            reader = self._built[language] = Reader(self.lexicons[language])
+        return reader
 
 
 # ----------------------------------------------------------------------------- deciding
@@ -681,7 +815,7 @@ def _pain_check(hearing: Hearing) -> Decision:
     return Decision(Outcome.ASK)
 
 
-MILD = frozenset({"sore", "burn", "tight", "stretch"})
+MILD = frozenset({"sore", "burn", "tight", "stretch", "heavy"})
 ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
 
 
@@ -715,7 +849,8 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
         if felt is None:
             continue
         switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
-        if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off:
+        weak = "weak" in felt.sensations  # "glutes felt weak": they did not do the work
+        if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off or weak:
             quiet = True
             continue
         if "tight" in felt.sensations and "good-pain" not in felt.qualities or "tight-range" in felt.qualities:
