@@ -236,11 +236,12 @@ class LogError:
 MIN_RPE, MAX_RPE, MAX_RIR = 1.0, 10.0, 9.0
 # A dash or minus right before a digit: "-20", "−20", "–20", "3x-12" and ranges like "3-5".
 _DASH_DIGIT = re.compile(r"[-‐‑‒–—―−﹣－]\s*\d")
-_TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+(?:['-][a-z]+)*|[x×*@#,]")
-_TIMES = re.compile(r"([0-9]|kgs?|lbs?|#)\s*[x×*]\s*(?=[0-9])")  # "8kgx12" -> "8kg x 12": the x is its own token
+# Name words are letters of any alphabet ('glúteos', 'румынская'); a Cyrillic х is the x of 3х12.
+_TOKEN = re.compile(r"[0-9]+(?:\.[0-9]+)?|[^\W\d_]+(?:['-][^\W\d_]+)*|[x×*@#,]")
+_TIMES = re.compile(r"([0-9]|kgs?|lbs?|кг|#)\s*[xх×*]\s*(?=[0-9])")  # "8kgx12" -> "8kg x 12": the x is its own token
 _UNIT_WORDS = {
-    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "k"), "kg"),
-    **dict.fromkeys(("lb", "lbs", "pound", "pounds", "#"), "lb"),
+    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "k", "кг", "кило"), "kg"),
+    **dict.fromkeys(("lb", "lbs", "pound", "pounds", "#", "libras", "фунт", "фунта", "фунтов"), "lb"),
 }
 _BODYWEIGHT = {"bw", "bodyweight"}
 _WORDS = {
