@@ -91,6 +91,9 @@ def load_library(root: Path) -> Library:
         contents[BASE_LANGUAGE] = load_content(root)
     except ContentError as exc:
         problems += exc.problems
+    english_texts = _parse(root / "texts.yaml", [])
+    if english_texts is not None and isinstance(english_texts.data, dict):
+        problems += _long_buttons(english_texts)
     for language in overlay_languages(root):
         tree = root / language
         problems += check_against_english(root, tree, language)
@@ -148,6 +151,9 @@ def check_against_english(root: Path, tree: Path, language: str) -> list[Problem
         english, translated = _parse(root / relative, []), _parse(tree / relative, problems)
         if english is not None and translated is not None:
             _Twin(english, translated, language, problems).compare(english.data, translated.data, ())
+    translated_texts = _parse(tree / "texts.yaml", []) if (tree / "texts.yaml").exists() else None
+    if translated_texts is not None and isinstance(translated_texts.data, dict):
+        problems += _long_buttons(translated_texts)
     for extra in sorted(set(_relative_files(tree)) - set(english_files)):
         problems.append(Problem(tree / extra, 1, "extra file: English has no such file"))
     glossary_file = tree / "glossary.yaml"
@@ -225,15 +231,6 @@ class _Twin:
         mine, theirs = _placeholders(english), _placeholders(translated)
         if mine != theirs:
             self._say(path, f"{where}: placeholders {sorted(theirs)} differ from English {sorted(mine)}")
-        key = str(path[-1]) if path else ""
-        if (
-            self.english.file.name == "texts.yaml"
-            and BUTTON_TEXTS.search(key)
-            and len(translated.strip()) > BUTTON_LABEL_MAX
-        ):
-            self._say(
-                path, f"{where}: a button label of {len(translated.strip())} characters; at most {BUTTON_LABEL_MAX}"
-            )
 
     def _plural(self, english: dict[str, Any], translated: Any, path: Path_) -> None:
         where = ".".join(str(p) for p in path)
@@ -260,6 +257,19 @@ class _Twin:
                     (*path, category),
                     f"{where}.{category}: placeholders {sorted(found)} differ from English {sorted(expected)}",
                 )
+
+
+def _long_buttons(texts: _Source) -> list[Problem]:
+    """Button labels of texts.yaml that a phone would cut."""
+    return [
+        Problem(
+            texts.file,
+            texts.line((key,)),
+            f"{key}: a button label of {len(value.strip())} characters; at most {BUTTON_LABEL_MAX}",
+        )
+        for key, value in texts.data.items()
+        if BUTTON_TEXTS.search(key) and isinstance(value, str) and len(value.strip()) > BUTTON_LABEL_MAX
+    ]
 
 
 def _placeholders(text: str) -> set[str]:
