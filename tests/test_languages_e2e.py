@@ -192,3 +192,24 @@ async def test_inline_mode_answers_in_the_language_of_the_person_typing(running_
         await telegram.wait_for(lambda query_id=query_id: query_id in telegram.inline_answers)
         titles = [r["title"] for r in telegram.inline_answers[query_id]["results"]]
         assert titles and all(t in {c.text for c in LIBRARY[language].cues.values()} for t in titles), titles
+
+
+async def test_a_group_speaks_what_its_admin_set_and_each_member_hears_their_own(coach_bot, telegram):
+    from tests.test_group_e2e import Club
+
+    club = Club(telegram, coach_bot)
+    club.add_bot()
+    await club.expect(1, 0)
+    es = LIBRARY["es"].texts
+    [unknown] = await club.say(club.ana, "/groupcourse language xx")
+    assert "xx" in unknown["text"] and "es (Español)" in unknown["text"]
+    [chosen] = await club.say(club.ana, "/groupcourse language es")
+    assert first_line(es.group_language_set) in plain(chosen)
+    _, lesson = await club.start()
+    assert LIBRARY["es"].lesson(1).title in plain(lesson)
+    assert {label for label, _ in buttons(lesson)} & {o.label for n in LIBRARY["es"].checkin.nodes for o in n.options}
+
+    kim = telegram.user(600, "Kim", language_code="ru")  # a member whose Telegram is in Russian
+    toast = await club.press(kim, lesson, "hams-glutes")
+    assert any("а" <= ch <= "я" for ch in toast["text"].lower()), toast
+    assert toast["text"] != (await club.press(club.ana, lesson, "hams-glutes"))["text"]
