@@ -20,12 +20,13 @@ DAY_SECONDS = 5
 class Demo:
     """`coach demo` in a subprocess; every wait is bounded."""
 
-    def __init__(self, folder: Path) -> None:
-        env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PTB_TIMEDELTA": "true"}
+    def __init__(self, folder: Path, *extra: str) -> None:
+        tree = str(Path(__file__).resolve().parent.parent)  # this checkout's bot, not an installed one
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PTB_TIMEDELTA": "true", "PYTHONPATH": tree}
         for name in ("BOT_TOKEN", "DATABASE_URL", "WEBHOOK_URL", "LOG_LEVEL"):
             env.pop(name, None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "demo", "--day-seconds", str(DAY_SECONDS)],
+            [sys.executable, "-m", "bot", "demo", "--day-seconds", str(DAY_SECONDS), *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -97,6 +98,27 @@ def test_the_demo_runs_the_course_in_a_terminal(tmp_path):
         assert demo.process.wait(timeout=20) == 0
         errors = demo.process.stderr.read()
         assert "Traceback" not in errors and "ERROR" not in errors, errors
+    finally:
+        demo.close()
+
+
+def test_the_demo_speaks_the_language_it_is_given(tmp_path):
+    """`coach demo --language ru`: the demo person's Telegram is in Russian, and so is the coach."""
+    demo = Demo(tmp_path, "--language", "ru")
+    try:
+        demo.wait_for(r"Hinge Coach demo", timeout=30)
+        demo.type("/start")
+        demo.wait_for(r"Привет")
+        demo.wait_for(r"\[1\]")
+        demo.type("2")
+        demo.wait_for(r"Во сколько")
+        demo.type("7:00")
+        demo.wait_for(r"часовой пояс")
+        demo.type("Europe/Berlin")
+        demo.wait_for(r"День 1 из 7")
+        demo.type("/quit")
+        demo.wait_for(r"Bye!")
+        assert demo.process.wait(timeout=20) == 0
     finally:
         demo.close()
 
