@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import CONTENT_DIR
 from bot.content import ContentError, load_content
+from bot.content.languages import load_library
 from bot.render import MESSAGE_LIMIT, graduation_text, lesson_text, split_message
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,14 +21,17 @@ def content():
     return load_content(CONTENT_DIR)
 
 
+LIBRARY = load_library(CONTENT_DIR)
+
+
 def test_shipped_content_is_valid(content):
     assert [lesson.day for lesson in content.lessons] == [1, 2, 3, 4, 5, 6, 7]
     for lesson in content.lessons:
         assert lesson.checkin in content.checkin.entry_points
 
 
-def test_every_text_placeholder_is_known(content):
-    """Formatting every UI text with the values the bot supplies must not raise KeyError."""
+def test_every_text_placeholder_is_known():
+    """Formatting every UI text, in every language, with the values the bot supplies must not raise KeyError."""
     values = dict(
         name="Alex",
         day=2,
@@ -96,9 +100,10 @@ def test_every_text_placeholder_is_known(content):
         languages="en (English), es (Español)",
         seconds=20,
     )
-    for _field, text in content.texts:
-        if not isinstance(text, dict):  # the command menu's descriptions are not formatted
-            text.format(**values)
+    for language in LIBRARY.contents.values():
+        for _field, text in language.texts:
+            if not isinstance(text, dict):  # the command menu's descriptions are not formatted
+                text.format(**values)
 
 
 @pytest.mark.parametrize("profile", ["runner", "lifter", "both"])

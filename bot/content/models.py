@@ -425,6 +425,8 @@ class Texts(Strict):
     group_digest_heading: str
     group_commands_here: str
     when_today: str
+    next_lesson_arrives: str
+    shared_location: str  # what timezone_invalid calls a shared location it found no zone for
     when_tomorrow: str
     when_on: str
     when_in_seconds: Text

@@ -207,7 +207,7 @@ async def shared_location(update: Update, context: CoachContext) -> None:
     location = update.effective_message.location
     zone = timezone_at(location.latitude, location.longitude)
     if zone is None:
-        await reply(update, context.services.content.texts.timezone_invalid.format(text="that location"))
+        await reply(update, context.services.content.texts.timezone_invalid.format(text=context.services.content.texts.shared_location))
         return
     await _save(update, context, "timezone", zone)
 
@@ -290,7 +290,8 @@ async def _reschedule(session, subscriber: Subscriber, context: CoachContext, no
     schedule = schedule_for(subscriber, context)
     if enrollment.current_day > 0:
         pending.due_at = next_due(schedule, now=now, last_sent=enrollment.last_sent_at)
-    return f"Your next lesson arrives {describe_due(schedule, pending.due_at, now, context.services.content.texts)}."
+    texts = context.services.content.texts
+    return texts.next_lesson_arrives.format(when=describe_due(schedule, pending.due_at, now, texts))
 
 
 def register(application: Application) -> None:
