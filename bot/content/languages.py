@@ -98,7 +98,11 @@ def load_library(root: Path) -> Library:
         tree = root / language
         problems += check_against_english(root, tree, language)
         try:
-            contents[language] = load_content(tree, language=language, lexicons_dir=root / "lexicons")
+            base = contents.get(BASE_LANGUAGE)
+            lexicons = base.lexicons if base is not None else None  # parsed once, for every language
+            contents[language] = load_content(
+                tree, language=language, lexicons_dir=root / "lexicons", lexicons=lexicons
+            )
         except ContentError as exc:
             problems += exc.problems
     if BASE_LANGUAGE in contents:

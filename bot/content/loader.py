@@ -86,9 +86,12 @@ def _to_python(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dic
     return loader.construct_object(node, deep=True)
 
 
+FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: three languages parse in a blink
+
+
 def _parse(file: Path, problems: list[Problem]) -> _Source | None:
     try:
-        loader = yaml.SafeLoader(file.read_text(encoding="utf-8"))
+        loader = FastLoader(file.read_text(encoding="utf-8"))
         try:
             root = loader.get_single_node()
             source = _Source(file, None)
@@ -149,9 +152,16 @@ def _keyed(items: list[Any], model: type[T], source: _Source, key: str, problems
     return result
 
 
-def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Path | None = None) -> Content:
+def load_content(
+    root: Path,
+    *,
+    language: str = BASE_LANGUAGE,
+    lexicons_dir: Path | None = None,
+    lexicons: dict[str, Lexicon] | None = None,
+) -> Content:
     """Parse and check everything under `root` (one language's tree); raise ContentError listing
-    every problem. The lexicons of every language live in one folder, `root/lexicons` by default."""
+    every problem. The lexicons of every language live in one folder, `root/lexicons` by default;
+    `lexicons` already loaded (by the base language) are used as they are."""
     problems: list[Problem] = []
     sources = {
         name: _parse(root / f"{name}.yaml", problems) for name in ("course", "drills", "cues", "checkin", "texts")
@@ -161,8 +171,8 @@ def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Pat
         problems.append(Problem(root / "lessons", 1, "no lesson files (day-1.yaml ... day-7.yaml)"))
     lesson_sources = [s for s in (_parse(f, problems) for f in lesson_files) if s is not None]
     lexicons_dir = lexicons_dir or root / "lexicons"
-    lexicon_files = sorted(lexicons_dir.glob("*.yaml"))
-    if not lexicon_files:
+    lexicon_files = sorted(lexicons_dir.glob("*.yaml")) if lexicons is None else []
+    if not lexicon_files and lexicons is None:
         problems.append(Problem(lexicons_dir, 1, "no lexicon files (en.yaml ...)"))
     lexicon_sources = [s for s in (_parse(f, problems) for f in lexicon_files) if s is not None]
     for source in [*sources.values(), *lesson_sources]:
@@ -198,7 +208,7 @@ def load_content(root: Path, *, language: str = BASE_LANGUAGE, lexicons_dir: Pat
             other = lessons[lesson.day][1].file
             problems.append(Problem(source.file, source.line(("day",)), f"day {lesson.day} is also in {other}"))
         lessons[lesson.day] = (lesson, source)
-    lexicons = _lexicons(lexicon_sources, problems)
+    lexicons = _lexicons(lexicon_sources, problems) if lexicons is None else lexicons
     exercise_names = None
     if (root / "exercises.yaml").exists():
         exercises_source = _parse(root / "exercises.yaml", problems)

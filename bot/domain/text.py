@@ -32,4 +32,6 @@ def stemmer(language: str) -> Callable[[list[str]], list[str]]:
     name = locale(language).english_name.lower()
     if language == BASE_LANGUAGE or name not in snowballstemmer.algorithms():
         return list
-    return snowballstemmer.stemmer(name).stemWords
+    algorithm = snowballstemmer.stemmer(name)
+    one = lru_cache(maxsize=1 << 16)(algorithm.stemWord)  # a language's words repeat: stem each once
+    return lambda words: [one(word) for word in words]

@@ -207,7 +207,10 @@ async def shared_location(update: Update, context: CoachContext) -> None:
     location = update.effective_message.location
     zone = timezone_at(location.latitude, location.longitude)
     if zone is None:
-        await reply(update, context.services.content.texts.timezone_invalid.format(text=context.services.content.texts.shared_location))
+        await reply(
+            update,
+            context.services.content.texts.timezone_invalid.format(text=context.services.content.texts.shared_location),
+        )
         return
     await _save(update, context, "timezone", zone)
 
