@@ -107,7 +107,7 @@ def load_library(root: Path) -> Library:
             problems += exc.problems
     if BASE_LANGUAGE in contents:
         base = contents[BASE_LANGUAGE]
-        for language in set(contents) - {BASE_LANGUAGE}:
+        for language in sorted(set(contents) - {BASE_LANGUAGE}):
             contents[language] = _with_english_names(contents[language], base, tree=root / language, problems=problems)
     if problems:
         raise ContentError(_unique(problems))
