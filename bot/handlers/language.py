@@ -24,7 +24,8 @@ LANGUAGE_GROUP = -3  # before the de-duplication (-2) and the button gate (-1): 
 async def speak_theirs(update: Update, context: CoachContext) -> None:
     """Set the language of this update; ask for one at /start when theirs is one we lack."""
     message = update.effective_message
-    command = message.text.split()[0].split("@")[0] if message is not None and message.text else ""
+    words = message.text.split() if message is not None and message.text else []
+    command = words[0].split("@")[0] if words else ""  # a blank message is no command
     starting = command == "/start" and update.effective_chat.type == ChatType.PRIVATE
     heard = await context.services.languages.for_update(update, starting=starting)
     current_language.set(heard.language)
