@@ -48,6 +48,7 @@ def _coach_env(telegram, database_url: str, **extra: str) -> dict[str, str]:
         DELIVERY_TICK_SECONDS="0.2",
         LOG_LEVEL="INFO",
         PTB_TIMEDELTA="true",
+        PYTHONPATH=str(Path(__file__).resolve().parent.parent),  # this checkout's bot, not an installed one
         **extra,
     )
     return env
