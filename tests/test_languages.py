@@ -11,6 +11,7 @@ from bot.app import CONTENT_DIR
 from bot.content import ContentError
 from bot.content.languages import load_library
 from bot.domain.cue_search import build_cue_index
+from bot.domain.timezones import resolve_timezone
 from bot.language import date_text, from_telegram, plural_categories
 
 LIBRARY = load_library(CONTENT_DIR)
@@ -142,3 +143,11 @@ def test_a_fourth_language_is_a_folder(tree):
     glossary.write_text(glossary.read_text(encoding="utf-8").replace("es: ", "pt: "), encoding="utf-8")
     library = load_library(tree)
     assert "pt" in library.languages and library["pt"].lesson(1).title == LIBRARY["es"].lesson(1).title
+
+
+@pytest.mark.parametrize(
+    ("city", "zone"),
+    [("Москва", "Europe/Moscow"), ("санкт-петербург", "Europe/Moscow"), ("Ciudad de México", "America/Mexico_City")],
+)
+def test_a_big_city_is_found_by_its_name_in_other_languages(city, zone):
+    assert [choice.zone for choice in resolve_timezone(city)] == [zone]

