@@ -26,6 +26,7 @@ from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
+from bot.miniapp.buttons import announce_mini_app
 from bot.services.access import Access
 from bot.settings import Settings
 from bot.storage.answer_writer import AnswerWriter
@@ -189,6 +190,7 @@ async def _post_init(application: CoachApplication) -> None:
     await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
     await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
     await application.bot.set_my_commands(COMMANDS)
+    await announce_mini_app(application.bot, application.services)
     every = application.services.settings.delivery_tick_seconds
     run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
     run_paced(application.job_queue, rest_timers, min(TIMER_TICK_SECONDS, every), "rest-timers")
@@ -290,8 +292,10 @@ async def _initialize_once_reachable(application: CoachApplication, stop: asynci
 
 
 def _web_servers(application: CoachApplication) -> list[web.WebServer]:
-    """The webhook server (with /healthz and /metrics), and the metrics port when METRICS_PORT is set."""
+    """The webhook server (with /healthz, /metrics and the Mini App), or when polling the Mini App's
+    server (with /healthz and /metrics); and the metrics port when METRICS_PORT is set."""
     settings = application.services.settings
+    mini_app = settings.mini_app_path if settings.mini_app_url else None
     servers = []
     if settings.webhook_url:
         servers.append(
@@ -301,6 +305,13 @@ def _web_servers(application: CoachApplication) -> list[web.WebServer]:
                 port=settings.webhook_port,
                 webhook_path=settings.webhook_path,
                 secret=settings.webhook_secret.get_secret_value(),
+                mini_app_path=mini_app,
+            )
+        )
+    elif mini_app is not None:  # polling: the Mini App still needs a server of its own
+        servers.append(
+            web.WebServer(
+                application, listen=settings.mini_app_listen, port=settings.mini_app_port, mini_app_path=mini_app
             )
         )
     if settings.metrics_port is not None:

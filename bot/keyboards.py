@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.callback_data import CheckinPress, FixAnswer, FixHelped, GroupCheckinPress, HoldOk, PlatesFor, RestTimer
 from bot.content.models import Node, Texts
@@ -73,3 +73,12 @@ def plates_button(texts: Texts, weight: float, unit: str) -> InlineKeyboardButto
     return InlineKeyboardButton(
         texts.plates_button.format(weight=amount), callback_data=PlatesFor(format_number(weight), unit).pack()
     )
+
+
+def coach_page_keyboard(texts: Texts, mini_app_url: str | None, chat_id: int) -> InlineKeyboardMarkup | None:
+    """The button under a coach's summary that opens the group's page in the Mini App (None
+    without MINI_APP_URL). Telegram offers such buttons only in private chats, where summaries go."""
+    if mini_app_url is None:
+        return None
+    page = WebAppInfo(f"{mini_app_url}coach?chat={chat_id}")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.miniapp_coach_button, web_app=page)]])

@@ -18,6 +18,15 @@ class SettingsError(Exception):
     """A setting is missing or invalid; the message names it in one line."""
 
 
+def _https_unless_local(value: str | None, info: ValidationInfo) -> bool:
+    """Telegram reaches the bot (and opens Mini Apps) only over https; a local Bot API (the tests,
+    the demo) may use plain http. An empty value is fine: the feature is off."""
+    if not value:
+        return True
+    official = urlsplit(info.data.get("telegram_api_base_url", "")).hostname == "api.telegram.org"
+    return value.startswith("https://") or (value.startswith("http://") and not official)
+
+
 class Settings(BaseSettings):
     """Every knob of the bot. The README's settings table documents each one."""
 
@@ -40,6 +49,11 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # /healthz and /metrics in polling mode
     # Metrics of a private bot stay on this machine unless the operator opens them on purpose.
     metrics_listen: str = "127.0.0.1"
+    # The Mini App (bot/miniapp/): the public https:// address a reverse proxy forwards to this
+    # process. Served beside the webhook in webhook mode, on MINI_APP_LISTEN:MINI_APP_PORT when polling.
+    mini_app_url: str | None = None
+    mini_app_listen: str = "0.0.0.0"
+    mini_app_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     admin_ids: Annotated[list[int], NoDecode] = []  # Telegram user ids allowed to use /stats
     # Telegram's limits, kept for the whole deployment (every process on one PostgreSQL database).
@@ -81,12 +95,16 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _webhook_https(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if not value:
-            return None
-        official = urlsplit(info.data.get("telegram_api_base_url", "")).hostname == "api.telegram.org"
-        if not value.startswith("https://") and not (value.startswith("http://") and not official):
+        if not _https_unless_local(value, info):
             raise ValueError("must be an https:// URL that reaches this bot (Telegram refuses plain http)")
-        return value
+        return value or None
+
+    @field_validator("mini_app_url")
+    @classmethod
+    def _mini_app_https(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not _https_unless_local(value, info):
+            raise ValueError("must be the https:// address of the Mini App (Telegram opens no other)")
+        return value.rstrip("/") + "/" if value else None
 
     @field_validator("webhook_secret", mode="after")
     @classmethod
@@ -103,6 +121,11 @@ class Settings(BaseSettings):
     def webhook_path(self) -> str:
         """The path Telegram posts to, as the reverse proxy passes it on: the URL's own path."""
         return urlsplit(self.webhook_url or "").path.rstrip("/") or "/"
+
+    @property
+    def mini_app_path(self) -> str:
+        """Where the Mini App lives on this server, as the reverse proxy passes it on ("" for the root)."""
+        return urlsplit(self.mini_app_url or "").path.rstrip("/")
 
     @property
     def checkin_reminder_seconds(self) -> float:

@@ -30,6 +30,7 @@ from bot import metrics
 from bot.context import CoachApplication, CoachContext
 from bot.incoming import NotAnUpdate, parse_update
 from bot.logs import bind_update
+from bot.miniapp.api import routes as miniapp_routes
 from bot.storage import queries
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,8 @@ async def _database_answers(application: CoachApplication) -> bool:
 
 
 class WebServer:
-    """/healthz and /metrics, plus the webhook route when `webhook_path` is given."""
+    """/healthz and /metrics, plus the webhook route when `webhook_path` is given and the Mini App's
+    pages and API (bot/miniapp/api.py) under `mini_app_path`."""
 
     def __init__(
         self,
@@ -145,6 +147,7 @@ class WebServer:
         port: int,
         webhook_path: str | None = None,
         secret: str = "",
+        mini_app_path: str | None = None,
     ) -> None:
         routes: list[tuple] = [
             (r"/healthz", Health, {"coach": application}),
@@ -153,6 +156,8 @@ class WebServer:
         if webhook_path is not None:
             path = re.escape(webhook_path.rstrip("/"))
             routes.append((rf"{path}/?", TelegramUpdates, {"coach": application, "secret": secret}))
+        if mini_app_path is not None:
+            routes += miniapp_routes(application, mini_app_path)
         # The handlers refuse bodies over MAX_BODY_BYTES with 413; tornado's own limit, twice that,
         # closes a connection whose chunked body declares more without reading it.
         self._server = HTTPServer(tornado.web.Application(routes), xheaders=True, max_body_size=2 * MAX_BODY_BYTES)

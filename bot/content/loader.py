@@ -16,9 +16,21 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.callback_data import MAX_ROW_ID, CheckinPress
-from bot.content.models import PAIN_OPTION, CheckinTree, Content, Course, Cue, Drill, Lesson, Lexicon, Texts
+from bot.content.models import (
+    PAIN_OPTION,
+    CheckinTree,
+    Content,
+    Course,
+    Cue,
+    Drill,
+    Lesson,
+    Lexicon,
+    MiniAppTexts,
+    Texts,
+)
 
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
 ENTITY = re.compile(r"&(amp|lt|gt|quot|#\d+);")
 
 Path_ = tuple[str | int, ...]
@@ -138,9 +150,8 @@ def _keyed(items: list[Any], model: type[T], source: _Source, key: str, problems
 def load_content(root: Path) -> Content:
     """Parse and check everything under `root`; raise ContentError listing every problem."""
     problems: list[Problem] = []
-    sources = {
-        name: _parse(root / f"{name}.yaml", problems) for name in ("course", "drills", "cues", "checkin", "texts")
-    }
+    files = ("course", "drills", "cues", "checkin", "texts", "miniapp")
+    sources = {name: _parse(root / f"{name}.yaml", problems) for name in files}
     lesson_files = sorted((root / "lessons").glob("*.yaml"))
     if not lesson_files:
         problems.append(Problem(root / "lessons", 1, "no lesson files (day-1.yaml ... day-7.yaml)"))
@@ -178,6 +189,7 @@ def load_content(root: Path) -> Content:
             problems.append(Problem(source.file, source.line(("day",)), f"day {lesson.day} is also in {other}"))
         lessons[lesson.day] = (lesson, source)
     lexicons = _lexicons(lexicon_sources, problems)
+    miniapp = _miniapp_texts(sources["miniapp"], problems)
     missing_days = sorted(set(range(1, len(lesson_sources) + 1)) - set(lessons))
     if missing_days and len(lessons) == len(lesson_sources):
         problems.append(Problem(root / "lessons", 1, f"days must run 1..N without gaps; missing {missing_days}"))
@@ -189,7 +201,7 @@ def load_content(root: Path) -> Content:
     if checkin is not None:
         refs.check_tree(checkin, sources["checkin"], days=len(lessons))
 
-    if problems or course is None or checkin is None or texts is None or "en" not in lexicons:
+    if problems or course is None or checkin is None or texts is None or "en" not in lexicons or not miniapp:
         if not problems:
             problems.append(Problem(root / "lexicons", 1, "no English lexicon (en.yaml)"))
         raise ContentError(problems)
@@ -201,7 +213,24 @@ def load_content(root: Path) -> Content:
         checkin=checkin,
         texts=texts,
         lexicons=lexicons,
+        miniapp=miniapp,
     )
+
+
+def _miniapp_texts(source: _Source, problems: list[Problem]) -> dict[str, MiniAppTexts]:
+    """content/miniapp.yaml: one complete block of the Mini App's sentences per language, English first."""
+    if not isinstance(source.data, dict) or "en" not in source.data:
+        problems.append(Problem(source.file, 1, "expected a top-level 'en:' block (and one per other language)"))
+        return {}
+    found: dict[str, MiniAppTexts] = {}
+    for language, block in source.data.items():
+        if not isinstance(language, str) or not LANGUAGE_TAG.fullmatch(language):
+            problems.append(Problem(source.file, source.line((language,)), f"'{language}' is not a language tag"))
+            continue
+        texts = _validate(MiniAppTexts, source, problems, data=block, at=(language,))
+        if texts is not None:
+            found[language] = texts
+    return found
 
 
 def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexicon]:

@@ -389,6 +389,8 @@ class Texts(Strict):
     group_summary_to_admins: str
     group_digest_heading: str
     group_commands_here: str
+    miniapp_menu_button: str
+    miniapp_coach_button: str
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words
@@ -496,6 +498,106 @@ class Sarcasm(Strict):
     inverting: Phrases = []
 
 
+class MiniAppTexts(Strict):
+    """Every sentence of the Mini App's pages in one language (content/miniapp.yaml); plain text,
+    placeholders in {braces} filled in by the page."""
+
+    loading: str
+    refused_unsigned: str
+    refused_forbidden: str
+    load_failed: str
+    nav_mine: str
+    nav_operator: str
+    learner_title: str
+    course_day: str
+    course_not_started: str
+    status_active: str
+    status_paused: str
+    status_held: str
+    status_stopped: str
+    status_finished: str
+    next_lesson: str
+    no_next_lesson: str
+    checkins_heading: str
+    checkins_none: str
+    checkin_day: str
+    checkin_advice: str
+    fix_yes: str
+    fix_partly: str
+    fix_no: str
+    fix_unknown: str
+    progress_heading: str
+    progress_none: str
+    progress_pick: str
+    progress_axis: str
+    progress_axis_reps: str
+    progress_tap: str
+    session_line: str
+    session_body_weight: str
+    felt_clean: str
+    felt_regress: str
+    session_effort: str
+    session_checkin: str
+    settings_heading: str
+    setting_time: str
+    setting_zone: str
+    setting_units: str
+    setting_weekly: str
+    setting_paused: str
+    setting_save: str
+    setting_saved: str
+    setting_unchanged: str
+    setting_bad_time: str
+    setting_bad_zone: str
+    setting_many_zones: str
+    setting_not_started: str
+    coach_title: str
+    coach_not_started: str
+    funnel_heading: str
+    col_day: str
+    col_sent: str
+    col_answered: str
+    col_clean: str
+    col_lower_back: str
+    col_other_faults: str
+    col_red_flags: str
+    funnel_sent_note: str
+    attention_heading: str
+    attention_red_flag: str
+    attention_silent: str
+    attention_none: str
+    trend_heading: str
+    csv_button: str
+    csv_name: str
+    csv_question: str
+    csv_answer: str
+    csv_advice: str
+    csv_fix_helped: str
+    csv_answered_at: str
+    operator_title: str
+    cohorts_heading: str
+    cohort_group: str
+    cohort_private: str
+    cohort_started: str
+    outcomes_heading: str
+    col_advice: str
+    col_given: str
+    col_next_clean: str
+    col_next_same: str
+    col_next_other: str
+    col_next_red: str
+    col_next_none: str
+    col_helped: str
+    unread_heading: str
+    unread_none: str
+    col_when: str
+    col_question: str
+    col_how: str
+    col_text: str
+    unread_asked: str
+    unread_pain: str
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -537,6 +639,7 @@ class Content(Strict):
     checkin: CheckinTree
     texts: Texts
     lexicons: dict[str, Lexicon]  # language -> the check-in reader's words
+    miniapp: dict[str, MiniAppTexts]  # language -> the Mini App's sentences; "en" always there
 
     @property
     def days(self) -> int:

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.content import Content
 from bot.delivery.compose import Outgoing
 from bot.domain.groups import GroupAnswer, summarise
+from bot.keyboards import coach_page_keyboard
 from bot.render import split_message
 from bot.storage import queries
 from bot.storage.db import Database
@@ -30,8 +31,9 @@ Send = Callable[[Bot, int, Outgoing, int | None], Awaitable[int]]
 
 
 class GroupDelivery:
-    def __init__(self, *, content: Content, db: Database, clock: Clock) -> None:
+    def __init__(self, *, content: Content, db: Database, clock: Clock, mini_app_url: str | None = None) -> None:
         self.content = content
+        self.mini_app_url = mini_app_url  # summaries carry a button to the group's Mini App page
         self.db = db
         self.clock = clock
         self._admins: dict[int, tuple[datetime, dict[int, str]]] = {}  # a cache, not course state
@@ -159,14 +161,17 @@ class GroupDelivery:
         text = f"{self.content.texts.group_digest_heading}\n\n{await self.summary_text(bot, chat_id, day)}"
         reached = 0
         for coach in coaches:
-            reached += await self.send_private(bot, coach, text, send)
+            reached += await self.send_private(bot, coach, text, send, about=chat_id)
         return reached
 
-    async def send_private(self, bot: Bot, chat_id: int, text: str, send: Send) -> bool:
-        """A summary to one coach, split if long; a coach who blocked the bot is marked unreachable."""
+    async def send_private(self, bot: Bot, chat_id: int, text: str, send: Send, *, about: int | None = None) -> bool:
+        """A summary to one coach, split if long, the last part with the button to the page of the
+        group it is `about`; a coach who blocked the bot is marked unreachable."""
+        markup = None if about is None else coach_page_keyboard(self.content.texts, self.mini_app_url, about)
         try:
-            for chunk in split_message(text):
-                await send(bot, chat_id, Outgoing(chunk), None)
+            chunks = split_message(text)
+            for i, chunk in enumerate(chunks):
+                await send(bot, chat_id, Outgoing(chunk, markup if i == len(chunks) - 1 else None), None)
         except Forbidden:
             async with self.db.session() as session:
                 await queries.mark_unreachable(session=session, chat_id=chat_id)

@@ -43,7 +43,7 @@ from bot.domain.timezones import resolve_timezone
 from bot.handlers.checkin import answer_write, ask_again, read_typed
 from bot.handlers.common import reply, schedule_for, send_html
 from bot.handlers.course import RESUMABLE, pause_course, resume_course
-from bot.keyboards import group_checkin_keyboard
+from bot.keyboards import coach_page_keyboard, group_checkin_keyboard
 from bot.render import advice_text, opening_line, user_text
 from bot.storage import queries
 from bot.storage.answer_writer import enrollments_on_screen
@@ -261,7 +261,7 @@ async def _summary(update: Update, context: CoachContext) -> None:
     async with services.db.session() as session:
         started_bot = await queries.private_chats_of(session=session, user_ids=[user.id])
     text = await groups.summary_text(context.bot, chat.id)
-    if started_bot and await groups.send_private(context.bot, user.id, text, send):
+    if started_bot and await groups.send_private(context.bot, user.id, text, send, about=chat.id):
         await reply(update, texts.group_summary_sent.format(name=user_text(user.first_name)))
         return
     link = start_link(context.bot.username, summary_link_payload(enrollment.id))
@@ -456,7 +456,12 @@ async def _summary_link(update: Update, context: CoachContext, subscriber: Subsc
     if not await services.access.is_admin_of(context.bot, subscriber.chat_id, update.effective_user.id):
         await reply(update, services.content.texts.group_summary_admins_only)
         return
-    await reply(update, await services.delivery.groups.summary_text(context.bot, subscriber.chat_id))
+    groups = services.delivery.groups
+    await reply(
+        update,
+        await groups.summary_text(context.bot, subscriber.chat_id),
+        coach_page_keyboard(services.content.texts, groups.mini_app_url, subscriber.chat_id),
+    )
 
 
 async def _advice_link(
