@@ -51,6 +51,11 @@
     return response;
   }
 
+  // Put these nodes in place of `parent`'s children, leaving out the absent ones (null, false).
+  function show(parent, ...children) {
+    parent.replaceChildren(...children.flat().filter((child) => child !== null && child !== undefined && child !== false));
+  }
+
   function css(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   }
@@ -85,10 +90,11 @@
       width: Math.max(240, box.clientWidth),
       height: 220,
       scales: { x: { time: !!options.time } },
-      legend: { show: series.length > 1 },
+      legend: { show: series.length > 1, live: false },
       cursor: { points: { size: 10 } },
       axes: [
-        { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },
+        Object.assign({ stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },
+          options.time ? {} : { incrs: [1, 2, 5, 10], values: (plot, ticks) => ticks.map(String) }),
         { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, label: options.yLabel || "" },
       ],
       series: [{ label: options.xLabel || "" }].concat(series.map((s, i) => ({
@@ -101,8 +107,9 @@
     const plot = new uPlot(opts, [xs].concat(series.map((s) => s.values)), box);
     box.chart = plot;
     if (options.onPick) {
-      plot.over.addEventListener("click", () => {
-        if (plot.cursor.idx !== null && plot.cursor.idx !== undefined) options.onPick(plot.cursor.idx);
+      plot.over.addEventListener("click", (event) => {
+        const index = plot.posToIdx(event.offsetX);
+        if (index !== null && index >= 0 && index < xs.length) options.onPick(index);
       });
     }
     window.addEventListener("resize", () => plot.setSize({ width: Math.max(240, box.clientWidth), height: 220 }));
@@ -166,7 +173,7 @@
 
   function showSession(detail, exercise, s, zone) {
     const weight = s.weight === null ? t("session_body_weight") : s.weight + " " + exercise.unit;
-    detail.replaceChildren(
+    show(detail,
       el("b", null, exercise.name),
       el("div", null, t("session_line", { date: when(s.at, zone), sets: s.sets, reps: s.reps, weight: weight })),
       s.felt ? el("div", null, t("felt_" + s.felt)) : null,
@@ -235,7 +242,7 @@
 
   function renderLearner(data) {
     const zone = data.settings ? data.settings.timezone : null;
-    app.replaceChildren(
+    show(app,
       el("h1", null, t("learner_title")),
       data.operator ? navigation([[t("nav_operator"), "operator"]]) : null,
       courseSection(data),
