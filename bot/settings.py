@@ -102,7 +102,10 @@ class Settings(BaseSettings):
     @field_validator("mini_app_url")
     @classmethod
     def _mini_app_https(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if not _https_unless_local(value, info):
+        """https:// for Telegram; plain http only for a local Bot API or this machine (the demo's
+        pages open in a desktop browser, not in Telegram)."""
+        on_this_machine = urlsplit(value or "").hostname in ("127.0.0.1", "localhost")
+        if not on_this_machine and not _https_unless_local(value, info):
             raise ValueError("must be the https:// address of the Mini App (Telegram opens no other)")
         return value.rstrip("/") + "/" if value else None
 

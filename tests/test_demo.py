@@ -3,6 +3,7 @@ number and by typing, day 1 at once, day 2 one short course day later, /quit."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -10,8 +11,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qsl
 
+from bot.demo.fake_telegram import DEMO_GROUP_ID
 from bot.demo.terminal import choices_of, plain_text
 
 DAY_SECONDS = 5
@@ -21,7 +25,9 @@ class Demo:
     """`coach demo` in a subprocess; every wait is bounded."""
 
     def __init__(self, folder: Path) -> None:
-        env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PTB_TIMEDELTA": "true"}
+        # This checkout's bot, whatever an installed copy says
+        checkout = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PTB_TIMEDELTA": "true", "PYTHONPATH": checkout}
         for name in ("BOT_TOKEN", "DATABASE_URL", "WEBHOOK_URL", "LOG_LEVEL"):
             env.pop(name, None)
         self.process = subprocess.Popen(
@@ -107,6 +113,29 @@ def test_the_end_of_input_ends_the_demo_after_the_last_answer(tmp_path):
         demo.process.stdin.write("/start\n")
         demo.process.stdin.close()
         demo.wait_for(r"do you mainly run, lift, or both", timeout=30)
+        assert demo.process.wait(timeout=20) == 0
+    finally:
+        demo.close()
+
+
+def test_the_demo_prints_signed_links_to_the_mini_app_pages(tmp_path):
+    """The learner's and the coach's page of the demo open from the printed links: the initData in
+    their fragment is signed for the demo's person, who coaches the demo group."""
+    demo = Demo(tmp_path)
+    try:
+        learner = demo.wait_for(r"your course: http://127\.0\.0\.1:\d+/app/#tgWebAppData=", timeout=30)
+        coach = demo.wait_for(r"coach page of the demo group: http://")
+        for line, path in ((learner, "api/learner"), (coach, f"api/coach?chat={DEMO_GROUP_ID}")):
+            url = line.split(": ", 1)[1]
+            page, fragment = url.split("#", 1)
+            signed = dict(parse_qsl(fragment))["tgWebAppData"]
+            api = page.split("/app/", 1)[0] + "/app/" + path
+            request = urllib.request.Request(api, headers={"Authorization": f"tma {signed}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                data = json.load(response)
+            assert "funnel" not in data or [row["day"] for row in data["funnel"]] == [1, 2, 3]
+        assert data["attention"]["red_flags"][0]["name"] == "Chen"
+        demo.type("/quit")
         assert demo.process.wait(timeout=20) == 0
     finally:
         demo.close()

@@ -21,6 +21,7 @@ from telegram.request import BaseRequest, RequestData
 JSONDict = dict[str, Any]
 BOT_ID = 100000001
 PERSON_ID = 424242
+DEMO_GROUP_ID = -1000000000042  # a group the person coaches, so the Mini App's coach page has a group
 MAX_POLL_SECONDS = 10.0
 QUIET_SECONDS = 1.5  # no call from the bot for this long: it has answered everything
 
@@ -63,6 +64,8 @@ class FakeTelegram(BaseRequest):
             "getUpdates": self._get_updates,
             "deleteWebhook": self._true,
             "setMyCommands": self._true,
+            "setChatMenuButton": self._true,
+            "getChatAdministrators": self._get_chat_administrators,
             "close": self._true,
             "logOut": self._true,
             "sendChatAction": self._true,
@@ -170,6 +173,12 @@ class FakeTelegram(BaseRequest):
 
     async def _get_chat(self, params: JSONDict) -> JSONDict:
         return {**self.chat, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {}}
+
+    async def _get_chat_administrators(self, params: JSONDict) -> list[JSONDict]:
+        """The demo group is coached by the person; no other group exists."""
+        if params.get("chat_id") not in (DEMO_GROUP_ID, str(DEMO_GROUP_ID)):
+            raise DemoError("chat not found")
+        return [{"status": "creator", "user": self.person, "is_anonymous": False}]
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
         """A long poll: answers as soon as the person does something, or after the timeout."""

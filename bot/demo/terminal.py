@@ -14,15 +14,21 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TextIO
 
+from telegram.ext import Application
+
 from bot.app import build_application, serve
-from bot.demo.fake_telegram import FakeTelegram, JSONDict
+from bot.demo.fake_telegram import DEMO_GROUP_ID, PERSON_ID, FakeTelegram, JSONDict
+from bot.demo.mini_app import free_port, page_link, seed_group
 from bot.logs import configure_logging
 from bot.settings import load_settings
+from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 
 DEMO_TOKEN = "100000001:demo-token-not-a-real-one"
@@ -188,6 +194,27 @@ def banner(day_seconds: int) -> str:
     )
 
 
+async def _once_serving(application: Application, then: Callable[[], None]) -> None:
+    """Call `then` once the application (and so its Mini App server) is up; give up after a minute."""
+    for _ in range(600):
+        if application.running:
+            then()
+            return
+        await asyncio.sleep(0.1)
+
+
+def mini_app_links(mini_app_url: str, person: JSONDict, now: datetime) -> str:
+    """The Mini App's pages for this demo's person, to open in a desktop browser."""
+    links = [
+        ("your course", mini_app_url),
+        ("the coach page of the demo group", f"{mini_app_url}coach?chat={DEMO_GROUP_ID}"),
+        ("the operator page", f"{mini_app_url}operator"),
+    ]
+    lines = ["The Mini App, signed for you for a day (open a link in a browser on this machine):"]
+    lines += [f"  {label}: {page_link(url, DEMO_TOKEN, person, now)}" for label, url in links]
+    return "\n".join(lines)
+
+
 def _person_name() -> str:
     try:
         name = getpass.getuser()
@@ -199,6 +226,7 @@ def _person_name() -> str:
 async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO) -> None:
     with tempfile.TemporaryDirectory(prefix="hinge-coach-demo-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'coach.db'}"
+        port = free_port()
         settings = load_settings(
             _env_file=None,
             bot_token=DEMO_TOKEN,
@@ -208,6 +236,10 @@ async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO) -> None:
             webhook_url=None,
             webhook_secret=None,
             metrics_port=None,
+            mini_app_url=f"http://127.0.0.1:{port}/app",
+            mini_app_listen="127.0.0.1",
+            mini_app_port=port,
+            admin_ids=[PERSON_ID],  # the person sees the operator's page too
             log_level=os.environ.get("LOG_LEVEL", "WARNING"),
         )
         configure_logging(settings.log_level, secrets=[DEMO_TOKEN])
@@ -216,13 +248,24 @@ async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO) -> None:
         telegram = FakeTelegram(terminal, person_name=_person_name())
         terminal.telegram = telegram
         application = build_application(settings, request=telegram)
+        now = application.services.clock.now()
+        database = Database(url)
+        try:
+            await seed_group(
+                database, group_id=DEMO_GROUP_ID, coach_id=PERSON_ID, coach_name=telegram.person["first_name"], now=now
+            )
+        finally:
+            await database.dispose()
         print(banner(day_seconds), file=out, flush=True)
+        links = mini_app_links(settings.mini_app_url, telegram.person, now)
+        announce = asyncio.create_task(_once_serving(application, lambda: print(links, file=out, flush=True)))
         stop = asyncio.Event()
         chat = asyncio.create_task(terminal.chat(stdin, stop))
         try:
             await serve(application, stop=stop)
         finally:
             chat.cancel()
+            announce.cancel()
         print("Bye! (the demo's database is gone with it)", file=out, flush=True)
 
 
