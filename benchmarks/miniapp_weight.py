@@ -27,23 +27,40 @@ def busy_learner() -> dict:
     start = datetime(2026, 6, 1, 7, tzinfo=UTC)
     checkin = {"id": 1, "day": 1, "at": start.isoformat(), "question": "Where did you feel today's hinges the most?"}
     checkins = [
-        {**checkin, "day": day, "answer": "🍑 Hamstrings and glutes", "advice": "That is the pattern you want", "fix_helped": "yes"}
+        {
+            **checkin,
+            "day": day,
+            "answer": "🍑 Hamstrings and glutes",
+            "advice": "That is the pattern you want",
+            "fix_helped": "yes",
+        }
         for day in range(1, 8)
         for _ in range(2)
-    ]  # fmt: skip
+    ]
     sessions = [
-        {"id": i, "at": (start + timedelta(days=i * 2)).isoformat(timespec="minutes"), "day": None, "weight": 40.0 + i,
-         "sets": 3, "reps": 8, "felt": "clean", "rpe": 7.5, "checkin": "🍑 Hamstrings and glutes"}
+        {
+            "id": i,
+            "at": (start + timedelta(days=i * 2)).isoformat(timespec="minutes"),
+            "day": None,
+            "weight": 40.0 + i,
+            "sets": 3,
+            "reps": 8,
+            "felt": "clean",
+            "rpe": 7.5,
+            "checkin": "🍑 Hamstrings and glutes",
+        }
         for i in range(45)
-    ]  # fmt: skip
+    ]
     return {
         "now": start.isoformat(),
         "operator": False,
         "course": {"day": 7, "days": 7, "status": "finished", "next": None},
         "checkins": checkins,
-        "exercises": [{"key": key, "name": key, "unit": "kg", "sessions": sessions} for key in ("rdl", "deadlift", "kb-rdl")],
+        "exercises": [
+            {"key": key, "name": key, "unit": "kg", "sessions": sessions} for key in ("rdl", "deadlift", "kb-rdl")
+        ],
         "settings": {"time": "07:00", "timezone": "Europe/Berlin", "units": "kg", "weekly": True, "paused": False},
-    }  # fmt: skip
+    }
 
 
 def main() -> int:
