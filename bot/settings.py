@@ -7,7 +7,7 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coach.db"
@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         """The path Telegram posts to, as the reverse proxy passes it on: the URL's own path."""
         return urlsplit(self.webhook_url or "").path.rstrip("/") or "/"
 
+    @model_validator(mode="after")
+    def _mini_app_beside_webhook(self) -> Settings:
+        """In webhook mode one server serves both: the Mini App needs a path of its own."""
+        if self.webhook_url and self.mini_app_url and (self.mini_app_path or "/") == self.webhook_path:
+            raise ValueError("MINI_APP_URL needs a path of its own beside WEBHOOK_URL's, e.g. https://host/app")
+        return self
+
     @property
     def mini_app_path(self) -> str:
         """Where the Mini App lives on this server, as the reverse proxy passes it on ("" for the root)."""
@@ -146,5 +153,8 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(part) for part in err['loc']).upper()}: {err['msg']}" for err in exc.errors()]
+        problems = [
+            f"{'.'.join(str(part) for part in err['loc']).upper()}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        ]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
