@@ -223,3 +223,12 @@ async def test_the_menu_button_and_the_coach_button_open_the_mini_app(served: Se
     [digest] = telegram.messages_to(COACH)
     [[button]] = digest["reply_markup"]["inline_keyboard"]
     assert button["web_app"]["url"] == f"http://127.0.0.1/app/coach?chat={GROUP}"
+
+
+async def test_summary_in_the_group_brings_the_coach_a_button_to_the_page(served: Served, telegram: FakeBotApi) -> None:
+    group = telegram.add_chat(GROUP, "supergroup", "Tuesday Runners")
+    telegram.send_text(telegram.user(COACH, "Coach Kim"), "/summary", chat=group)
+    [summary] = await telegram.wait_for_messages(COACH, 1)
+    assert "Tuesday Runners" in summary["text"]
+    [[button]] = summary["reply_markup"]["inline_keyboard"]
+    assert button["web_app"]["url"] == f"http://127.0.0.1/app/coach?chat={GROUP}"

@@ -79,7 +79,7 @@ class Page(_Base):
         self.write((STATIC / "index.html").read_bytes())
 
 
-class Texts(_Base):
+class PageTexts(_Base):
     """GET api/texts?lang=xx: the page's sentences (public, like the page itself)."""
 
     SUPPORTED_METHODS = ("GET",)
@@ -142,7 +142,7 @@ class Learner(_Signed):
         self.write(await learner_view(self.services, self.person.id, operator=self.operator))
 
 
-class Settings(_Signed):
+class SettingsChange(_Signed):
     """POST api/settings {"setting": ..., "value": ...}: one change, confirmed in the chat."""
 
     SUPPORTED_METHODS = ("POST",)
@@ -205,9 +205,9 @@ def routes(application: CoachApplication, path: str) -> list[tuple]:
         (rf"{path}/?", Page, kwargs),
         (rf"{path}/(?:coach|operator)", Page, kwargs),
         (rf"{path}/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC)}),
-        (rf"{path}/api/texts", Texts, kwargs),
+        (rf"{path}/api/texts", PageTexts, kwargs),
         (rf"{path}/api/learner", Learner, kwargs),
-        (rf"{path}/api/settings", Settings, kwargs),
+        (rf"{path}/api/settings", SettingsChange, kwargs),
         (rf"{path}/api/coach", Coach, kwargs),
         (rf"{path}/api/coach\.csv", CoachCsv, kwargs),
         (rf"{path}/api/operator", Operator, kwargs),
@@ -217,12 +217,12 @@ def routes(application: CoachApplication, path: str) -> list[tuple]:
 # ----------------------------------------------------------------------------- the views' data
 
 
-def _labels(services: Services) -> dict[tuple[str, str], str]:
-    return {(node.id, option.id): option.label for node in services.content.checkin.nodes for option in node.options}
-
-
 def _answer_label(services: Services, row: CheckinAnswer | dashboard.Answer) -> str:
-    return _labels(services).get((row.node, row.option)) or getattr(row, "text", None) or row.option
+    """The button's label for an answer (typed answers are stored as the option they were read as);
+    never the words typed, which stay between the person and the bot."""
+    node = services.matcher.nodes.get(row.node)
+    options = node.options if node else ()
+    return next((option.label for option in options if option.id == row.option), row.option)
 
 
 def _advice_title(services: Services, advice: str | None) -> str | None:

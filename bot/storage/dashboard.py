@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.dashboard import Answer
-from bot.storage.models import CheckinAnswer, Delivery, Enrollment, GroupMember, LogEntry, Subscriber
+from bot.storage.models import CheckinAnswer, Delivery, Enrollment, GroupMember, Subscriber
 
 DELIVERED = ("sent", "uncertain")  # an uncertain lesson most likely arrived: Telegram lost only the answer
 
@@ -50,10 +50,6 @@ async def answers_by_id(*, session: AsyncSession, ids: list[int]) -> dict[int, C
         return {}
     result = await session.execute(select(CheckinAnswer).where(CheckinAnswer.id.in_(ids)))
     return {row.id: row for row in result.scalars()}
-
-
-async def latest_logged_at(*, session: AsyncSession, user_id: int) -> datetime | None:
-    return await session.scalar(select(func.max(LogEntry.logged_at)).where(LogEntry.user_id == user_id))
 
 
 async def all_leaf_answers(*, session: AsyncSession) -> list[Answer]:
