@@ -1,4 +1,5 @@
-"""The bot's HTTP side: Telegram's webhook, /healthz and /metrics, and once-only update handling.
+"""The bot's HTTP side: Telegram's webhook, /healthz and /metrics, the Mini App's routes (bot/miniapp/api.py),
+and once-only update handling.
 
 Following python-telegram-bot's custom webhook example, the server is our own (on tornado, which
 python-telegram-bot's webhook extra already brings) so the health and metrics routes can sit beside
