@@ -80,6 +80,13 @@
         el("td", { class: i > 0 && typeof cell === "string" && isNaN(Number(cell)) ? "text" : "" }, cell)))))));
   }
 
+  const DAY = 86400;
+  const DAYS = [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 91 * DAY, 365 * DAY];
+
+  function shortDate(seconds) {
+    return new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" }).format(new Date(seconds * 1000));
+  }
+
   const PALETTE = ["#2678b6", "#2e9d4f", "#d98b1c", "#8a5cc2", "#d0312d", "#17a2a2", "#b5487f", "#6b6b6b"];
 
   // A line chart that fills its box and follows the theme; `onPick(index)` on a tap.
@@ -93,8 +100,9 @@
       legend: { show: series.length > 1, live: false },
       cursor: { points: { size: 10 } },
       axes: [
-        Object.assign({ stroke: text, grid: { stroke: grid }, ticks: { stroke: grid } },
-          options.time ? {} : { incrs: [1, 2, 5, 10], values: (plot, ticks) => ticks.map(String) }),
+        Object.assign({ stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, space: 50 },
+          options.time ? { incrs: DAYS, values: (plot, ticks) => ticks.map((tick) => shortDate(tick)) }
+            : { incrs: [1, 2, 5, 10], values: (plot, ticks) => ticks.map(String) }),
         { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, label: options.yLabel || "" },
       ],
       series: [{ label: options.xLabel || "" }].concat(series.map((s, i) => ({
@@ -324,7 +332,11 @@
       if (tg.initData) document.documentElement.dataset.telegram = "1";
     }
     lang = languageOfUser();
-    T = await (await fetch(base + "api/texts?lang=" + encodeURIComponent(lang))).json();
+    try {
+      T = await (await fetch(base + "api/texts?lang=" + encodeURIComponent(lang))).json();
+    } catch (error) {
+      return;  // no sentences to show anything with; Telegram's own "reload" is the way out
+    }
     app.replaceChildren(el("p", { class: "hint" }, t("loading")));
     try {
       if (!initData) throw new Refusal("refused_unsigned");
