@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import stats_chart
 from bot.content.models import PAIN_OPTION
+from bot.storage.checkins import unmatched_answers
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry
-from bot.storage.queries import unmatched_answers
 
 FELT_GROUPS = {"clean": "clean", "regress": "back"}  # every other effect counts as "other"
 

@@ -44,10 +44,10 @@ from bot.callback_data import (
 from bot.content import load_content
 from bot.domain.rest import MAX_REST_SECONDS
 from bot.services.access import CALLBACK_RULES
-from bot.storage import queries
+from bot.storage import checkins, courses
+from bot.storage.checkins import AnswerWrite
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment, GroupMember, LogEntry, ProcessedUpdate, SendBudget
-from bot.storage.queries import AnswerWrite
 from tests.conftest import FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
 from tests.fakebotapi import FakeBotApi
 from tests.test_group_e2e import Club, rows, until
@@ -379,7 +379,7 @@ async def test_the_database_decides_when_several_processes_confirm_at_once(datab
 
         async def restart() -> Enrollment | None:
             async with db.session() as session:
-                return await queries.restart_enrollment(
+                return await courses.restart_enrollment(
                     session=session, chat_id=run.chat_id, replacing=run.id, now=clock_start()
                 )
 
@@ -403,7 +403,7 @@ async def test_the_database_decides_when_several_processes_confirm_at_once(datab
 
         async def answer() -> list[AnswerWrite]:
             async with db.session() as session:
-                return await queries.store_answers(session=session, writes=[write])
+                return await checkins.store_answers(session=session, writes=[write])
 
         counted = [written for written in await asyncio.gather(*(answer() for _ in range(20))) if written]
         assert len(counted) == 1 and len(await db_rows(db, CheckinAnswer)) == 1

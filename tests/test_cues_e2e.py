@@ -1,6 +1,6 @@
 """End to end: /cue, /drill, topic buttons and inline mode through the fake Bot API."""
 
-from bot.storage import queries
+from bot.storage import courses
 from bot.storage.models import CheckinAnswer
 from tests.conftest import Person, buttons
 from tests.fakebotapi import FakeBotApi
@@ -43,7 +43,7 @@ async def test_cue_alone_shows_my_lesson_cues_then_my_latest_check_in_and_the_to
     assert [data for _, data in buttons(mine)] == TOPIC_BUTTONS
 
     async with running_bot.app.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=alex.chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=alex.chat_id)
         session.add(
             CheckinAnswer(
                 enrollment_id=enrollment.id,

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from bot.handlers import training
 from bot.render import graduation_text
-from bot.storage import queries
+from bot.storage import courses
 from bot.storage.models import CheckinAnswer, LogEntry
 from tests.conftest import Person, RunningBot, buttons, make_settings
 from tests.test_charts import png_size
@@ -20,7 +20,7 @@ def felt_buttons(message: dict) -> list[str]:
 async def _answer(bot: RunningBot, person: Person, *, day: int, effect: str, advice: str) -> int:
     """A check-in answer as the check-in module stores it (a leaf: advice and effect)."""
     async with bot.app.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=person.chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=person.chat_id)
         answer = CheckinAnswer(
             enrollment_id=enrollment.id,
             chat_id=person.chat_id,

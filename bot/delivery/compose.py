@@ -14,7 +14,7 @@ from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.domain.groups import member_link_payload, start_link, tally
 from bot.keyboards import checkin_keyboard, fix_keyboard, group_checkin_keyboard
 from bot.render import MESSAGE_LIMIT, drill_block, graduation_text, lesson_text, split_message
-from bot.storage import queries
+from bot.storage import deliveries, groups
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer
 
@@ -60,7 +60,7 @@ class LessonComposer:
             return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
         if history is None:
             async with self.db.session() as session:
-                histories = await queries.advice_histories(session=session, enrollment_ids=[enrollment_id])
+                histories = await deliveries.advice_histories(session=session, enrollment_ids=[enrollment_id])
             history = past_answers(histories.get(enrollment_id, []))
         adaptation = adapt_next_lesson(history, day)
         lesson = content.lesson(day)
@@ -106,7 +106,7 @@ class LessonComposer:
         """'🍑 Hamstrings and glutes 5 · 🔻 Lower back 2': how many chose each answer, no names."""
         node = next(n for n in self.content.checkin.nodes if n.id == node_id)
         async with self.db.session() as session:
-            chosen = await queries.chosen_options(session=session, enrollment_id=enrollment_id, day=day, node=node_id)
+            chosen = await groups.chosen_options(session=session, enrollment_id=enrollment_id, day=day, node=node_id)
         counts = tally([(o.id, o.label) for o in node.options], chosen)
         return " · ".join(f"{escape(label)} {count}" for label, count in counts)
 

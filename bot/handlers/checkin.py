@@ -22,9 +22,9 @@ from bot.handlers.common import drop_buttons, reply, schedule_for
 from bot.handlers.course import resume_course
 from bot.keyboards import checkin_keyboard, hold_keyboard
 from bot.render import advice_text, opening_line, user_text
-from bot.storage import queries
+from bot.storage import checkins, courses
+from bot.storage.checkins import AnswerWrite
 from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
-from bot.storage.queries import AnswerWrite
 
 
 async def pressed(update: Update, context: CoachContext) -> None:
@@ -89,7 +89,7 @@ async def read_typed(
     first = None
     if node_id == matcher.tree.pain_check:
         async with context.services.db.session() as session:
-            rows = await queries.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
+            rows = await checkins.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
         opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
         first = (opened[-1].node, opened[-1].text) if opened else None
     return decision, answer_typed(matcher, node_id, decision, first)
@@ -110,7 +110,7 @@ async def ask_again(
     services = context.services
     texts, node = services.content.texts, services.matcher.nodes[node_id]
     async with services.db.session() as session:
-        await queries.note_unread(
+        await checkins.note_unread(
             session=session,
             enrollment_id=enrollment_id,
             user_id=update.effective_user.id,
@@ -249,7 +249,7 @@ async def fix_answer(update: Update, context: CoachContext) -> None:
         await query.answer(texts.button_expired)
         return
     async with context.services.db.session() as session:
-        answer = await queries.set_fix_helped(
+        answer = await checkins.set_fix_helped(
             session=session, answer_id=button.answer, user_id=update.effective_user.id, helped=button.helped
         )
     await query.answer(texts.fix_thanks if answer else texts.button_expired)
@@ -263,7 +263,7 @@ async def fine_again(update: Update, context: CoachContext) -> None:
     texts, now = services.content.texts, services.clock.now()
     async with services.db.session() as session:
         subscriber = await session.get(Subscriber, update.effective_chat.id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
         held = enrollment is not None and enrollment.status == "held"
         due = await resume_course(session, subscriber, enrollment, context, now) if held else None
     await query.answer()
@@ -281,11 +281,11 @@ async def history(update: Update, context: CoachContext) -> None:
     services = context.services
     texts = services.content.texts
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
         rows = (
             []
             if enrollment is None
-            else await queries.checkin_history(
+            else await checkins.checkin_history(
                 session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
             )
         )

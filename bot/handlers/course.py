@@ -11,7 +11,7 @@ from bot.callback_data import RestartAnswer
 from bot.context import CoachContext
 from bot.domain.schedule import describe_due, next_due
 from bot.handlers.common import drop_buttons, edit_text, reply, schedule_for
-from bot.storage import queries
+from bot.storage import courses, deliveries
 from bot.storage.models import Enrollment, Subscriber
 
 RESUMABLE = ("paused", "stopped", "held")  # what /resume brings back
@@ -19,8 +19,8 @@ RESUMABLE = ("paused", "stopped", "held")  # what /resume brings back
 
 async def _current(context: CoachContext, chat_id: int) -> tuple[Subscriber | None, Enrollment | None]:
     async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
     return subscriber, enrollment
 
 
@@ -30,15 +30,15 @@ async def resume_course(
     """Make a paused, stopped or held course active again, its next lesson at the next slot: no
     burst. A lesson due now is promised: the caller sends it with `deliver_now`. None when another
     press or process resumed it first (then nothing more is done)."""
-    if not await queries.change_status(session=session, enrollment=enrollment, to="active", from_=(enrollment.status,)):
+    if not await courses.change_status(session=session, enrollment=enrollment, to="active", from_=(enrollment.status,)):
         return None
     due = (
         now
         if enrollment.current_day == 0
         else next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
     )
-    await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
-    await queries.schedule_lessons(
+    await deliveries.cancel_pending(session=session, enrollment_id=enrollment.id)
+    await deliveries.schedule_lessons(
         session=session,
         lessons=[(enrollment.id, enrollment.current_day + 1, due)],
         asked_at=now if due <= now else None,
@@ -69,14 +69,14 @@ async def today(update: Update, context: CoachContext) -> None:
 async def pause_course(context: CoachContext, chat_id: int) -> tuple[str | None, Enrollment | None]:
     """Hold a running course (its waiting lesson comes back on resume); returns the status it had."""
     async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
         status = None if enrollment is None else enrollment.status
-        if status == "active" and not await queries.change_status(
+        if status == "active" and not await courses.change_status(
             session=session, enrollment=enrollment, to="paused", from_=("active",)
         ):
             status = "paused"  # paused by a press at the same moment
         if status == "active":
-            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+            await deliveries.cancel_pending(session=session, enrollment_id=enrollment.id)
     return status, enrollment
 
 
@@ -95,8 +95,8 @@ async def resume(update: Update, context: CoachContext) -> None:
     services = context.services
     texts, now = services.content.texts, services.clock.now()
     async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
         status = None if enrollment is None else enrollment.status
         due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
     if due is not None:
@@ -152,7 +152,7 @@ async def restart_answer(update: Update, context: CoachContext) -> None:
     fresh = None
     if replacing is not None:
         async with services.db.session() as session:
-            fresh = await queries.restart_enrollment(
+            fresh = await courses.restart_enrollment(
                 session=session, chat_id=subscriber.chat_id, replacing=replacing, now=services.clock.now()
             )
     if fresh is None:
@@ -167,12 +167,12 @@ async def restart_answer(update: Update, context: CoachContext) -> None:
 async def stop(update: Update, context: CoachContext) -> None:
     texts = context.services.content.texts
     async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        live = enrollment is not None and await queries.change_status(
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        live = enrollment is not None and await courses.change_status(
             session=session, enrollment=enrollment, to="stopped", from_=("active", "paused")
         )
         if live:
-            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+            await deliveries.cancel_pending(session=session, enrollment_id=enrollment.id)
     await reply(update, texts.stop_done if live else texts.not_enrolled)
 
 

@@ -26,7 +26,7 @@ from bot.content.models import Advice, Content, Texts, Topic
 from bot.context import CoachContext
 from bot.handlers.common import reply
 from bot.render import user_text
-from bot.storage import queries
+from bot.storage import checkins, courses
 
 TOPICS: tuple[str, ...] = get_args(Topic)
 INLINE_RESULTS = 5
@@ -112,8 +112,8 @@ async def _personal(update: Update, context: CoachContext) -> None:
     content = context.services.content
     texts = content.texts
     async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        advice_id = await queries.latest_checkin_advice(session=session, user_id=update.effective_user.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        advice_id = await checkins.latest_checkin_advice(session=session, user_id=update.effective_user.id)
     sections, shown = [], []
     if enrollment is not None and enrollment.current_day >= 1:
         day = min(enrollment.current_day, content.days)

@@ -15,7 +15,7 @@ from bot.context import CoachContext
 from bot.handlers import checkin, group, onboarding
 from bot.handlers.common import reply
 from bot.render import user_text
-from bot.storage import queries
+from bot.storage import courses
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ async def private_text(update: Update, context: CoachContext) -> None:
     """Free text in a private chat: an answer to the open question (private, or a group member's
     follow-up), if there is one; a red flag read in any other text still stops the course."""
     async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
     if subscriber is not None and subscriber.awaiting:
         await onboarding.typed_answer(update, context, subscriber)
         return

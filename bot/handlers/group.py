@@ -45,7 +45,7 @@ from bot.handlers.common import reply, schedule_for, send_html
 from bot.handlers.course import RESUMABLE, pause_course, resume_course
 from bot.keyboards import group_checkin_keyboard
 from bot.render import advice_text, opening_line, user_text
-from bot.storage import queries
+from bot.storage import checkins, courses, deliveries, groups
 from bot.storage.answer_writer import enrollments_on_screen
 from bot.storage.models import Enrollment, Subscriber
 
@@ -64,7 +64,7 @@ async def _note_member(context: CoachContext, chat_id: int, user: User | None) -
     if user is None or user.is_bot:
         return
     async with context.services.db.session() as session:
-        await queries.note_member(
+        await groups.note_member(
             session=session, chat_id=chat_id, user_id=user.id, name=user.full_name, now=context.services.clock.now()
         )
 
@@ -135,19 +135,19 @@ async def _start(update: Update, context: CoachContext, args: list[str]) -> None
     lesson_time, zone, defaulted = schedule
     started, due = None, None
     async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
+        subscriber, _ = await courses.get_or_create_subscriber(
             session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=now
         )
         subscriber.kind, subscriber.profile, subscriber.onboarded = str(chat.type), "both", True
         subscriber.lesson_time, subscriber.timezone = lesson_time, zone
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat.id)
         status = None if enrollment is None else enrollment.status
         if status in ("active", "paused", "held"):
             due = await _move_next_lesson(session, subscriber, enrollment, context, now)
         elif status == "stopped":  # None when a command at the same moment resumed it
             due = await resume_course(session, subscriber, enrollment, context, now)
         else:
-            started = await queries.start_enrollment(session=session, chat_id=chat.id, now=now)
+            started = await courses.start_enrollment(session=session, chat_id=chat.id, now=now)
     defaults = f"\n{texts.group_defaults_note}" if defaulted else ""
     if started is not None:
         await reply(update, texts.group_started.format(time=lesson_time, timezone=zone, defaults=defaults))
@@ -168,7 +168,7 @@ async def _move_next_lesson(
     session, subscriber: Subscriber, enrollment: Enrollment, context: CoachContext, now: datetime
 ) -> datetime | None:
     """A new lesson time: the waiting lesson moves to the next slot; returns when it is due."""
-    pending = await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
+    pending = await deliveries.pending_lesson(session=session, enrollment_id=enrollment.id)
     if pending is None or enrollment.status != "active":
         return None
     if enrollment.current_day > 0:
@@ -191,8 +191,8 @@ async def _resume(update: Update, context: CoachContext, _args: list[str]) -> No
     services = context.services
     texts, now, chat_id = services.content.texts, services.clock.now(), update.effective_chat.id
     async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
         status = None if enrollment is None else enrollment.status
         due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
     if due is not None:
@@ -209,12 +209,12 @@ async def _resume(update: Update, context: CoachContext, _args: list[str]) -> No
 async def _stop(update: Update, context: CoachContext, _args: list[str]) -> None:
     texts = context.services.content.texts
     async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        live = enrollment is not None and await queries.change_status(
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        live = enrollment is not None and await courses.change_status(
             session=session, enrollment=enrollment, to="stopped", from_=("active", "paused", "held")
         )
         if live:
-            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
+            await deliveries.cancel_pending(session=session, enrollment_id=enrollment.id)
     await reply(update, texts.group_stopped if live else texts.group_not_started)
 
 
@@ -227,7 +227,7 @@ async def _here(update: Update, context: CoachContext, _args: list[str]) -> None
         return
     thread_id = message.message_thread_id if message.is_topic_message else None
     async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
+        subscriber, _ = await courses.get_or_create_subscriber(
             session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
         )
         subscriber.thread_id = thread_id
@@ -240,15 +240,15 @@ async def _summary(update: Update, context: CoachContext) -> None:
     admins who have started the bot get the detail."""
     services = context.services
     texts, chat, user = services.content.texts, update.effective_chat, update.effective_user
-    groups, send = services.delivery.groups, services.delivery.send
+    coaching, send = services.delivery.groups, services.delivery.send
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat.id)
     if enrollment is None or enrollment.current_day == 0:
         await reply(update, texts.group_summary_not_yet if enrollment else texts.group_not_started)
         return
     if user is None or user.is_bot:
         day = min(enrollment.current_day, services.content.days)
-        await groups.send_digest(context.bot, chat.id, day, send)
+        await coaching.send_digest(context.bot, chat.id, day, send)
         node = services.content.lesson(day).checkin
         if node is None:
             tally = texts.group_summary_no_question
@@ -259,9 +259,9 @@ async def _summary(update: Update, context: CoachContext) -> None:
         await reply(update, texts.group_summary_to_admins.format(day=day, tally=tally))
         return
     async with services.db.session() as session:
-        started_bot = await queries.private_chats_of(session=session, user_ids=[user.id])
-    text = await groups.summary_text(context.bot, chat.id)
-    if started_bot and await groups.send_private(context.bot, user.id, text, send):
+        started_bot = await groups.private_chats_of(session=session, user_ids=[user.id])
+    text = await coaching.summary_text(context.bot, chat.id)
+    if started_bot and await coaching.send_private(context.bot, user.id, text, send):
         await reply(update, texts.group_summary_sent.format(name=user_text(user.first_name)))
         return
     link = start_link(context.bot.username, summary_link_payload(enrollment.id))
@@ -334,8 +334,8 @@ async def _record(
             text=text,
             next_step=next_step,
         )
-        changed = await queries.store_answers(session=session, writes=[write])
-        await queries.note_member(
+        changed = await checkins.store_answers(session=session, writes=[write])
+        await groups.note_member(
             session=session, chat_id=enrollment.chat_id, user_id=user.id, name=user.full_name, now=services.clock.now()
         )
     if changed:
@@ -369,7 +369,7 @@ async def typed_follow_up(update: Update, context: CoachContext) -> bool:
     worked, the pain-check): read as its answer, as in a private check-in. False when none waits."""
     services, user, text = context.services, update.effective_user, update.effective_message.text
     async with services.db.session() as session:
-        latest = await queries.latest_group_answer(session=session, user_id=user.id)
+        latest = await checkins.latest_group_answer(session=session, user_id=user.id)
         enrollment = None if latest is None else await session.get(Enrollment, latest.enrollment_id)
     if latest is None or latest.advice is not None or enrollment is None or latest.day != enrollment.current_day:
         return False
@@ -470,7 +470,7 @@ async def _advice_link(
         await reply(update, texts.group_link_expired)
         return
     async with services.db.session() as session:
-        rows = await queries.checkin_history(
+        rows = await checkins.checkin_history(
             session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
         )
     answered = {row.node: row for row in rows if row.day == day}
@@ -509,15 +509,15 @@ async def membership(update: Update, context: CoachContext) -> None:
     if chat.type == ChatType.PRIVATE:
         async with services.db.session() as session:
             if new.status == ChatMember.BANNED:
-                await queries.mark_unreachable(session=session, chat_id=chat.id)
+                await courses.mark_unreachable(session=session, chat_id=chat.id)
             elif old.status == ChatMember.BANNED:
-                await queries.mark_reachable(session=session, chat_id=chat.id)
+                await courses.mark_reachable(session=session, chat_id=chat.id)
         return
     services.delivery.groups.forget_admins(chat.id)
     was_present, present = _present(chat.type, old), _present(chat.type, new)
     if present and not was_present:
         async with services.db.session() as session:
-            await queries.get_or_create_subscriber(
+            await courses.get_or_create_subscriber(
                 session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
             )
         if chat.type != ChatType.CHANNEL:  # a channel's readers need no word about the bot's set-up
@@ -525,7 +525,7 @@ async def membership(update: Update, context: CoachContext) -> None:
     elif was_present and not present:
         log.info("removed from %s %s: deliveries there stop", chat.type, chat.id)
         async with services.db.session() as session:
-            await queries.stop_chat(session=session, chat_id=chat.id)
+            await groups.stop_chat(session=session, chat_id=chat.id)
 
 
 async def migrated(update: Update, context: CoachContext) -> None:
@@ -547,13 +547,13 @@ async def addressed_command(update: Update, context: CoachContext) -> None:
 
 
 def register(application: Application) -> None:
-    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
-    application.add_handler(CommandHandler("groupcourse", groupcourse_command, filters=groups))
-    application.add_handler(CommandHandler("summary", summary_command, filters=groups))
+    in_groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("groupcourse", groupcourse_command, filters=in_groups))
+    application.add_handler(CommandHandler("summary", summary_command, filters=in_groups))
     application.add_handler(
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(CHANNEL_COMMAND), channel_command)
     )
     application.add_handler(CallbackQueryHandler(pressed, pattern=r"^gci:"))
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
-    application.add_handler(MessageHandler(groups & filters.COMMAND, addressed_command))
+    application.add_handler(MessageHandler(in_groups & filters.COMMAND, addressed_command))

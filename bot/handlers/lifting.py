@@ -28,7 +28,7 @@ from bot.domain.training import MAX_KG, SetDone, Unit, format_number, from_kg, s
 from bot.handlers.common import drop_buttons, reply
 from bot.logbook import catalogue, lift_sets, local_date, record_line, zone_of
 from bot.render import user_text
-from bot.storage import models, queries
+from bot.storage import models, training_log
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,8 @@ async def records(update: Update, context: CoachContext) -> None:
         key = match.exercise.key
     user_id, chat_id = update.effective_user.id, update.effective_chat.id
     async with services.db.session() as session:
-        rows = await queries.whole_log(session=session, user_id=user_id)
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        rows = await training_log.whole_log(session=session, user_id=user_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         zone = await zone_of(session, chat_id)
     unit = preference.units
     blocks = []
@@ -119,7 +119,7 @@ async def _plates(update: Update, context: CoachContext, words: list[str]) -> No
     services = context.services
     texts = services.content.texts
     async with services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         units: Unit = preference.units
         request = plate_maths.read_plates(words, units) if words else None
         if request is not None and request.bar is not None:
@@ -181,7 +181,7 @@ async def _start_rest(update: Update, context: CoachContext, seconds: int) -> No
     texts = services.content.texts
     due = services.clock.now() + timedelta(seconds=seconds)
     async with services.db.session() as session:
-        await queries.schedule_message(
+        await training_log.schedule_message(
             session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST, seconds=seconds, due_at=due
         )
     stop_button = InlineKeyboardButton(texts.rest_cancel_button, callback_data=RestTimer("off").pack())
@@ -192,7 +192,7 @@ async def _start_rest(update: Update, context: CoachContext, seconds: int) -> No
 async def _stop_rest(update: Update, context: CoachContext) -> None:
     texts = context.services.content.texts
     async with context.services.db.session() as session:
-        stopped = await queries.cancel_scheduled(
+        stopped = await training_log.cancel_scheduled(
             session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST
         )
     await reply(update, texts.rest_cancelled if stopped else texts.rest_nothing)
@@ -207,8 +207,8 @@ async def export_csv(update: Update, context: CoachContext) -> None:
     texts, known = services.content.texts, catalogue(services.content)
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
-        rows = await queries.whole_log(session=session, user_id=user_id)
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        rows = await training_log.whole_log(session=session, user_id=user_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         zone = ZoneInfo(await zone_of(session, chat_id) or "UTC")
     if not rows:
         await reply(update, texts.export_csv_empty)
@@ -288,7 +288,7 @@ async def _import(update: Update, context: CoachContext, plan: tracker_csv.Impor
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
         zone = ZoneInfo(await zone_of(session, chat_id) or "UTC")
-        history = await queries.whole_log(session=session, user_id=user_id)
+        history = await training_log.whole_log(session=session, user_id=user_id)
         logged = {(row.exercise, local_date(row.logged_at, zone.key)) for row in history}
         fresh = [s for s in plan.sets if (s.exercise, s.started.date()) not in logged]
         lines = []
@@ -310,7 +310,7 @@ async def _import(update: Update, context: CoachContext, plan: tracker_csv.Impor
                     for count, done in set_groups([SetDone(s.reps, s.rpe) for s in group])
                 ]
             )
-        await queries.add_log_lines(session=session, lines=lines)
+        await training_log.add_log_lines(session=session, lines=lines)
     parts = []
     if fresh:
         names = ", ".join(sorted({escape(known.name_of(s.exercise)) for s in fresh}))

@@ -27,7 +27,7 @@ from bot.handlers import group
 from bot.handlers.common import display_name, reply, schedule_for
 from bot.handlers.course import resume_course
 from bot.render import user_text
-from bot.storage import queries
+from bot.storage import courses, deliveries
 from bot.storage.models import Subscriber
 
 TIME_CHOICES = ("06:00", "07:00", "12:00", "17:00", "19:00")
@@ -70,13 +70,13 @@ async def start(update: Update, context: CoachContext) -> None:
     name = user_text(display_name(update))
     enrollment, resumed = None, False
     async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
+        subscriber, _ = await courses.get_or_create_subscriber(
             session=session, chat_id=update.effective_chat.id, name=display_name(update), kind="private", now=now
         )
         if not subscriber.onboarded:
             subscriber.awaiting = "profile"
         else:
-            enrollment = await queries.current_enrollment(session=session, chat_id=subscriber.chat_id)
+            enrollment = await courses.current_enrollment(session=session, chat_id=subscriber.chat_id)
             resumed = enrollment is not None and enrollment.status == "stopped"
             if resumed:
                 await resume_course(session, subscriber, enrollment, context, now)
@@ -103,7 +103,7 @@ async def _offer_course(update: Update, context: CoachContext) -> None:
     """Someone who came from a group and has no course of their own is invited to start one."""
     services = context.services
     async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
+        subscriber, _ = await courses.get_or_create_subscriber(
             session=session,
             chat_id=update.effective_chat.id,
             name=display_name(update),
@@ -120,7 +120,7 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
     """Show the current schedule and let the person change any part of it."""
     texts = context.services.content.texts
     async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
     if subscriber is None or not subscriber.onboarded:
         await reply(update, texts.today_not_started)
         return
@@ -154,7 +154,7 @@ async def settings_choice(update: Update, context: CoachContext) -> None:
         return
     field = choice.field
     async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
         if subscriber is None or not subscriber.onboarded:
             await reply(update, context.services.content.texts.today_not_started)
             return
@@ -242,7 +242,7 @@ async def _save(update: Update, context: CoachContext, field: str, value: str) -
     texts, now = services.content.texts, services.clock.now()
     enrollment, next_field, note = None, None, ""
     async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
         if subscriber is None:
             await reply(update, texts.today_not_started)
             return
@@ -250,9 +250,9 @@ async def _save(update: Update, context: CoachContext, field: str, value: str) -
         if not subscriber.onboarded:
             next_field = _missing(subscriber)
             subscriber.awaiting = next_field
-            if next_field is None and await queries.finish_onboarding(session=session, chat_id=subscriber.chat_id):
+            if next_field is None and await courses.finish_onboarding(session=session, chat_id=subscriber.chat_id):
                 subscriber.onboarded = True
-                enrollment = await queries.start_enrollment(session=session, chat_id=subscriber.chat_id, now=now)
+                enrollment = await courses.start_enrollment(session=session, chat_id=subscriber.chat_id, now=now)
         else:
             subscriber.awaiting = None
             note = await _reschedule(session, subscriber, context, now)
@@ -281,8 +281,10 @@ def _missing(subscriber: Subscriber) -> str | None:
 
 async def _reschedule(session, subscriber: Subscriber, context: CoachContext, now: datetime) -> str:
     """Move the waiting lesson to the new time; returns a sentence saying when it comes."""
-    enrollment = await queries.current_enrollment(session=session, chat_id=subscriber.chat_id)
-    pending = None if enrollment is None else await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
+    enrollment = await courses.current_enrollment(session=session, chat_id=subscriber.chat_id)
+    pending = (
+        None if enrollment is None else await deliveries.pending_lesson(session=session, enrollment_id=enrollment.id)
+    )
     if pending is None or enrollment.status != "active":
         return ""
     schedule = schedule_for(subscriber, context)

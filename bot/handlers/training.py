@@ -52,7 +52,7 @@ from bot.logbook import (
 )
 from bot.render import user_text
 from bot.settings import Settings
-from bot.storage import models, queries
+from bot.storage import courses, models, operations, training_log
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ async def log_command(update: Update, context: CoachContext) -> None:
     known = catalogue(services.content)
     text = " ".join(context.args or [])
     async with services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         units = preference.units
     parsed = training.parse_log_line(text, known, units)
     if isinstance(parsed, LogError):
@@ -145,7 +145,7 @@ async def _explain(update: Update, context: CoachContext, error: LogError, typed
         await reply(update, text)
         return
     async with services.db.session() as session:  # the buttons carry only the id of the waiting line
-        pending = await queries.save_pending_log(
+        pending = await training_log.save_pending_log(
             session=session,
             chat_id=update.effective_chat.id,
             user_id=update.effective_user.id,
@@ -172,10 +172,10 @@ async def pick_exercise(update: Update, context: CoachContext) -> None:
     typed = None
     async with services.db.session() as session:
         if exercise is not None:  # a forged exercise leaves the waiting line waiting
-            typed = await queries.take_pending_log(
+            typed = await training_log.take_pending_log(
                 session=session, pending_id=button.pending, user_id=update.effective_user.id
             )
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         units = preference.units
     line = None if typed is None else training.read_log_line(typed)
     if line is None or isinstance(line, LogError):
@@ -190,9 +190,9 @@ async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> No
     texts, now = services.content.texts, services.clock.now()
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
         day = _course_day(enrollment, now, day_length(services.settings))
-        rows = await queries.add_log_line(
+        rows = await training_log.add_log_line(
             session=session,
             entries=[
                 models.LogEntry(
@@ -210,7 +210,7 @@ async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> No
                 for count, done in set_groups(parsed.sets_done())
             ],
         )
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         zone = await zone_of(session, chat_id)
         sessions, advice, history = await advice_for(
             session, services, user_id, parsed.exercise.key, preference.units, zone
@@ -266,9 +266,9 @@ async def felt(update: Update, context: CoachContext) -> None:
         entry = await session.get(models.LogEntry, button.entry)
         if entry is None or entry.user_id != update.effective_user.id:
             return
-        for row in await queries.line_of(session=session, entry=entry):
+        for row in await training_log.line_of(session=session, entry=entry):
             row.felt = button.mark
-        preference = await queries.preference_of(session=session, chat_id=entry.chat_id)
+        preference = await training_log.preference_of(session=session, chat_id=entry.chat_id)
         zone = await zone_of(session, entry.chat_id)
         _, advice, _ = await advice_for(session, services, entry.user_id, entry.exercise, preference.units, zone)
     texts = services.content.texts
@@ -279,8 +279,8 @@ async def undo(update: Update, context: CoachContext) -> None:
     """Remove the last logged line, all its sets: the cure for a typo."""
     texts = context.services.content.texts
     async with context.services.db.session() as session:
-        entry = await queries.last_log_entry(session=session, user_id=update.effective_user.id)
-        rows = [] if entry is None else await queries.line_of(session=session, entry=entry)
+        entry = await training_log.last_log_entry(session=session, user_id=update.effective_user.id)
+        rows = [] if entry is None else await training_log.line_of(session=session, entry=entry)
         for row in rows:
             await session.delete(row)
     if not rows:
@@ -310,11 +310,11 @@ async def progress(update: Update, context: CoachContext) -> None:
                 return
             key = match.exercise.key
         else:
-            key = await queries.latest_exercise(session=session, user_id=user_id)
+            key = await training_log.latest_exercise(session=session, user_id=user_id)
         if key is None:
             await reply(update, texts.progress_empty)
             return
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         unit = preference.units
         sessions, advice, _ = await advice_for(session, services, user_id, key, unit, await zone_of(session, chat_id))
     name = known.name_of(key)
@@ -364,7 +364,7 @@ async def units(update: Update, context: CoachContext) -> None:
         await _save_units(update, context, wanted)
         return
     async with context.services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
     await reply(
         update, texts.units_question.format(units=preference.units), InlineKeyboardMarkup([units_keyboard(texts)])
     )
@@ -380,7 +380,7 @@ async def units_button(update: Update, context: CoachContext) -> None:
 
 async def _save_units(update: Update, context: CoachContext, unit: str) -> None:
     async with context.services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         preference.units = unit
     await reply(update, context.services.content.texts.units_saved.format(units=unit))
 
@@ -392,7 +392,7 @@ async def weekly(update: Update, context: CoachContext) -> None:
         await _save_weekly(update, context, wanted == "on")
         return
     async with context.services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         on = preference.weekly
     await _weekly_state(update, context, on)
 
@@ -407,7 +407,7 @@ async def weekly_button(update: Update, context: CoachContext) -> None:
 
 async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
     async with context.services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         if on and not preference.weekly:
             preference.last_weekly_at = context.services.clock.now()  # the first one comes a week from now
         preference.weekly = on
@@ -441,7 +441,7 @@ async def send_weekly(bot: Bot, services: Services) -> int:
     """Send every weekly check-in that is due; returns how many went out."""
     texts, now = services.content.texts, services.clock.now()
     async with services.db.session() as session:
-        due = await queries.claim_weekly(session=session, now=now, every=7 * day_length(services.settings))
+        due = await training_log.claim_weekly(session=session, now=now, every=7 * day_length(services.settings))
     sent = 0
     for chat_id in due:
         text = texts.weekly_nudge.format(last=await _last_entry_note(services, chat_id)).strip()
@@ -450,7 +450,7 @@ async def send_weekly(bot: Bot, services: Services) -> int:
             sent += 1
         except Forbidden:
             async with services.db.session() as session:
-                await queries.mark_unreachable(session=session, chat_id=chat_id)
+                await courses.mark_unreachable(session=session, chat_id=chat_id)
         except TelegramError as exc:
             log.warning("weekly check-in to chat %s failed: %s", chat_id, exc)
     return sent
@@ -460,10 +460,10 @@ async def _last_entry_note(services: Services, chat_id: int) -> str:
     """The person's last logged line and the advice for it: a reason to open the log again."""
     texts, known = services.content.texts, catalogue(services.content)
     async with services.db.session() as session:
-        entry = await queries.last_log_entry(session=session, user_id=chat_id)
+        entry = await training_log.last_log_entry(session=session, user_id=chat_id)
         if entry is None:
             return texts.weekly_no_entry.strip()
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         zone = await zone_of(session, chat_id)
         _, advice, _ = await advice_for(session, services, chat_id, entry.exercise, preference.units, zone)
     return texts.weekly_last_entry.format(
@@ -484,7 +484,7 @@ async def export(update: Update, context: CoachContext) -> None:
     services = context.services
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
-        tables = await queries.export_person(session=session, chat_id=chat_id, user_id=user_id)
+        tables = await operations.export_person(session=session, chat_id=chat_id, user_id=user_id)
     document = {"exported_at": services.clock.now().isoformat(), "chat_id": chat_id, "user_id": user_id, **tables}
     data = json.dumps(document, indent=2, default=_json_value, ensure_ascii=False).encode()
     await update.effective_chat.send_document(
@@ -525,7 +525,7 @@ async def forget_answer(update: Update, context: CoachContext) -> None:
         await edit_text(query, texts.forget_cancelled)
         return
     async with services.db.session() as session:  # deleting twice deletes nothing more: idempotent
-        deleted = await queries.forget_person(
+        deleted = await operations.forget_person(
             session=session, chat_id=update.effective_chat.id, user_id=update.effective_user.id
         )
     log.info("forgot a person on request: %s rows", deleted)

@@ -3,7 +3,7 @@
 After a fan-out many people answer at once. Each answer on its own takes a transaction of three
 statements; while one transaction is being written, the answers that come in meanwhile wait, and
 the next transaction takes them all: one read of their enrollments, one statement for all the
-answers, one for all the open questions (`queries.store_answers`). A lone answer is written at once,
+answers, one for all the open questions (`checkins.store_answers`). A lone answer is written at once,
 so nobody waits for a batch to fill, and every answer is committed before it is acknowledged.
 When a shared transaction fails, each of its answers is tried again on its own: one bad answer
 fails alone and the honest answers beside it are stored.
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import queries
+from bot.storage import checkins
 from bot.storage.db import Database
 from bot.storage.models import Enrollment
 
 # What to write for an enrollment as read in the transaction (None when it no longer exists), or a
 # refusal to show the person instead.
-Decision = Callable[[Enrollment | None], "queries.AnswerWrite | str"]
+Decision = Callable[[Enrollment | None], "checkins.AnswerWrite | str"]
 # The check-in question a day's lesson opens (None: it asks none, or there is no such day).
 QuestionOf = Callable[[int], str | None]
 
@@ -48,7 +48,7 @@ async def enrollments_on_screen(
     session: AsyncSession, ids: list[int], question_of: QuestionOf
 ) -> dict[int, Enrollment]:
     """The enrollments with these ids as their people see them (`as_on_screen`), in one statement."""
-    found = await queries.enrollments_with_lesson_out(session=session, ids=ids)
+    found = await checkins.enrollments_with_lesson_out(session=session, ids=ids)
     return {key: as_on_screen(*row, question_of) for key, row in found.items()}
 
 
@@ -56,7 +56,7 @@ async def enrollments_on_screen(
 class Recorded:
     """An answer written; `changed` is False for a button pressed again with the same answer."""
 
-    write: queries.AnswerWrite
+    write: checkins.AnswerWrite
     changed: bool
 
 
@@ -111,6 +111,6 @@ class AnswerWriter:
             enrollments = await enrollments_on_screen(session, ids, self._question_of)
             outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
             writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
-            fresh = await queries.store_answers(session=session, writes=writes) if writes else []
+            fresh = await checkins.store_answers(session=session, writes=writes) if writes else []
         for waiting, outcome in zip(batch, outcomes, strict=True):
             waiting.outcome.set_result(outcome if isinstance(outcome, str) else Recorded(outcome, outcome in fresh))
