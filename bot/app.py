@@ -10,9 +10,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
@@ -27,8 +34,9 @@ from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
 from bot.services.access import Access
+from bot.services.answers import AnswerWriter
+from bot.services.course import CourseService
 from bot.settings import Settings
-from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
 from bot.update_order import PerChatUpdateProcessor
@@ -83,6 +91,7 @@ def build_application(
         cue_index=build_cue_index(content),
         answers=AnswerWriter(db, content.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),
+        course=CourseService(settings=settings, db=db, clock=clock, deliver_now=delivery.deliver_now),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -92,6 +101,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=CoachContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(RateLimiter(settings, db))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
@@ -238,9 +248,10 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
             await application.updater.stop()
         for server in servers:
             await server.stop()
-        await application.services.delivery.shutdown(settings.shutdown_grace_seconds)
-        await application.stop()
+        # post_stop shuts delivery down (lessons in flight finish, unsent claims go back) while the
+        # handlers still run; the application stops after it
         await application.post_stop(application)
+        await application.stop()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from html import escape, unescape
 
-from bot.content.models import Advice, Content, Lesson
+from bot.content.models import Advice, Content, Lesson, Texts
+from bot.domain.schedule import DueWhen
 
 MESSAGE_LIMIT = 4096  # Telegram's limit on a message's text after entity parsing
 CAPTION_LIMIT = 1024  # and on a media caption's
@@ -159,3 +160,9 @@ def advice_text(content: Content, advice: Advice) -> str:
     if advice.cues:
         parts.append(f"<b>{texts.advice_cues_heading}</b>\n" + _bullets([content.cues[c].text for c in advice.cues]))
     return "\n\n".join(parts)
+
+
+def when_text(texts: Texts, when: DueWhen) -> str:
+    """'today at 07:00', 'tomorrow at 07:00', 'on Thu 4 Jun at 07:00' or 'in 30 seconds'."""
+    template: str = getattr(texts, when.kind.value)
+    return template.format(clock=when.clock, date=when.date, seconds=when.seconds)

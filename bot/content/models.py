@@ -144,6 +144,8 @@ class Texts(Strict):
 
     start_intro: str
     start_known: str
+    start_paused_note: str
+    start_held_note: str
     start_finished: str
     ask_profile: str
     profile_runner: str
@@ -154,6 +156,7 @@ class Texts(Strict):
     ask_timezone: str
     share_location_button: str
     timezone_invalid: str
+    shared_location_label: str
     timezone_choices: str
     onboarding_done: str
     help: str
@@ -175,6 +178,14 @@ class Texts(Strict):
     settings_timezone_button: str
     settings_profile_button: str
     settings_saved: str
+    settings_next_lesson: str
+    due_today: str
+    due_tomorrow: str
+    due_on_date: str
+    due_in_seconds: str
+    name_fallback: str
+    error_press: str
+    error_message: str
     not_enrolled: str
     unknown_command: str
     unexpected_message: str
@@ -213,6 +224,9 @@ class Texts(Strict):
     hold_ok_button: str
     hold_resumed: str
     hold_not_held: str
+    hold_reminder: str
+    hold_restart_button: str
+    hold_restarted: str
     checkins_heading: str
     checkins_line: str
     checkins_helped: str
@@ -359,6 +373,10 @@ class Texts(Strict):
     group_resume_not_paused: str
     group_stopped: str
     group_not_started: str
+    group_is_stopped: str
+    group_held: str
+    group_released: str
+    group_not_held: str
     group_here_topic: str
     group_here_general: str
     group_here_no_topics: str

@@ -13,6 +13,7 @@ from bot.handlers import access, checkin, course, cues, fallback, group, lifting
 
 def register_all(application: Application) -> None:
     access.register(application)  # its own group, ahead of all: no button reaches a feature unchecked
+    group.register_links(application)  # `/start` with a group's link, ahead of onboarding's /start
     onboarding.register(application)
     course.register(application)
     checkin.register(application)
@@ -20,4 +21,6 @@ def register_all(application: Application) -> None:
     lifting.register(application)  # before training: '/export csv' is lifting's, '/export' training's
     training.register(application)
     group.register(application)
-    fallback.register(application)  # last: catches whatever nobody else claimed
+    # last: catches whatever nobody else claimed; free text is offered to these readers in order
+    readers = [onboarding.read_answer, checkin.read_answer, group.typed_follow_up, checkin.read_red_flag]
+    fallback.register(application, readers)

@@ -18,13 +18,13 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, InlineQueryHandler, filters
+from telegram.constants import ChatType
+from telegram.ext import Application, CommandHandler, InlineQueryHandler, filters
 
 from bot.callback_data import CueTopic
 from bot.content.models import Advice, Content, Texts, Topic
 from bot.context import CoachContext
-from bot.handlers.common import reply
+from bot.handlers.common import button_handler, reply
 from bot.render import user_text
 from bot.storage import checkins, courses
 
@@ -129,11 +129,10 @@ async def _personal(update: Update, context: CoachContext) -> None:
     await reply(update, "\n\n".join(sections), _topic_keyboard(texts))
 
 
-async def topic_pressed(update: Update, context: CoachContext) -> None:
+async def topic_pressed(update: Update, context: CoachContext, button: CueTopic) -> None:
     """A topic button: every cue of that topic, with its reason, in the chat the button is in."""
     content = context.services.content
-    query = update.callback_query
-    topic = CueTopic.unpack(query.data).topic  # the pattern below lets only real topics through
+    query, topic = update.callback_query, button.topic
     await query.answer()
     cards = "\n\n".join(
         f"<b>{content.cues[c].text}</b>\n<i>{content.cues[c].why}</i>" for c in context.services.cue_index.topic(topic)
@@ -168,7 +167,7 @@ async def inline_cue(update: Update, context: CoachContext) -> None:
             id=cue_id,
             title=_plain(content.cues[cue_id].text),
             description=_plain(content.cues[cue_id].why),
-            input_message_content=InputTextMessageContent(cue_card(content, cue_id), parse_mode=ParseMode.HTML),
+            input_message_content=InputTextMessageContent(cue_card(content, cue_id)),
         )
         for cue_id in cue_ids
     ]
@@ -179,5 +178,5 @@ def register(application: Application) -> None:
     chats = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
     application.add_handler(CommandHandler("cue", cue_command, filters=chats))
     application.add_handler(CommandHandler("drill", drill_command, filters=chats))
-    application.add_handler(CallbackQueryHandler(topic_pressed, pattern=rf"^cue:topic:({'|'.join(TOPICS)})$"))
+    application.add_handler(button_handler(CueTopic, topic_pressed))
     application.add_handler(InlineQueryHandler(inline_cue))

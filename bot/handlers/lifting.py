@@ -12,9 +12,8 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callback_data import PlatesFor, RestTimer
 from bot.content.models import Texts
@@ -25,7 +24,7 @@ from bot.domain import tracker_csv
 from bot.domain.rest import read_rest, rest_text
 from bot.domain.strength import records_of
 from bot.domain.training import MAX_KG, SetDone, Unit, format_number, from_kg, set_groups, to_kg
-from bot.handlers.common import drop_buttons, reply
+from bot.handlers.common import button_handler, drop_buttons, reply
 from bot.logbook import catalogue, lift_sets, local_date, record_line, zone_of
 from bot.render import user_text
 from bot.storage import models, training_log
@@ -106,13 +105,10 @@ async def plates(update: Update, context: CoachContext) -> None:
     await _plates(update, context, context.args or [])
 
 
-async def plates_pressed(update: Update, context: CoachContext) -> None:
+async def plates_pressed(update: Update, context: CoachContext, button: PlatesFor) -> None:
     """The 'plates for next time' button: its numbers are read like typed ones, the same bounds."""
-    query = update.callback_query
-    button = PlatesFor.unpack(query.data)
-    await query.answer(None if button else context.services.content.texts.button_expired)
-    if button is not None:
-        await _plates(update, context, [button.weight, button.unit])
+    await update.callback_query.answer()
+    await _plates(update, context, [button.weight, button.unit])
 
 
 async def _plates(update: Update, context: CoachContext, words: list[str]) -> None:
@@ -160,13 +156,10 @@ async def rest(update: Update, context: CoachContext) -> None:
     await _start_rest(update, context, seconds)
 
 
-async def rest_pressed(update: Update, context: CoachContext) -> None:
+async def rest_pressed(update: Update, context: CoachContext, button: RestTimer) -> None:
     """A 1:30 / 3:00 / 5:00 button, or 'stop the timer'; the length is read like a typed one."""
     query = update.callback_query
-    button = RestTimer.unpack(query.data)
-    await query.answer(None if button else context.services.content.texts.button_expired)
-    if button is None:
-        return
+    await query.answer()
     if button.length == "off":
         if await drop_buttons(query):  # a double tap stops once
             await _stop_rest(update, context)
@@ -219,7 +212,6 @@ async def export_csv(update: Update, context: CoachContext) -> None:
     await update.effective_chat.send_document(
         InputFile(io.BytesIO(data), filename="hinge-coach-log.csv"),
         caption=texts.export_csv_caption.format(sets=len(sets)),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -342,5 +334,5 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("plates", plates, filters=private))
     application.add_handler(CommandHandler("rest", rest, filters=private))
     application.add_handler(MessageHandler(private & filters.Document.FileExtension("csv"), import_csv))
-    application.add_handler(CallbackQueryHandler(plates_pressed, pattern=r"^pl:"))
-    application.add_handler(CallbackQueryHandler(rest_pressed, pattern=r"^rest:"))
+    application.add_handler(button_handler(PlatesFor, plates_pressed))
+    application.add_handler(button_handler(RestTimer, rest_pressed))

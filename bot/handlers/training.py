@@ -12,9 +12,8 @@ from datetime import date, datetime, timedelta
 from html import escape
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import Application, CommandHandler, filters
 
 from bot import stats
 from bot.callback_data import FeltMark, ForgetAnswer, PickExercise, UnitsChoice, WeeklyChoice
@@ -37,7 +36,7 @@ from bot.domain.training import (
     from_kg,
     set_groups,
 )
-from bot.handlers.common import drop_buttons, edit_text, reply, reply_photo, send_html
+from bot.handlers.common import button_handler, drop_buttons, edit_text, reply, reply_photo, send_html
 from bot.keyboards import plates_button, rest_row
 from bot.logbook import (
     advice_for,
@@ -159,15 +158,12 @@ async def _explain(update: Update, context: CoachContext, error: LogError, typed
     await reply(update, f"{text}\n{texts.log_suggestions}", InlineKeyboardMarkup(buttons))
 
 
-async def pick_exercise(update: Update, context: CoachContext) -> None:
+async def pick_exercise(update: Update, context: CoachContext, button: PickExercise) -> None:
     """A suggested exercise tapped under 'did you mean': log the waiting line with it. The line is
     read again by the same parser, so a button can only ever log what the person typed."""
     services = context.services
     query = update.callback_query
-    button = PickExercise.unpack(query.data)
-    await query.answer(None if button else services.content.texts.button_expired)
-    if button is None:
-        return
+    await query.answer()
     exercise = catalogue(services.content).exercises.get(button.exercise)
     typed = None
     async with services.db.session() as session:
@@ -254,13 +250,12 @@ def _course_day(enrollment: models.Enrollment | None, now: datetime, length: tim
     return enrollment.current_day if fresh and enrollment.current_day >= 1 else None
 
 
-async def felt(update: Update, context: CoachContext) -> None:
+async def felt(update: Update, context: CoachContext, button: FeltMark) -> None:
     """How a logged set felt, tapped under the log reply: it steers the next advice."""
     services = context.services
     query = update.callback_query
-    button = FeltMark.unpack(query.data)
-    await query.answer(None if button else services.content.texts.button_expired)
-    if button is None or not await drop_buttons(query):  # forged, or the second tap of a double tap
+    await query.answer()
+    if not await drop_buttons(query):  # the second tap of a double tap
         return
     async with services.db.session() as session:
         entry = await session.get(models.LogEntry, button.entry)
@@ -370,18 +365,13 @@ async def units(update: Update, context: CoachContext) -> None:
     )
 
 
-async def units_button(update: Update, context: CoachContext) -> None:
-    query = update.callback_query
-    choice = UnitsChoice.unpack(query.data)
-    await query.answer(None if choice else context.services.content.texts.button_expired)
-    if choice is not None:
-        await _save_units(update, context, choice.unit)
+async def units_button(update: Update, context: CoachContext, choice: UnitsChoice) -> None:
+    await update.callback_query.answer()
+    await _save_units(update, context, choice.unit)
 
 
 async def _save_units(update: Update, context: CoachContext, unit: str) -> None:
-    async with context.services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        preference.units = unit
+    await context.services.course.set_units(update.effective_chat.id, unit)
     await reply(update, context.services.content.texts.units_saved.format(units=unit))
 
 
@@ -397,20 +387,15 @@ async def weekly(update: Update, context: CoachContext) -> None:
     await _weekly_state(update, context, on)
 
 
-async def weekly_button(update: Update, context: CoachContext) -> None:
+async def weekly_button(update: Update, context: CoachContext, choice: WeeklyChoice) -> None:
     query = update.callback_query
-    choice = WeeklyChoice.unpack(query.data)
-    await query.answer(None if choice else context.services.content.texts.button_expired)
-    if choice is not None and await drop_buttons(query):  # a double tap answers once
+    await query.answer()
+    if await drop_buttons(query):  # a double tap answers once
         await _save_weekly(update, context, choice.state == "on")
 
 
 async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
-    async with context.services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        if on and not preference.weekly:
-            preference.last_weekly_at = context.services.clock.now()  # the first one comes a week from now
-        preference.weekly = on
+    await context.services.course.set_weekly(update.effective_chat.id, on)
     await _weekly_state(update, context, on)
 
 
@@ -490,7 +475,6 @@ async def export(update: Update, context: CoachContext) -> None:
     await update.effective_chat.send_document(
         InputFile(io.BytesIO(data), filename="hinge-coach-my-data.json"),
         caption=services.content.texts.export_caption,
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -514,13 +498,10 @@ async def forget(update: Update, context: CoachContext) -> None:
     await reply(update, texts.forget_confirm, keyboard)
 
 
-async def forget_answer(update: Update, context: CoachContext) -> None:
+async def forget_answer(update: Update, context: CoachContext, answer: ForgetAnswer) -> None:
     services = context.services
     texts, query = services.content.texts, update.callback_query
-    answer = ForgetAnswer.unpack(query.data)
-    await query.answer(None if answer else texts.button_expired)
-    if answer is None:
-        return
+    await query.answer()
     if answer.answer == "no":
         await edit_text(query, texts.forget_cancelled)
         return
@@ -558,11 +539,11 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("export", export, filters=private))
     application.add_handler(CommandHandler("forget", forget, filters=private))
     application.add_handler(CommandHandler("stats", stats_command, filters=private))
-    application.add_handler(CallbackQueryHandler(pick_exercise, pattern=r"^lg:"))
-    application.add_handler(CallbackQueryHandler(felt, pattern=r"^felt:"))
-    application.add_handler(CallbackQueryHandler(units_button, pattern=r"^units:"))
-    application.add_handler(CallbackQueryHandler(weekly_button, pattern=r"^weekly:"))
-    application.add_handler(CallbackQueryHandler(forget_answer, pattern=r"^forget:"))
+    application.add_handler(button_handler(PickExercise, pick_exercise))
+    application.add_handler(button_handler(FeltMark, felt))
+    application.add_handler(button_handler(UnitsChoice, units_button))
+    application.add_handler(button_handler(WeeklyChoice, weekly_button))
+    application.add_handler(button_handler(ForgetAnswer, forget_answer))
     interval = weekly_interval(application.services.settings)
     application.job_queue.run_repeating(
         weekly_checkin,

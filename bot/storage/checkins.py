@@ -11,7 +11,6 @@ from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import dialect_insert
-from bot.storage.deliveries import cancel_pending
 from bot.storage.models import (
     CheckinAnswer,
     Delivery,
@@ -37,7 +36,7 @@ class AnswerWrite:
     clear_nodes: frozenset[str] = frozenset()  # follow-up questions whose answers a changed answer makes stale
     moves_question: bool = False  # the answer is to the enrollment's current day: its open question moves on
     open_node: str | None = None  # ... to this (None: no question open)
-    holds: bool = False  # a red flag: an active course is held, its waiting lesson cancelled
+    holds: bool = False  # a red flag: the course service holds the run (`bot.services.course`)
 
 
 async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> list[AnswerWrite]:
@@ -46,7 +45,8 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
     with the answer already stored and its question where it left it changes nothing (the database
     decides, so a double tap in two processes counts once); a typed answer always counts. Many
     answers cost a few statements: one for all the answers and one for all the open questions
-    (executemany); only stale follow-ups, re-opened questions and red flags go one by one."""
+    (executemany); only stale follow-ups and re-opened questions go one by one. What an answer does
+    to the course (a red flag holds it) is the course service's to apply."""
     connection = await session.connection()
     insert = dialect_insert(session, CheckinAnswer)
     stored_answer = CheckinAnswer.__table__.c
@@ -103,15 +103,6 @@ async def store_answers(*, session: AsyncSession, writes: list[AnswerWrite]) -> 
             .values(checkin_day=bindparam("b_day"), checkin_node=bindparam("b_node")),
             moved,
         )
-    for write in fresh + reopened:
-        if write.holds:
-            held = await session.execute(
-                update(Enrollment)
-                .where(Enrollment.id == write.enrollment_id, Enrollment.status == "active")
-                .values(status="held")
-            )
-            if held.rowcount:
-                await cancel_pending(session=session, enrollment_id=write.enrollment_id)
     return [write for write in writes if write in fresh or write in reopened]
 
 

@@ -9,13 +9,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.deliveries import cancel_pending, schedule_lessons
-from bot.storage.models import (
-    Enrollment,
-    Subscriber,
-)
-
-LIVE = ("active", "paused", "stopped")
+from bot.domain.course import CourseStatus
+from bot.storage.deliveries import schedule_lessons
+from bot.storage.models import Enrollment, Subscriber
 
 
 async def get_subscriber(*, session: AsyncSession, chat_id: int) -> Subscriber | None:
@@ -45,41 +41,22 @@ async def current_enrollment(*, session: AsyncSession, chat_id: int) -> Enrollme
     return result.scalar_one_or_none()
 
 
-async def start_enrollment(*, session: AsyncSession, chat_id: int, now: datetime) -> Enrollment:
-    """A fresh run from day 1, due now; any earlier run is kept as history, its lessons cancelled."""
-    previous = await current_enrollment(session=session, chat_id=chat_id)
-    if previous is not None and previous.status in LIVE:
-        previous.status = "replaced"
-        await cancel_pending(session=session, enrollment_id=previous.id)
-    enrollment = Enrollment(chat_id=chat_id, status="active", started_at=now)
+async def begin_run(*, session: AsyncSession, chat_id: int, now: datetime) -> Enrollment:
+    """A new run from day 1, its first lesson promised now (see `deliveries.ASKED`)."""
+    enrollment = Enrollment(chat_id=chat_id, status=CourseStatus.ACTIVE, started_at=now)
     session.add(enrollment)
     await session.flush()
     await schedule_lessons(session=session, lessons=[(enrollment.id, 1, now)], asked_at=now)
     return enrollment
 
 
-async def restart_enrollment(
-    *, session: AsyncSession, chat_id: int, replacing: int, now: datetime
-) -> Enrollment | None:
-    """Start over: the run `replacing` gives way to a fresh one from day 1, due now. None when that
-    run was replaced already: the same confirmation pressed twice, or in two processes at once,
-    starts over once (the conditional UPDATE is the lock)."""
-    result = await session.execute(
-        update(Enrollment)
-        .where(Enrollment.id == replacing, Enrollment.chat_id == chat_id, Enrollment.status != "replaced")
-        .values(status="replaced")
-    )
-    if not result.rowcount:
-        return None
-    await cancel_pending(session=session, enrollment_id=replacing)
-    return await start_enrollment(session=session, chat_id=chat_id, now=now)
-
-
-async def change_status(*, session: AsyncSession, enrollment: Enrollment, to: str, from_: tuple[str, ...]) -> bool:
+async def move_run(
+    *, session: AsyncSession, enrollment_id: int, to: CourseStatus, from_: frozenset[CourseStatus]
+) -> bool:
     """Move a run to `to` if it is still in one of `from_`; False when another press or process
     moved it first. The database decides, so a confirmation pressed twice acts once."""
     result = await session.execute(
-        update(Enrollment).where(Enrollment.id == enrollment.id, Enrollment.status.in_(from_)).values(status=to)
+        update(Enrollment).where(Enrollment.id == enrollment_id, Enrollment.status.in_(from_)).values(status=to)
     )
     return bool(result.rowcount)
 

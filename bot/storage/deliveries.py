@@ -53,15 +53,12 @@ async def pending_lesson(*, session: AsyncSession, enrollment_id: int) -> Delive
     return result.scalar_one_or_none()
 
 
-async def cancel_pending(*, session: AsyncSession, enrollment_id: int) -> int | None:
-    """Cancel the waiting lesson (pause, stop, restart); returns its day so it can come back."""
+async def cancel_pending(*, session: AsyncSession, enrollment_id: int) -> None:
+    """Cancel the waiting lesson (pause, stop, hold, restart): a resume schedules the next day again."""
     pending = await pending_lesson(session=session, enrollment_id=enrollment_id)
-    if pending is None:
-        return None
-    day = pending.day
-    await session.delete(pending)
-    await session.flush()
-    return day
+    if pending is not None:
+        await session.delete(pending)
+        await session.flush()
 
 
 def _due_lessons(now: datetime, *, asked_too: bool = False):
@@ -333,15 +330,6 @@ async def claim_due_reminders(
         )
     )
     return [DueReminder(*row) for row in rows]
-
-
-async def count_deliveries(*, session: AsyncSession, enrollment_id: int, status: str) -> int:
-    result = await session.execute(
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.enrollment_id == enrollment_id, Delivery.status == status)
-    )
-    return result.scalar_one()
 
 
 async def release_claims(*, session: AsyncSession, worker: str) -> int:

@@ -9,9 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.courses import current_enrollment, mark_unreachable
 from bot.storage.db import dialect_insert
-from bot.storage.deliveries import cancel_pending
 from bot.storage.models import (
     CheckinAnswer,
     Enrollment,
@@ -110,10 +108,3 @@ async def private_chats_of(*, session: AsyncSession, user_ids: list[int]) -> lis
     return list(result.scalars())
 
 
-async def stop_chat(*, session: AsyncSession, chat_id: int) -> None:
-    """The bot was removed from a group or channel: nothing more goes there and its run stops."""
-    await mark_unreachable(session=session, chat_id=chat_id)
-    enrollment = await current_enrollment(session=session, chat_id=chat_id)
-    if enrollment is not None and enrollment.status in ("active", "paused", "held"):
-        enrollment.status = "stopped"
-        await cancel_pending(session=session, enrollment_id=enrollment.id)

@@ -93,7 +93,7 @@ class Delivery(SQLModel, table=True):
     enrollment_id: int = Field(sa_column=Column(ForeignKey("enrollment.id", ondelete="CASCADE"), nullable=False))
     day: int
     due_at: datetime = Field(sa_column=_utc(nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed|cancelled
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
