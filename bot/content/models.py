@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -137,6 +138,14 @@ class CheckinTree(Strict):
     openings: Openings
     nodes: list[Node] = Field(min_length=1)
     advice: list[Advice] = Field(min_length=1)
+
+    @cached_property
+    def node_by_id(self) -> dict[str, Node]:
+        return {node.id: node for node in self.nodes}
+
+    @cached_property
+    def advice_by_id(self) -> dict[str, Advice]:
+        return {advice.id: advice for advice in self.advice}
 
 
 class Texts(Strict):

@@ -101,7 +101,7 @@ class GroupDelivery:
             log.warning("chat %s: admins unknown (%s); the summary lists everyone", chat_id, exc)
             admins = {}
         entry_nodes = {lesson.day: lesson.checkin for lesson in content.lessons}
-        node = next((n for n in content.checkin.nodes if n.id == entry_nodes[day]), None)
+        node = content.checkin.node_by_id.get(entry_nodes[day] or "")
         summary = summarise(
             [GroupAnswer(a.user_id, a.day, a.node, a.option, a.effect) for a in answers],
             day=day,

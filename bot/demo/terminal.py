@@ -15,12 +15,12 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import build_application, serve
 from bot.demo.fake_telegram import FakeTelegram, JSONDict
+from bot.domain.text import plain_text
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.storage.migrate import upgrade_async
@@ -39,38 +39,6 @@ class Choice:
     data: str | None = None
     text: str | None = None
     url: str | None = None
-
-
-class _PlainText(HTMLParser):
-    """Telegram HTML as terminal text: tags dropped (bold kept on a terminal), links spelled out."""
-
-    def __init__(self, bold: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.bold = bold
-        self.parts: list[str] = []
-        self._links: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("b", "strong") and self.bold:
-            self.parts.append(BOLD)
-        if tag == "a":
-            self._links.append(dict(attrs).get("href"))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("b", "strong") and self.bold:
-            self.parts.append(PLAIN)
-        if tag == "a" and self._links and (href := self._links.pop()):
-            self.parts.append(f" ({href})")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain_text(html: str, *, bold: bool = False) -> str:
-    parser = _PlainText(bold)
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def choices_of(message: JSONDict) -> list[Choice]:
@@ -108,7 +76,8 @@ class Terminal:
     def message(self, message: JSONDict, *, edited: bool) -> None:
         """A new message's buttons replace the numbered choices; an edit changes them only if they are its own."""
         prefix = "Coach (edited): " if edited else SPEAKER
-        lines = plain_text(message.get("text", ""), bold=self.bold).strip().splitlines() or [""]
+        marks = (BOLD, PLAIN) if self.bold else ("", "")
+        lines = plain_text(message.get("text", ""), bold=marks).strip().splitlines() or [""]
         self._print()
         for i, line in enumerate(lines):
             self._print(((prefix if i == 0 else " " * len(prefix)) + line).rstrip())

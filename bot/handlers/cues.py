@@ -6,9 +6,7 @@ The search itself lives in `bot.domain.cue_search`; its index is built once at s
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from html import unescape
 from typing import get_args
 
 from telegram import (
@@ -24,6 +22,7 @@ from telegram.ext import Application, CommandHandler, InlineQueryHandler, filter
 from bot.callback_data import CueTopic
 from bot.content.models import Advice, Content, Texts, Topic
 from bot.context import CoachContext
+from bot.domain.text import plain_text
 from bot.handlers.common import button_handler, reply
 from bot.render import user_text
 from bot.storage import checkins, courses
@@ -32,14 +31,6 @@ TOPICS: tuple[str, ...] = get_args(Topic)
 INLINE_RESULTS = 5
 # Cue results are the same for everyone and change only with a deploy: let Telegram cache them.
 INLINE_CACHE = timedelta(minutes=5)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def _plain(html: str) -> str:
-    """Content HTML as plain text, for inline result titles and descriptions."""
-    return unescape(_TAG.sub("", html))
-
-
 def cue_card(content: Content, cue_id: str) -> str:
     """One cue with its reason and the drills that train it."""
     cue = content.cues[cue_id]
@@ -82,7 +73,7 @@ def _drill_list(content: Content) -> str:
 
 
 def _advice(content: Content, advice_id: str | None) -> Advice | None:
-    return next((item for item in content.checkin.advice if item.id == advice_id), None)
+    return content.checkin.advice_by_id.get(advice_id)
 
 
 async def cue_command(update: Update, context: CoachContext) -> None:
@@ -165,8 +156,8 @@ async def inline_cue(update: Update, context: CoachContext) -> None:
     results = [
         InlineQueryResultArticle(
             id=cue_id,
-            title=_plain(content.cues[cue_id].text),
-            description=_plain(content.cues[cue_id].why),
+            title=plain_text(content.cues[cue_id].text),
+            description=plain_text(content.cues[cue_id].why),
             input_message_content=InputTextMessageContent(cue_card(content, cue_id)),
         )
         for cue_id in cue_ids

@@ -21,6 +21,7 @@ from bot.charts import ProgressLabels, progress_chart
 from bot.content.models import Texts
 from bot.context import CoachContext, Services
 from bot.domain import training
+from bot.domain.course import CourseStatus
 from bot.domain.plates import DEFAULT_BAR
 from bot.domain.strength import new_records
 from bot.domain.training import (
@@ -244,7 +245,8 @@ async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> No
 
 def _course_day(enrollment: models.Enrollment | None, now: datetime, length: timedelta) -> int | None:
     """The course day a line belongs to, while that day's lesson is fresh: its check-in is about it."""
-    if enrollment is None or enrollment.status in ("finished", "replaced") or enrollment.last_sent_at is None:
+    over = (CourseStatus.FINISHED, CourseStatus.REPLACED)
+    if enrollment is None or enrollment.status in over or enrollment.last_sent_at is None:
         return None
     fresh = now - enrollment.last_sent_at < length
     return enrollment.current_day if fresh and enrollment.current_day >= 1 else None

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.domain.course import CourseStatus
 from bot.storage.db import dialect_insert
 from bot.storage.models import (
     CheckinAnswer,
@@ -71,7 +72,7 @@ def _due_lessons(now: datetime, *, asked_too: bool = False):
         .where(
             Delivery.status == "pending",
             Delivery.due_at <= now,
-            Enrollment.status == "active",
+            Enrollment.status == CourseStatus.ACTIVE,
             Subscriber.reachable.is_(True),
         )
     )
@@ -207,7 +208,7 @@ _ADVANCE_ENROLLMENT = {  # what a lesson changes in its enrollment, by kind of l
             checkin_node=case((_ANSWERED, Enrollment.checkin_node), else_=bindparam("b_node")),
         ),
         "plain": _MOVED,
-        "finished": _MOVED | dict(status="finished"),
+        "finished": _MOVED | dict(status=CourseStatus.FINISHED),
     }.items()
 }
 
@@ -244,7 +245,7 @@ async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome
     active = set(
         await session.scalars(
             select(Enrollment.id).where(
-                Enrollment.id.in_([o.enrollment_id for o in scheduled]), Enrollment.status == "active"
+                Enrollment.id.in_([o.enrollment_id for o in scheduled]), Enrollment.status == CourseStatus.ACTIVE
             )
         )
     )
@@ -322,7 +323,7 @@ async def claim_due_reminders(
         .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
         .where(
             Delivery.id.in_(ids),
-            Enrollment.status == "active",
+            Enrollment.status == CourseStatus.ACTIVE,
             Enrollment.checkin_day == Delivery.day,
             Enrollment.checkin_node.is_not(None),
             Subscriber.reachable.is_(True),

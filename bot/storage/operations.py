@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from bot.domain.course import CourseStatus
 from bot.storage.db import dialect_insert
 from bot.storage.models import (
     Enrollment,
@@ -40,7 +41,7 @@ async def forget_processed_updates(*, session: AsyncSession, before: datetime) -
 async def count_active_people(*, session: AsyncSession) -> int:
     """Chats whose course is running now."""
     result = await session.execute(
-        select(func.count(func.distinct(Enrollment.chat_id))).where(Enrollment.status == "active")
+        select(func.count(func.distinct(Enrollment.chat_id))).where(Enrollment.status == CourseStatus.ACTIVE)
     )
     return result.scalar_one()
 
