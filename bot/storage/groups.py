@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import dialect_insert
@@ -18,15 +18,20 @@ from bot.storage.models import (
 )
 
 
+async def run_chat(*, session: AsyncSession, enrollment_id: int) -> Row | None:
+    """The chat a run of the course belongs to, as it is now (a migration may have moved it): its
+    id, kind and forum topic; None when there is no such run."""
+    result = await session.execute(
+        select(Subscriber.chat_id, Subscriber.kind, Subscriber.thread_id)
+        .join(Enrollment, Enrollment.chat_id == Subscriber.chat_id)
+        .where(Enrollment.id == enrollment_id)
+    )
+    return result.one_or_none()
+
+
 async def lesson_place(*, session: AsyncSession, enrollment_id: int) -> tuple[int, int | None]:
-    """Where a group's lessons go now: its chat (a migration may have moved it) and its forum topic."""
-    row = (
-        await session.execute(
-            select(Subscriber.chat_id, Subscriber.thread_id)
-            .join(Enrollment, Enrollment.chat_id == Subscriber.chat_id)
-            .where(Enrollment.id == enrollment_id)
-        )
-    ).one()
+    """Where a group's lessons go now: its chat and its forum topic."""
+    row = await run_chat(session=session, enrollment_id=enrollment_id)
     return row.chat_id, row.thread_id
 
 
