@@ -42,6 +42,7 @@ from bot.callback_data import (
     ZonePick,
 )
 from bot.content import load_content
+from bot.demo.fake_telegram import FakeBotApi
 from bot.domain.course import Verdict
 from bot.domain.rest import MAX_REST_SECONDS
 from bot.services.access import CALLBACK_RULES
@@ -51,7 +52,6 @@ from bot.storage.checkins import AnswerWrite
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment, GroupMember, LogEntry, ProcessedUpdate, SendBudget
 from tests.conftest import FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
-from tests.fakebotapi import FakeBotApi
 from tests.test_group_e2e import Club, rows, until
 from tests.test_privacy_e2e import _rows_about as rows_about
 

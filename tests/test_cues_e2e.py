@@ -1,9 +1,9 @@
 """End to end: /cue, /drill, topic buttons and inline mode through the fake Bot API."""
 
+from bot.demo.fake_telegram import FakeBotApi
 from bot.storage import courses
 from bot.storage.models import CheckinAnswer
 from tests.conftest import Person, buttons
-from tests.fakebotapi import FakeBotApi
 
 TOPIC_BUTTONS = [f"cue:topic:{t}" for t in ("down", "up", "brace", "back", "knees", "glutes", "running")]
 BRACE_PUNCH = "Brace as if someone is about to punch you in the stomach."

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from bot.app import CONTENT_DIR
 from bot.content import load_content
+from bot.demo.fake_telegram import FakeBotApi
 from bot.storage.models import CheckinAnswer, Delivery, Enrollment, Subscriber
 from tests.conftest import FakeClock, Person, RunningBot, buttons, group_settings, lesson_days
-from tests.fakebotapi import FakeBotApi
 
 TEXTS = load_content(CONTENT_DIR).texts
 NOW = FakeClock().now()  # 06:00 in Berlin, before the 07:00 lesson

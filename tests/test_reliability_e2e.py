@@ -22,12 +22,12 @@ from benchmarks.seed import FIRST_CHAT, seed_people
 from bot.app import build_application, delivery_tick
 from bot.delivery.engine import BACKOFF_CAP_SECONDS, MAX_ATTEMPTS, DeliveryEngine, backoff
 from bot.delivery.ratelimit import RateLimiter
+from bot.demo.fake_telegram import FakeBotApi, RateLimits
 from bot.settings import Settings
 from bot.storage import checkins, courses, deliveries
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Delivery
 from tests.conftest import TOKEN, FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
-from tests.fakebotapi import FakeBotApi, RateLimits
 from tests.test_group_e2e import ADVICE, CLUB, Club, group_settings
 
 
