@@ -44,7 +44,7 @@ def fix_keyboard(answer_id: int, texts: Texts) -> InlineKeyboardMarkup:
 
 
 def hold_keyboard(texts: Texts, *, restart_run: int | None = None) -> InlineKeyboardMarkup:
-    """"I'm fine now": the only way a course held for a red flag carries on (or, with
+    """ "I'm fine now": the only way a course held for a red flag carries on (or, with
     `restart_run`, starts that run over)."""
     rows = [[InlineKeyboardButton(texts.hold_ok_button, callback_data=HoldOk().pack())]]
     if restart_run is not None:

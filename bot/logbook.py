@@ -18,7 +18,7 @@ from bot.content.models import Content, Texts
 from bot.context import Services
 from bot.domain import training
 from bot.domain.strength import LiftSet, Record, RecordKind
-from bot.domain.training import Advice, Catalogue, FormCheck, LoggedSet, format_number, from_kg
+from bot.domain.training import INCREASE, Advice, Catalogue, FormCheck, LoggedSet, format_number, from_kg
 from bot.settings import Settings
 from bot.storage import courses, models, training_log
 
@@ -121,3 +121,24 @@ def record_line(texts: Texts, record: Record, unit: str, *, bodyweight_volume: b
     if bodyweight_volume:
         return texts.records_volume_reps_line.format(reps=int(record.value), date=on)
     return texts.records_volume_line.format(volume=volume_text(record.value, unit), date=on)
+
+
+def _amount(value: float | None, unit: str) -> str:
+    return "" if value is None else f"{format_number(value)} {unit}"
+
+
+def progression_text(texts: Texts, advice: Advice) -> str:
+    """One sentence of advice for next time, in the person's unit."""
+    unit = advice.unit
+    low_step, high_step = INCREASE[unit]
+    values = dict(
+        current=_amount(advice.current, unit),
+        low=_amount(advice.low, unit),
+        high=_amount(advice.high, unit),
+        step=f"{format_number(low_step)}-{format_number(high_step)} {unit}",
+        sets=advice.sets,
+        clean=advice.clean_run,
+        rpe="" if advice.rpe is None else format_number(advice.rpe),
+    )
+    field = f"advice_{advice.kind}" + ("_bodyweight" if advice.bodyweight and advice.kind != "stop" else "")
+    return getattr(texts, field).strip().format(**values)

@@ -124,9 +124,7 @@ def _row(status: CourseStatus | None) -> dict[Command, Transition]:
 
 
 TABLE: dict[tuple[CourseStatus | None, Command], Transition] = {
-    (status, command): transition
-    for status in (None, *CourseStatus)
-    for command, transition in _row(status).items()
+    (status, command): transition for status in (None, *CourseStatus) for command, transition in _row(status).items()
 }
 
 

@@ -75,9 +75,7 @@ async def reply(update: Update, text: str, markup: ReplyMarkup | None = None) ->
 async def reply_photo(update: Update, photo: InputFile, caption: str | None = None) -> Message:
     """A photo with an HTML caption; what does not fit a caption follows as messages."""
     [first, *rest] = split_message(caption, first_limit=CAPTION_LIMIT) if caption else [None]
-    message = await update.effective_chat.send_photo(
-        photo, caption=first, message_thread_id=_thread_of(update)
-    )
+    message = await update.effective_chat.send_photo(photo, caption=first, message_thread_id=_thread_of(update))
     for part in rest:  # already cut to a message's size
         await reply(update, part)
     return message

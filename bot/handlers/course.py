@@ -172,7 +172,7 @@ async def restart_answer(update: Update, context: CoachContext, button: RestartA
 
 
 async def fine_again(update: Update, context: CoachContext, _button: HoldOk) -> None:
-    """"I'm fine now": lift a red-flag hold; the next lesson comes at the next lesson time."""
+    """ "I'm fine now": lift a red-flag hold; the next lesson comes at the next lesson time."""
     await update.callback_query.answer()
     outcome = await context.services.course.release(update.effective_chat.id)
     await answer(update, context, Command.RELEASE, outcome)
@@ -292,4 +292,3 @@ def register(application: Application) -> None:
     application.add_handler(
         MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(CHANNEL_COMMAND), channel_groupcourse)
     )
-

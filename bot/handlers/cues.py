@@ -31,6 +31,8 @@ TOPICS: tuple[str, ...] = get_args(Topic)
 INLINE_RESULTS = 5
 # Cue results are the same for everyone and change only with a deploy: let Telegram cache them.
 INLINE_CACHE = timedelta(minutes=5)
+
+
 def cue_card(content: Content, cue_id: str) -> str:
     """One cue with its reason and the drills that train it."""
     cue = content.cues[cue_id]

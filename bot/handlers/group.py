@@ -247,9 +247,7 @@ async def _edit_tally(context: CoachContext) -> None:
     composer = context.services.delivery.composer
     last = (await composer.compose_group(enrollment_id=enrollment_id, day=day, bot_username=context.bot.username))[-1]
     try:
-        await context.bot.edit_message_text(
-            last.text, chat_id=chat_id, message_id=message_id, reply_markup=last.markup
-        )
+        await context.bot.edit_message_text(last.text, chat_id=chat_id, message_id=message_id, reply_markup=last.markup)
     except TelegramError as exc:  # unchanged counts, a deleted message, a migrated group: the next press retries
         log.debug("tally of message %s in chat %s not edited: %s", message_id, chat_id, exc)
 

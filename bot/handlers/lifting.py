@@ -328,7 +328,7 @@ def _same_line(imported: tracker_csv.ImportedSet) -> tuple:
 
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
-    # Before the /export of bot/handlers/training.py: '/export csv' is this module's.
+    # Before the /export of bot/handlers/privacy.py: '/export csv' is this module's.
     application.add_handler(MessageHandler(private & filters.Regex(r"^/export(@\w+)?\s+csv\s*$"), export_csv))
     application.add_handler(CommandHandler("records", records, filters=private))
     application.add_handler(CommandHandler("plates", plates, filters=private))

@@ -1,35 +1,30 @@
-"""The training log and the person's data: /log, /undo, /progress, /units, /weekly, /export, /forget,
-and /stats for the bot's admins. The weekly check-in job is registered here too. The lifter's
-tools around the log (/records, /plates, /rest, the CSV) are in bot/handlers/lifting.py."""
+"""The training log: /log, /undo, /progress, and the buttons under a logged line (which exercise,
+how it felt). The lifter's tools around the log (/records, /plates, /rest, the CSV) are in
+bot/handlers/lifting.py; /units and /weekly in preferences.py; /export and /forget in privacy.py."""
 
 from __future__ import annotations
 
 import asyncio
 import io
-import json
 import logging
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from html import escape
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import Forbidden, TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CommandHandler, filters
 
-from bot import stats
-from bot.callback_data import FeltMark, ForgetAnswer, PickExercise, UnitsChoice, WeeklyChoice
+from bot.callback_data import FeltMark, PickExercise
 from bot.charts import ProgressLabels, progress_chart
 from bot.content.models import Texts
-from bot.context import CoachContext, Services
+from bot.context import CoachContext
 from bot.domain import training
 from bot.domain.course import CourseStatus
 from bot.domain.plates import DEFAULT_BAR
 from bot.domain.strength import new_records
 from bot.domain.training import (
-    INCREASE,
     MAX_KG,
     MAX_REPS,
     MAX_SETS,
-    Advice,
     LogEntry,
     LogError,
     SetDone,
@@ -37,7 +32,7 @@ from bot.domain.training import (
     from_kg,
     set_groups,
 )
-from bot.handlers.common import button_handler, drop_buttons, edit_text, reply, reply_photo, send_html
+from bot.handlers.common import button_handler, drop_buttons, reply, reply_photo
 from bot.keyboards import plates_button, rest_row
 from bot.logbook import (
     advice_for,
@@ -45,40 +40,15 @@ from bot.logbook import (
     date_text,
     day_length,
     lift_sets,
-    local_date,
+    progression_text,
     record_text,
     weight_text,
     zone_of,
 )
 from bot.render import user_text
-from bot.settings import Settings
-from bot.storage import courses, models, operations, training_log
+from bot.storage import courses, models, training_log
 
 log = logging.getLogger(__name__)
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def _amount(value: float | None, unit: str) -> str:
-    return "" if value is None else f"{format_number(value)} {unit}"
-
-
-def advice_text(texts: Texts, advice: Advice) -> str:
-    """One sentence of advice for next time, in the person's unit."""
-    unit = advice.unit
-    low_step, high_step = INCREASE[unit]
-    values = dict(
-        current=_amount(advice.current, unit),
-        low=_amount(advice.low, unit),
-        high=_amount(advice.high, unit),
-        step=f"{format_number(low_step)}-{format_number(high_step)} {unit}",
-        sets=advice.sets,
-        clean=advice.clean_run,
-        rpe="" if advice.rpe is None else format_number(advice.rpe),
-    )
-    field = f"advice_{advice.kind}" + ("_bodyweight" if advice.bodyweight and advice.kind != "stop" else "")
-    return getattr(texts, field).strip().format(**values)
 
 
 def _entry_text(texts: Texts, template: str, entry: models.LogEntry, known: training.Catalogue) -> str:
@@ -226,7 +196,7 @@ async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> No
         bodyweight = all(e.weight_kg is None for e in history)
         found = "; ".join(record_text(texts, r, unit, bodyweight_volume=bodyweight) for r in records)
         lines.append(texts.record_new.format(records=found))
-    text = "\n".join(lines) + f"\n{advice_text(texts, advice)}"
+    text = "\n".join(lines) + f"\n{progression_text(texts, advice)}"
     keyboard = [rest_row(texts)]
     bar = from_kg(bar_kg, unit) if bar_kg is not None else DEFAULT_BAR[unit]
     if advice.next_load is not None and advice.next_load > bar:  # the plates for next time, one tap away
@@ -269,7 +239,7 @@ async def felt(update: Update, context: CoachContext, button: FeltMark) -> None:
         zone = await zone_of(session, entry.chat_id)
         _, advice, _ = await advice_for(session, services, entry.user_id, entry.exercise, preference.units, zone)
     texts = services.content.texts
-    await reply(update, f"{texts.log_felt_saved.strip()} {advice_text(texts, advice)}")
+    await reply(update, f"{texts.log_felt_saved.strip()} {progression_text(texts, advice)}")
 
 
 async def undo(update: Update, context: CoachContext) -> None:
@@ -328,7 +298,7 @@ async def progress(update: Update, context: CoachContext) -> None:
         e1rm=texts.chart_e1rm.format(unit=unit),
     )
     chart = await asyncio.to_thread(progress_chart, sessions, unit, labels)  # CPU work off the event loop
-    caption = f"{_summary(texts, name, sessions, unit)}\n{advice_text(texts, advice)}"
+    caption = f"{_summary(texts, name, sessions, unit)}\n{progression_text(texts, advice)}"
     await reply_photo(update, InputFile(io.BytesIO(chart.png), filename=f"progress-{key}.png"), caption)
 
 
@@ -342,215 +312,10 @@ def _summary(texts: Texts, name: str, sessions: list[training.Session], unit: st
     ).strip()
 
 
-# ----------------------------------------------------------------------------- /units and /weekly
-
-
-def units_keyboard(texts: Texts) -> list[InlineKeyboardButton]:
-    """The kg / lb row; /settings shows the same row, handled by `units_button`."""
-    return [
-        InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
-        InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
-    ]
-
-
-async def units(update: Update, context: CoachContext) -> None:
-    """/units [kg|lb]: the unit for lines that name none."""
-    texts = context.services.content.texts
-    wanted = (context.args or [""])[0].lower().rstrip("s")
-    if wanted in training.UNITS:
-        await _save_units(update, context, wanted)
-        return
-    async with context.services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-    await reply(
-        update, texts.units_question.format(units=preference.units), InlineKeyboardMarkup([units_keyboard(texts)])
-    )
-
-
-async def units_button(update: Update, context: CoachContext, choice: UnitsChoice) -> None:
-    await update.callback_query.answer()
-    await _save_units(update, context, choice.unit)
-
-
-async def _save_units(update: Update, context: CoachContext, unit: str) -> None:
-    await context.services.course.set_units(update.effective_chat.id, unit)
-    await reply(update, context.services.content.texts.units_saved.format(units=unit))
-
-
-async def weekly(update: Update, context: CoachContext) -> None:
-    """/weekly on|off: a check-in once a (course) week, for after the course."""
-    wanted = (context.args or [""])[0].lower()
-    if wanted in ("on", "off"):
-        await _save_weekly(update, context, wanted == "on")
-        return
-    async with context.services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        on = preference.weekly
-    await _weekly_state(update, context, on)
-
-
-async def weekly_button(update: Update, context: CoachContext, choice: WeeklyChoice) -> None:
-    query = update.callback_query
-    await query.answer()
-    if await drop_buttons(query):  # a double tap answers once
-        await _save_weekly(update, context, choice.state == "on")
-
-
-async def _save_weekly(update: Update, context: CoachContext, on: bool) -> None:
-    await context.services.course.set_weekly(update.effective_chat.id, on)
-    await _weekly_state(update, context, on)
-
-
-async def _weekly_state(update: Update, context: CoachContext, on: bool) -> None:
-    texts = context.services.content.texts
-    button = (
-        InlineKeyboardButton(texts.weekly_off_button, callback_data=WeeklyChoice("off").pack())
-        if on
-        else InlineKeyboardButton(texts.weekly_on_button, callback_data=WeeklyChoice("on").pack())
-    )
-    await reply(update, texts.weekly_on if on else texts.weekly_off, InlineKeyboardMarkup([[button]]))
-
-
-def weekly_interval(settings: Settings) -> float:
-    """How often to look for weekly check-ins that are due: hourly, faster on a shortened course day."""
-    return max(1.0, min(3600.0, settings.course_day_seconds / 24))
-
-
-async def weekly_checkin(context: CoachContext) -> None:
-    """The repeating job; a failing run logs one line and the next one catches up."""
-    try:
-        await send_weekly(context.bot, context.services)
-    except Exception as exc:  # the database may be briefly away; never let the job die
-        log.error("weekly check-in failed: %s: %s", type(exc).__name__, exc)
-
-
-async def send_weekly(bot: Bot, services: Services) -> int:
-    """Send every weekly check-in that is due; returns how many went out."""
-    texts, now = services.content.texts, services.clock.now()
-    async with services.db.session() as session:
-        due = await training_log.claim_weekly(session=session, now=now, every=7 * day_length(services.settings))
-    sent = 0
-    for chat_id in due:
-        text = texts.weekly_nudge.format(last=await _last_entry_note(services, chat_id)).strip()
-        try:
-            await send_html(bot, chat_id, text)
-            sent += 1
-        except Forbidden:
-            async with services.db.session() as session:
-                await courses.mark_unreachable(session=session, chat_id=chat_id)
-        except TelegramError as exc:
-            log.warning("weekly check-in to chat %s failed: %s", chat_id, exc)
-    return sent
-
-
-async def _last_entry_note(services: Services, chat_id: int) -> str:
-    """The person's last logged line and the advice for it: a reason to open the log again."""
-    texts, known = services.content.texts, catalogue(services.content)
-    async with services.db.session() as session:
-        entry = await training_log.last_log_entry(session=session, user_id=chat_id)
-        if entry is None:
-            return texts.weekly_no_entry.strip()
-        preference = await training_log.preference_of(session=session, chat_id=chat_id)
-        zone = await zone_of(session, chat_id)
-        _, advice, _ = await advice_for(session, services, chat_id, entry.exercise, preference.units, zone)
-    return texts.weekly_last_entry.format(
-        exercise=escape(known.name_of(entry.exercise)),
-        sets=entry.sets,
-        reps=entry.reps,
-        weight=weight_text(texts, entry.weight_kg, entry.unit),
-        date=date_text(local_date(entry.logged_at, zone)),
-        advice=advice_text(texts, advice),
-    ).strip()
-
-
-# ----------------------------------------------------------------------------- /export and /forget
-
-
-async def export(update: Update, context: CoachContext) -> None:
-    """/export: every row stored about the person, as a JSON file."""
-    services = context.services
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
-    async with services.db.session() as session:
-        tables = await operations.export_person(session=session, chat_id=chat_id, user_id=user_id)
-    document = {"exported_at": services.clock.now().isoformat(), "chat_id": chat_id, "user_id": user_id, **tables}
-    data = json.dumps(document, indent=2, default=_json_value, ensure_ascii=False).encode()
-    await update.effective_chat.send_document(
-        InputFile(io.BytesIO(data), filename="hinge-coach-my-data.json"),
-        caption=services.content.texts.export_caption,
-    )
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-async def forget(update: Update, context: CoachContext) -> None:
-    """/forget: ask first, since nothing brings the data back."""
-    texts = context.services.content.texts
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(texts.forget_yes, callback_data=ForgetAnswer("yes").pack()),
-                InlineKeyboardButton(texts.forget_no, callback_data=ForgetAnswer("no").pack()),
-            ]
-        ]
-    )
-    await reply(update, texts.forget_confirm, keyboard)
-
-
-async def forget_answer(update: Update, context: CoachContext, answer: ForgetAnswer) -> None:
-    services = context.services
-    texts, query = services.content.texts, update.callback_query
-    await query.answer()
-    if answer.answer == "no":
-        await edit_text(query, texts.forget_cancelled)
-        return
-    async with services.db.session() as session:  # deleting twice deletes nothing more: idempotent
-        deleted = await operations.forget_person(
-            session=session, chat_id=update.effective_chat.id, user_id=update.effective_user.id
-        )
-    log.info("forgot a person on request: %s rows", deleted)
-    await edit_text(query, texts.forget_done)
-
-
-# ----------------------------------------------------------------------------- /stats
-
-
-async def stats_command(update: Update, context: CoachContext) -> None:
-    """/stats for the bot's admins; everyone else sees an unknown command, as if it did not exist."""
-    services = context.services
-    if update.effective_user.id not in services.settings.admin_ids:
-        await reply(update, services.content.texts.unknown_command.format(command="/stats"))
-        return
-    async with services.db.session() as session:
-        report = await stats.collect(session=session, days=services.content.days)
-    await reply(update, f"<pre>{escape(stats.stats_text(report))}</pre>")
-    png = await asyncio.to_thread(stats.stats_png, report)
-    await reply_photo(update, InputFile(io.BytesIO(png), filename="stats.png"))
-
-
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("log", log_command, filters=private))
     application.add_handler(CommandHandler("undo", undo, filters=private))
     application.add_handler(CommandHandler("progress", progress, filters=private))
-    application.add_handler(CommandHandler("units", units, filters=private))
-    application.add_handler(CommandHandler("weekly", weekly, filters=private))
-    application.add_handler(CommandHandler("export", export, filters=private))
-    application.add_handler(CommandHandler("forget", forget, filters=private))
-    application.add_handler(CommandHandler("stats", stats_command, filters=private))
     application.add_handler(button_handler(PickExercise, pick_exercise))
     application.add_handler(button_handler(FeltMark, felt))
-    application.add_handler(button_handler(UnitsChoice, units_button))
-    application.add_handler(button_handler(WeeklyChoice, weekly_button))
-    application.add_handler(button_handler(ForgetAnswer, forget_answer))
-    interval = weekly_interval(application.services.settings)
-    application.job_queue.run_repeating(
-        weekly_checkin,
-        interval=interval,
-        first=interval,
-        name="weekly-checkin",
-        job_kwargs={"max_instances": 1, "coalesce": True},
-    )

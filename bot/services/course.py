@@ -115,7 +115,7 @@ class CourseService:
         return await self._apply(chat_id, Command.STOP)
 
     async def release(self, chat_id: int) -> Outcome:
-        """"I'm fine now" after a red flag: the held run carries on at the next lesson time."""
+        """ "I'm fine now" after a red flag: the held run carries on at the next lesson time."""
         return await self._apply(chat_id, Command.RELEASE)
 
     async def restart(self, chat_id: int, replacing: int | None = None, *, fine: bool = False) -> Outcome:

@@ -111,5 +111,3 @@ async def private_chats_of(*, session: AsyncSession, user_ids: list[int]) -> lis
         .order_by(Subscriber.chat_id)
     )
     return list(result.scalars())
-
-
