@@ -77,7 +77,7 @@ async def _seed_due_lessons(url: str, count: int) -> None:
             )
             subscriber.profile, subscriber.lesson_time, subscriber.timezone = "runner", "07:00", "Europe/Berlin"
             subscriber.onboarded = True
-            await courses.start_enrollment(session=session, chat_id=chat_id, now=now)
+            await courses.begin_run(session=session, chat_id=chat_id, now=now)
     await db.dispose()
 
 

@@ -23,6 +23,7 @@ from bot.app import build_application, delivery_tick
 from bot.delivery.engine import BACKOFF_CAP_SECONDS, MAX_ATTEMPTS, DeliveryEngine, backoff
 from bot.delivery.ratelimit import RateLimiter
 from bot.demo.fake_telegram import FakeBotApi, RateLimits
+from bot.services.course import CourseService
 from bot.settings import Settings
 from bot.storage import checkins, courses, deliveries
 from bot.storage.db import Database
@@ -393,9 +394,14 @@ async def test_a_lesson_promised_now_is_left_to_its_promise_then_taken_by_the_fa
     promising process die, the fan-out takes it after a grace."""
     db, now = Database(database_url), clock.now()
     await seed_people(db, 2, now=now, due_at=now)  # someone waiting in the fan-out, and someone to promise
+
+    async def nothing_sent(_bot: object, _enrollment_id: int) -> None:
+        return None
+
+    settings = Settings(bot_token=TOKEN, database_url=database_url, _env_file=None)
+    course = CourseService(settings=settings, db=db, clock=clock, deliver_now=nothing_sent)
     try:
-        async with db.session() as session:
-            promised = await courses.start_enrollment(session=session, chat_id=FIRST_CHAT + 2, now=now)
+        promised = SimpleNamespace(id=(await course.restart(FIRST_CHAT + 2)).enrollment_id)  # day 1, promised now
 
         async def claim(at: datetime, enrollment_id: int | None = None) -> list[int]:
             async with db.session() as session:
@@ -406,8 +412,7 @@ async def test_a_lesson_promised_now_is_left_to_its_promise_then_taken_by_the_fa
 
         assert await claim(now) == [1], "the fan-out took a lesson promised to someone now"
         assert await claim(now, promised.id) == [promised.id], "deliver_now claims what it promised"
-        async with db.session() as session:
-            again = await courses.start_enrollment(session=session, chat_id=FIRST_CHAT + 2, now=now)
+        again = SimpleNamespace(id=(await course.restart(FIRST_CHAT + 2)).enrollment_id)
         assert await claim(now + deliveries.ASKED_GRACE - timedelta(seconds=1)) == []
         assert await claim(now + deliveries.ASKED_GRACE) == [again.id], (
             "a promise nobody kept goes out with the fan-out"
