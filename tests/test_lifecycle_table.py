@@ -281,3 +281,27 @@ async def test_a_held_course_restarts_only_once_the_person_is_fine(telegram, dat
             assert len((await session.execute(select(CheckinAnswer))).scalars().all()) == answers_before
     finally:
         await bot.stop()
+
+
+async def test_settings_the_mini_app_sends_are_checked_by_the_service(telegram, database_url, clock):
+    """The service refuses a time, zone or profile it cannot use, whoever sends it (a handler or
+    the Mini App), and stores nothing; a good one moves the waiting lesson."""
+    bot = RunningBot(group_settings(telegram, database_url), clock)
+    await bot.start()
+    try:
+        course = bot.app.services.course
+        await seed(bot, 3001, "private", "active")
+        for refused in (
+            await course.change_time(3001, "25:00"),
+            await course.change_timezone(3001, "Mars/Olympus_Mons"),
+            await course.change_profile(3001, "swimmer"),
+        ):
+            assert refused.refused and refused.subscriber is None
+        subscriber, _ = await course.current(3001)
+        assert (subscriber.lesson_time, subscriber.timezone, subscriber.profile) == ("07:00", "Europe/Berlin", "runner")
+        moved = await course.change_time(3001, "7:30pm")
+        assert not moved.refused and moved.subscriber.lesson_time == "19:30"
+        assert moved.next_lesson is not None and moved.next_lesson.next_day == 3
+        assert (await course.change_timezone(3001, "America/New_York")).subscriber.timezone == "America/New_York"
+    finally:
+        await bot.stop()

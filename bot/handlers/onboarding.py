@@ -221,7 +221,9 @@ async def _save(update: Update, context: CoachContext, field: Setting, value: st
     }[field]
     saved = await change(chat_id, value)
     subscriber = saved.subscriber
-    if not saved.known:
+    if saved.refused:  # the buttons and readers offer only usable values: a forged or stale one
+        await reply(update, texts.button_expired)
+    elif not saved.known:
         await reply(update, texts.today_not_started)
     elif saved.ask_next is not None:
         await _ask(update, context, saved.ask_next, subscriber)

@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import TYPE_CHECKING
+from zoneinfo import available_timezones
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +24,7 @@ from bot.clock import Clock
 from bot.delivery.engine import schedule_of
 from bot.domain.course import Command, CourseStatus, Transition, Verdict, decide, sources
 from bot.domain.schedule import DueWhen, LessonSchedule, describe_due, next_due
+from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.settings import Settings
 from bot.storage import courses, deliveries, training_log
 from bot.storage.db import Database
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from telegram import Bot
 
 ONBOARDING_STEPS = ("profile", "time", "timezone")  # what onboarding asks, in this order
+PROFILES = ("runner", "lifter", "both")
 
 
 class Setting(StrEnum):
@@ -60,6 +64,7 @@ class SettingOutcome:
     afterwards when the next lesson comes now."""
 
     known: bool  # False: the chat never started (or was forgotten); nothing was stored
+    refused: bool = False  # the value is no lesson time, zone or profile the bot knows: nothing was stored
     ask_next: Setting | None = None
     started: Outcome | None = None  # onboarding finished with this answer: day 1 is on its way
     next_lesson: Outcome | None = None  # a running course's next lesson, moved to the new schedule
@@ -248,7 +253,11 @@ class CourseService:
 
     async def _set(self, chat_id: int, setting: Setting, value: str) -> SettingOutcome:
         """Store one answer, whatever step it came at (a button or location may come at any time);
-        during onboarding say what is still missing, or begin the course once nothing is."""
+        during onboarding say what is still missing, or begin the course once nothing is. A value
+        the bot cannot use ('25:00', 'Mars/Base') is refused, whoever sent it."""
+        value = _readable(setting, value)
+        if value is None:
+            return SettingOutcome(known=True, refused=True)
         now = self._clock.now()
         async with self._db.session() as session:
             subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
@@ -262,7 +271,8 @@ class CourseService:
                 if missing is None and await courses.finish_onboarding(session=session, chat_id=chat_id):
                     subscriber.onboarded = True
                     started = await self._begin(session, chat_id, now)
-                return SettingOutcome(True, None if missing is None else Setting(missing), started, None, subscriber)
+                ask_next = None if missing is None else Setting(missing)
+                return SettingOutcome(True, ask_next=ask_next, started=started, subscriber=subscriber)
             subscriber.awaiting = None
             moved = await self._move_next_lesson(session, subscriber, now)
         return SettingOutcome(True, next_lesson=moved, subscriber=subscriber)
@@ -349,6 +359,22 @@ async def hold_runs(session: AsyncSession, enrollment_ids: list[int]) -> None:
             session=session, enrollment_id=enrollment_id, to=CourseStatus.HELD, from_=sources(Command.HOLD)
         ):
             await deliveries.cancel_pending(session=session, enrollment_id=enrollment_id)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    """Every IANA zone name (read from disk once: it takes milliseconds)."""
+    return frozenset(available_timezones())
+
+
+def _readable(setting: Setting, value: str) -> str | None:
+    """The value as stored ('7:05' becomes '07:05'), or None when it is no time, zone or profile."""
+    if setting is Setting.TIME:
+        time = parse_lesson_time(value)
+        return None if time is None else format_time(time)
+    if setting is Setting.TIMEZONE:
+        return value if value in _zones() else None
+    return value if value in PROFILES else None
 
 
 def _status(enrollment: Enrollment | None) -> CourseStatus | None:
