@@ -25,6 +25,7 @@ from telegram.request import BaseRequest
 from bot import metrics, web
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
+from bot.content.models import Texts
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
@@ -44,28 +45,28 @@ from bot.update_order import PerChatUpdateProcessor
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-COMMANDS = [
-    BotCommand("today", "Send today's lesson again"),
-    BotCommand("cue", "The right cue now: /cue lower back"),
-    BotCommand("drill", "How to do a drill: /drill wall tap"),
-    BotCommand("checkins", "Your check-ins and the advice they led to"),
-    BotCommand("settings", "Lesson time, time zone, runner or lifter"),
-    BotCommand("pause", "Hold the course"),
-    BotCommand("resume", "Carry on after a pause"),
-    BotCommand("restart", "Start over at day 1"),
-    BotCommand("stop", "Unsubscribe"),
-    BotCommand("help", "Everything I can do"),
-    BotCommand("log", "Log a set: /log rdl 35 3x12"),
-    BotCommand("progress", "Your progress chart: /progress rdl"),
-    BotCommand("undo", "Remove the last logged line"),
-    BotCommand("records", "Your records and estimated 1RM"),
-    BotCommand("plates", "Plates per side: /plates 142.5"),
-    BotCommand("rest", "A rest timer: /rest 3m"),
-    BotCommand("export", "Everything stored about you; /export csv: your log"),
-    BotCommand("forget", "Delete everything stored about you"),
-    BotCommand("units", "Log in kg or lb"),
-    BotCommand("weekly", "A weekly check-in after the course: on or off"),
-]
+COMMANDS = (  # in the menu of a private chat, in this order; described in content/texts.yaml
+    "today",
+    "cue",
+    "drill",
+    "checkins",
+    "settings",
+    "pause",
+    "resume",
+    "restart",
+    "stop",
+    "help",
+    "log",
+    "progress",
+    "undo",
+    "records",
+    "plates",
+    "rest",
+    "export",
+    "forget",
+    "units",
+    "weekly",
+)
 
 
 def build_application(
@@ -92,6 +93,7 @@ def build_application(
         answers=AnswerWriter(db, content.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),
         course=CourseService(settings=settings, db=db, clock=clock, deliver_now=delivery.deliver_now),
+        groups=delivery.groups,
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -184,21 +186,21 @@ def run_paced(job_queue: JobQueue, tick: Tick, every: float, name: str) -> None:
 
 
 # In groups members see only what works there; admins also see the coach commands.
-GROUP_COMMANDS = [
-    BotCommand("cue", "The right cue now: /cue lower back"),
-    BotCommand("drill", "How to do a drill: /drill wall tap"),
-]
-GROUP_ADMIN_COMMANDS = [
-    BotCommand("groupcourse", "Run the course here: start 18:30 Europe/Berlin, pause, resume, stop, here"),
-    BotCommand("summary", "Today's check-ins, sent to you privately"),
-    *GROUP_COMMANDS,
-]
+GROUP_COMMANDS = ("cue", "drill")
+GROUP_ADMIN_COMMANDS = ("groupcourse", "summary", *GROUP_COMMANDS)
+
+
+def bot_commands(texts: Texts, names: tuple[str, ...]) -> list[BotCommand]:
+    """The menu of commands, each described by its `command_<name>` text."""
+    return [BotCommand(name, getattr(texts, f"command_{name}")) for name in names]
 
 
 async def _post_init(application: CoachApplication) -> None:
-    await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-    await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
-    await application.bot.set_my_commands(COMMANDS)
+    texts = application.services.content.texts
+    await application.bot.set_my_commands(bot_commands(texts, GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
+    admin_commands = bot_commands(texts, GROUP_ADMIN_COMMANDS)
+    await application.bot.set_my_commands(admin_commands, scope=BotCommandScopeAllChatAdministrators())
+    await application.bot.set_my_commands(bot_commands(texts, COMMANDS))
     every = application.services.settings.delivery_tick_seconds
     run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
     run_paced(application.job_queue, rest_timers, min(TIMER_TICK_SECONDS, every), "rest-timers")

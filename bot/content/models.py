@@ -416,6 +416,28 @@ class Texts(Strict):
     group_summary_to_admins: str
     group_digest_heading: str
     group_commands_here: str
+    command_today: str
+    command_cue: str
+    command_drill: str
+    command_checkins: str
+    command_settings: str
+    command_pause: str
+    command_resume: str
+    command_restart: str
+    command_stop: str
+    command_help: str
+    command_log: str
+    command_progress: str
+    command_undo: str
+    command_records: str
+    command_plates: str
+    command_rest: str
+    command_export: str
+    command_forget: str
+    command_units: str
+    command_weekly: str
+    command_groupcourse: str
+    command_summary: str
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words

@@ -79,7 +79,7 @@ async def _summary(update: Update, context: CoachContext) -> None:
     admins who have started the bot get the detail."""
     services = context.services
     texts, chat, user = services.content.texts, update.effective_chat, update.effective_user
-    coaching, send = services.delivery.groups, services.delivery.send
+    coaching, send = services.groups, services.delivery.send
     async with services.db.session() as session:
         enrollment = await courses.current_enrollment(session=session, chat_id=chat.id)
     if enrollment is None or enrollment.current_day == 0:
@@ -303,7 +303,7 @@ async def _summary_link(update: Update, context: CoachContext, subscriber: Subsc
     if not await services.access.is_admin_of(context.bot, subscriber.chat_id, update.effective_user.id):
         await reply(update, services.content.texts.group_summary_admins_only)
         return
-    await reply(update, await services.delivery.groups.summary_text(context.bot, subscriber.chat_id))
+    await reply(update, await services.groups.summary_text(context.bot, subscriber.chat_id))
 
 
 async def _advice_link(
@@ -360,7 +360,7 @@ async def membership(update: Update, context: CoachContext) -> None:
             elif old.status == ChatMember.BANNED:
                 await courses.mark_reachable(session=session, chat_id=chat.id)
         return
-    services.delivery.groups.forget_admins(chat.id)
+    services.groups.forget_admins(chat.id)
     was_present, present = _present(chat.type, old), _present(chat.type, new)
     if present and not was_present:
         async with services.db.session() as session:
@@ -381,7 +381,7 @@ async def migrated(update: Update, context: CoachContext) -> None:
         old, new = message.chat.id, message.migrate_to_chat_id
     else:
         old, new = message.migrate_from_chat_id, message.chat.id
-    await context.services.delivery.groups.move(old, new)
+    await context.services.groups.move(old, new)
 
 
 async def addressed_command(update: Update, context: CoachContext) -> None:
