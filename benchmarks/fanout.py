@@ -35,10 +35,10 @@ from sqlalchemy import func, select  # noqa: E402
 
 from benchmarks.seed import FIRST_CHAT, TOKEN, fresh_database, seed_people  # noqa: E402
 from bot.app import build_application  # noqa: E402
+from bot.demo.fake_telegram import FakeBotApi, RateLimits  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import Delivery  # noqa: E402
-from tests.fakebotapi import FakeBotApi, RateLimits  # noqa: E402
 
 TARGET_SHARE = 0.95
 TARGET_RSS_MB = 200

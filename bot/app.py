@@ -10,14 +10,22 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
 from bot.clock import Clock, SystemClock
 from bot.content import Content, load_content
+from bot.content.models import Texts
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
@@ -28,8 +36,9 @@ from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
 from bot.miniapp.buttons import announce_mini_app
 from bot.services.access import Access
+from bot.services.answers import AnswerWriter
+from bot.services.course import CourseService
 from bot.settings import Settings
-from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
 from bot.update_order import PerChatUpdateProcessor
@@ -37,28 +46,28 @@ from bot.update_order import PerChatUpdateProcessor
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-COMMANDS = [
-    BotCommand("today", "Send today's lesson again"),
-    BotCommand("cue", "The right cue now: /cue lower back"),
-    BotCommand("drill", "How to do a drill: /drill wall tap"),
-    BotCommand("checkins", "Your check-ins and the advice they led to"),
-    BotCommand("settings", "Lesson time, time zone, runner or lifter"),
-    BotCommand("pause", "Hold the course"),
-    BotCommand("resume", "Carry on after a pause"),
-    BotCommand("restart", "Start over at day 1"),
-    BotCommand("stop", "Unsubscribe"),
-    BotCommand("help", "Everything I can do"),
-    BotCommand("log", "Log a set: /log rdl 35 3x12"),
-    BotCommand("progress", "Your progress chart: /progress rdl"),
-    BotCommand("undo", "Remove the last logged line"),
-    BotCommand("records", "Your records and estimated 1RM"),
-    BotCommand("plates", "Plates per side: /plates 142.5"),
-    BotCommand("rest", "A rest timer: /rest 3m"),
-    BotCommand("export", "Everything stored about you; /export csv: your log"),
-    BotCommand("forget", "Delete everything stored about you"),
-    BotCommand("units", "Log in kg or lb"),
-    BotCommand("weekly", "A weekly check-in after the course: on or off"),
-]
+COMMANDS = (  # in the menu of a private chat, in this order; described in content/texts.yaml
+    "today",
+    "cue",
+    "drill",
+    "checkins",
+    "settings",
+    "pause",
+    "resume",
+    "restart",
+    "stop",
+    "help",
+    "log",
+    "progress",
+    "undo",
+    "records",
+    "plates",
+    "rest",
+    "export",
+    "forget",
+    "units",
+    "weekly",
+)
 
 
 def build_application(
@@ -84,6 +93,8 @@ def build_application(
         cue_index=build_cue_index(content),
         answers=AnswerWriter(db, content.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),
+        course=CourseService(settings=settings, db=db, clock=clock, deliver_now=delivery.deliver_now),
+        groups=delivery.groups,
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -93,6 +104,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=CoachContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(RateLimiter(settings, db))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
@@ -175,21 +187,21 @@ def run_paced(job_queue: JobQueue, tick: Tick, every: float, name: str) -> None:
 
 
 # In groups members see only what works there; admins also see the coach commands.
-GROUP_COMMANDS = [
-    BotCommand("cue", "The right cue now: /cue lower back"),
-    BotCommand("drill", "How to do a drill: /drill wall tap"),
-]
-GROUP_ADMIN_COMMANDS = [
-    BotCommand("groupcourse", "Run the course here: start 18:30 Europe/Berlin, pause, resume, stop, here"),
-    BotCommand("summary", "Today's check-ins, sent to you privately"),
-    *GROUP_COMMANDS,
-]
+GROUP_COMMANDS = ("cue", "drill")
+GROUP_ADMIN_COMMANDS = ("groupcourse", "summary", *GROUP_COMMANDS)
+
+
+def bot_commands(texts: Texts, names: tuple[str, ...]) -> list[BotCommand]:
+    """The menu of commands, each described by its `command_<name>` text."""
+    return [BotCommand(name, getattr(texts, f"command_{name}")) for name in names]
 
 
 async def _post_init(application: CoachApplication) -> None:
-    await application.bot.set_my_commands(GROUP_COMMANDS, scope=BotCommandScopeAllGroupChats())
-    await application.bot.set_my_commands(GROUP_ADMIN_COMMANDS, scope=BotCommandScopeAllChatAdministrators())
-    await application.bot.set_my_commands(COMMANDS)
+    texts = application.services.content.texts
+    await application.bot.set_my_commands(bot_commands(texts, GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
+    admin_commands = bot_commands(texts, GROUP_ADMIN_COMMANDS)
+    await application.bot.set_my_commands(admin_commands, scope=BotCommandScopeAllChatAdministrators())
+    await application.bot.set_my_commands(bot_commands(texts, COMMANDS))
     await announce_mini_app(application.bot, application.services)
     every = application.services.settings.delivery_tick_seconds
     run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
@@ -240,9 +252,10 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
             await application.updater.stop()
         for server in servers:
             await server.stop()
-        await application.services.delivery.shutdown(settings.shutdown_grace_seconds)
-        await application.stop()
+        # post_stop shuts delivery down (lessons in flight finish, unsent claims go back) while the
+        # handlers still run; the application stops after it
         await application.post_stop(application)
+        await application.stop()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

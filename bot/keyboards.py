@@ -8,7 +8,17 @@ from typing import get_args
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
-from bot.callback_data import CheckinPress, FixAnswer, FixHelped, GroupCheckinPress, HoldOk, PlatesFor, RestTimer
+from bot.callback_data import (
+    CheckinPress,
+    FixAnswer,
+    FixHelped,
+    GroupCheckinPress,
+    HoldOk,
+    PlatesFor,
+    ProfileChoice,
+    RestartAnswer,
+    RestTimer,
+)
 from bot.content.models import Node, Texts
 from bot.domain.rest import REST_BUTTONS, rest_text
 from bot.domain.training import format_number
@@ -33,8 +43,14 @@ def fix_keyboard(answer_id: int, texts: Texts) -> InlineKeyboardMarkup:
     )
 
 
-def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.hold_ok_button, callback_data=HoldOk().pack())]])
+def hold_keyboard(texts: Texts, *, restart_run: int | None = None) -> InlineKeyboardMarkup:
+    """ "I'm fine now": the only way a course held for a red flag carries on (or, with
+    `restart_run`, starts that run over)."""
+    rows = [[InlineKeyboardButton(texts.hold_ok_button, callback_data=HoldOk().pack())]]
+    if restart_run is not None:
+        restart = RestartAnswer("fine", restart_run).pack()
+        rows.append([InlineKeyboardButton(texts.hold_restart_button, callback_data=restart)])
+    return InlineKeyboardMarkup(rows)
 
 
 def group_checkin_keyboard(
@@ -82,3 +98,10 @@ def coach_page_keyboard(texts: Texts, mini_app_url: str | None, chat_id: int) ->
         return None
     page = WebAppInfo(f"{mini_app_url}coach?chat={chat_id}")
     return InlineKeyboardMarkup([[InlineKeyboardButton(texts.miniapp_coach_button, web_app=page)]])
+
+
+def profile_keyboard(texts: Texts) -> InlineKeyboardMarkup:
+    """Runner, lifter or both: onboarding's first question, /settings, and a group member's invitation."""
+    labels = {"runner": texts.profile_runner, "lifter": texts.profile_lifter, "both": texts.profile_both}
+    buttons = [InlineKeyboardButton(label, callback_data=ProfileChoice(p).pack()) for p, label in labels.items()]
+    return InlineKeyboardMarkup([buttons])

@@ -32,7 +32,7 @@ from bot.context import CoachApplication, CoachContext
 from bot.incoming import NotAnUpdate, parse_update
 from bot.logs import bind_update
 from bot.miniapp.api import routes as miniapp_routes
-from bot.storage import queries
+from bot.storage import operations
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class Metrics(_CoachHandler):
     async def get(self) -> None:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), self.coach.services.db.session() as session:
-                metrics.set_active_people(await queries.count_active_people(session=session))
+                metrics.set_active_people(await operations.count_active_people(session=session))
         except Exception as exc:  # the counters are still worth serving without the gauge
             log.warning("metrics: active people not counted: %s: %s", type(exc).__name__, exc)
         body, content_type = metrics.exposition()
@@ -189,7 +189,7 @@ async def once_per_update(update: Update, context: CoachContext) -> None:
     if services.settings.webhook_url is None:  # polling: getUpdates' offset hands each update out once
         return
     async with services.db.session() as session:
-        first = await queries.first_sighting(session=session, update_id=update.update_id, now=services.clock.now())
+        first = await operations.first_sighting(session=session, update_id=update.update_id, now=services.clock.now())
     if not first:
         metrics.duplicate_update()
         log.info("delivered again, already handled: skipped")
@@ -211,7 +211,7 @@ async def forget_old_updates(context: CoachContext) -> None:
     services = context.services
     try:
         async with services.db.session() as session:
-            await queries.forget_processed_updates(
+            await operations.forget_processed_updates(
                 session=session, before=services.clock.now() - KEEP_PROCESSED_UPDATES
             )
     except Exception as exc:  # the database may be briefly away; the next run catches up

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.demo.fake_telegram import FakeBotApi
 from bot.web import WebServer
 from tests.conftest import TOKEN, FakeClock, RunningBot, make_settings
-from tests.fakebotapi import FakeBotApi
 from tests.miniapp_seed import COACH, DAY, GROUP, MEMBERS, OPERATOR, START, init_data, seed
 
 NOW = START + 2 * DAY + timedelta(hours=6)  # day 3, after its lesson; day 4 is due tomorrow

@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-from bot.demo.fake_telegram import DEMO_GROUP_ID
-from bot.demo.terminal import choices_of, plain_text
+from bot.demo.terminal import BOLD, DEMO_GROUP_ID, PLAIN, choices_of
+from bot.domain.text import plain_text
 
 DAY_SECONDS = 5
 
@@ -145,7 +145,7 @@ def test_telegram_html_reads_as_plain_text():
     assert (
         plain_text("<b>Day 1</b> &lt;3 <a href='https://example.org'>more</a>") == "Day 1 <3 more (https://example.org)"
     )
-    assert plain_text("<b>bold</b>", bold=True) == "\033[1mbold\033[0m"
+    assert plain_text("<b>bold</b>", bold=(BOLD, PLAIN)) == "\033[1mbold\033[0m"
 
 
 def test_buttons_become_numbered_choices_and_location_requests_are_left_out():

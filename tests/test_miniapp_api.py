@@ -15,10 +15,10 @@ from urllib.parse import parse_qsl
 import aiohttp
 import pytest
 
+from bot.demo.fake_telegram import FakeBotApi
 from bot.miniapp.api import STATIC
 from bot.miniapp.init_data import sign
 from tests.conftest import TOKEN, FakeClock
-from tests.fakebotapi import FakeBotApi
 from tests.miniapp_seed import COACH, EXPECTED_FUNNEL, GROUP, LEARNER, OPERATOR, init_data
 from tests.miniapp_server import Served, serve_mini_app
 

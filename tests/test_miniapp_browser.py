@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.demo.fake_telegram import FakeBotApi
 from tests.conftest import FakeClock
-from tests.fakebotapi import FakeBotApi
 from tests.miniapp_seed import COACH, EXPECTED_FUNNEL, LEARNER, OPERATOR
 from tests.miniapp_server import Served, serve_mini_app
 

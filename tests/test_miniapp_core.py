@@ -10,10 +10,10 @@ import pytest
 
 from bot.app import CONTENT_DIR, _web_servers, build_application
 from bot.content import ContentError, load_content
+from bot.demo.fake_telegram import FakeBotApi
 from bot.domain.dashboard import Answer, NextCheckin, advice_effects, attention, funnel, group_cohort, private_cohorts
 from bot.settings import SettingsError, load_settings
 from tests.conftest import make_settings
-from tests.fakebotapi import FakeBotApi
 from tests.test_content import _broken_copy, _line_of
 
 

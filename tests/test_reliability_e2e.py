@@ -22,12 +22,13 @@ from benchmarks.seed import FIRST_CHAT, seed_people
 from bot.app import build_application, delivery_tick
 from bot.delivery.engine import BACKOFF_CAP_SECONDS, MAX_ATTEMPTS, DeliveryEngine, backoff
 from bot.delivery.ratelimit import RateLimiter
+from bot.demo.fake_telegram import FakeBotApi, RateLimits
+from bot.services.course import CourseService
 from bot.settings import Settings
-from bot.storage import queries
+from bot.storage import checkins, courses, deliveries
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Delivery
 from tests.conftest import TOKEN, FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
-from tests.fakebotapi import FakeBotApi, RateLimits
 from tests.test_group_e2e import ADVICE, CLUB, Club, group_settings
 
 
@@ -58,9 +59,9 @@ async def test_an_unreachable_person_is_kept_and_start_brings_their_lesson(runni
     await running_bot.settle()
     db = running_bot.app.services.db
     async with db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=alex.chat_id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=alex.chat_id)
-        waiting = await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=alex.chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=alex.chat_id)
+        waiting = await deliveries.pending_lesson(session=session, enrollment_id=enrollment.id)
     assert not subscriber.reachable
     assert (subscriber.onboarded, subscriber.timezone, enrollment.status) == (True, "Europe/Berlin", "active")
     assert waiting.day == 2 and waiting.attempts == 1, "the lesson waits, it is not lost"
@@ -313,13 +314,13 @@ class HeldOutcomes:
         self._released = asyncio.Event()
 
     def hold(self) -> None:
-        written = queries.record_outcomes
+        written = deliveries.record_outcomes
 
         async def written_later(**kwargs: object) -> None:
             await self._released.wait()
             await written(**kwargs)
 
-        self._monkeypatch.setattr(queries, "record_outcomes", written_later)
+        self._monkeypatch.setattr(deliveries, "record_outcomes", written_later)
 
     def release(self) -> None:
         self._released.set()
@@ -358,8 +359,8 @@ async def test_a_button_pressed_before_its_lesson_is_recorded_counts_and_stays_a
         held_outcomes.release()
         await bot.settle()
         async with bot.app.services.db.session() as session:
-            enrollment = await queries.current_enrollment(session=session, chat_id=alex.chat_id)
-            answers = await queries.checkin_history(session=session, enrollment_id=enrollment.id, user_id=alex.chat_id)
+            enrollment = await courses.current_enrollment(session=session, chat_id=alex.chat_id)
+            answers = await checkins.checkin_history(session=session, enrollment_id=enrollment.id, user_id=alex.chat_id)
         assert [(a.day, a.node, a.option) for a in answers] == [(2, "felt-where", "lower-back")]
         assert (enrollment.current_day, enrollment.checkin_day, enrollment.checkin_node) == (2, 2, "lower-back-why")
     finally:
@@ -393,22 +394,28 @@ async def test_a_lesson_promised_now_is_left_to_its_promise_then_taken_by_the_fa
     promising process die, the fan-out takes it after a grace."""
     db, now = Database(database_url), clock.now()
     await seed_people(db, 2, now=now, due_at=now)  # someone waiting in the fan-out, and someone to promise
+
+    async def nothing_sent(_bot: object, _enrollment_id: int) -> None:
+        return None
+
+    settings = Settings(bot_token=TOKEN, database_url=database_url, _env_file=None)
+    course = CourseService(settings=settings, db=db, clock=clock, deliver_now=nothing_sent)
     try:
-        async with db.session() as session:
-            promised = await queries.start_enrollment(session=session, chat_id=FIRST_CHAT + 2, now=now)
+        promised = SimpleNamespace(id=(await course.restart(FIRST_CHAT + 2)).enrollment_id)  # day 1, promised now
 
         async def claim(at: datetime, enrollment_id: int | None = None) -> list[int]:
             async with db.session() as session:
-                lessons = await queries.claim_due(
+                lessons = await deliveries.claim_due(
                     session=session, now=at, limit=10, worker="w", enrollment_id=enrollment_id
                 )
             return [lesson.enrollment_id for lesson in lessons]
 
         assert await claim(now) == [1], "the fan-out took a lesson promised to someone now"
         assert await claim(now, promised.id) == [promised.id], "deliver_now claims what it promised"
-        async with db.session() as session:
-            again = await queries.start_enrollment(session=session, chat_id=FIRST_CHAT + 2, now=now)
-        assert await claim(now + queries.ASKED_GRACE - timedelta(seconds=1)) == []
-        assert await claim(now + queries.ASKED_GRACE) == [again.id], "a promise nobody kept goes out with the fan-out"
+        again = SimpleNamespace(id=(await course.restart(FIRST_CHAT + 2)).enrollment_id)
+        assert await claim(now + deliveries.ASKED_GRACE - timedelta(seconds=1)) == []
+        assert await claim(now + deliveries.ASKED_GRACE) == [again.id], (
+            "a promise nobody kept goes out with the fan-out"
+        )
     finally:
         await db.dispose()

@@ -4,7 +4,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from bot.domain.schedule import LessonSchedule, describe_due, next_due
+from bot.app import CONTENT_DIR
+from bot.content import load_content
+from bot.domain.schedule import DueKind, DueWhen, LessonSchedule, describe_due, next_due
+from bot.render import when_text
 
 BERLIN_7AM = LessonSchedule(time(7, 0), "Europe/Berlin")
 
@@ -93,6 +96,8 @@ def test_short_course_day_spaces_lessons_one_short_day_apart():
 
 def test_describe_due_speaks_in_local_terms():
     now = utc(2026, 6, 1, 8, 0)
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 2, 5, 0), now) == "tomorrow at 07:00"
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 1, 15, 0), now) == "today at 17:00"
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now) == "on Thu 4 Jun at 07:00"
+    texts = load_content(CONTENT_DIR).texts
+    assert when_text(texts, describe_due(BERLIN_7AM, utc(2026, 6, 2, 5, 0), now)) == "tomorrow at 07:00"
+    assert when_text(texts, describe_due(BERLIN_7AM, utc(2026, 6, 1, 15, 0), now)) == "today at 17:00"
+    assert describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now) == DueWhen(DueKind.LATER, "07:00", "Thu 4 Jun")
+    assert when_text(texts, describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now)) == "on Thu 4 Jun at 07:00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -138,12 +139,22 @@ class CheckinTree(Strict):
     nodes: list[Node] = Field(min_length=1)
     advice: list[Advice] = Field(min_length=1)
 
+    @cached_property
+    def node_by_id(self) -> dict[str, Node]:
+        return {node.id: node for node in self.nodes}
+
+    @cached_property
+    def advice_by_id(self) -> dict[str, Advice]:
+        return {advice.id: advice for advice in self.advice}
+
 
 class Texts(Strict):
     """Every sentence the bot says that is not coaching content; placeholders in {braces}."""
 
     start_intro: str
     start_known: str
+    start_paused_note: str
+    start_held_note: str
     start_finished: str
     ask_profile: str
     profile_runner: str
@@ -154,6 +165,7 @@ class Texts(Strict):
     ask_timezone: str
     share_location_button: str
     timezone_invalid: str
+    shared_location_label: str
     timezone_choices: str
     onboarding_done: str
     help: str
@@ -175,6 +187,14 @@ class Texts(Strict):
     settings_timezone_button: str
     settings_profile_button: str
     settings_saved: str
+    settings_next_lesson: str
+    due_today: str
+    due_tomorrow: str
+    due_on_date: str
+    due_in_seconds: str
+    name_fallback: str
+    error_press: str
+    error_message: str
     not_enrolled: str
     unknown_command: str
     unexpected_message: str
@@ -213,6 +233,9 @@ class Texts(Strict):
     hold_ok_button: str
     hold_resumed: str
     hold_not_held: str
+    hold_reminder: str
+    hold_restart_button: str
+    hold_restarted: str
     checkins_heading: str
     checkins_line: str
     checkins_helped: str
@@ -359,6 +382,10 @@ class Texts(Strict):
     group_resume_not_paused: str
     group_stopped: str
     group_not_started: str
+    group_is_stopped: str
+    group_held: str
+    group_released: str
+    group_not_held: str
     group_here_topic: str
     group_here_general: str
     group_here_no_topics: str
@@ -391,6 +418,28 @@ class Texts(Strict):
     group_commands_here: str
     miniapp_menu_button: str
     miniapp_coach_button: str
+    command_today: str
+    command_cue: str
+    command_drill: str
+    command_checkins: str
+    command_settings: str
+    command_pause: str
+    command_resume: str
+    command_restart: str
+    command_stop: str
+    command_help: str
+    command_log: str
+    command_progress: str
+    command_undo: str
+    command_records: str
+    command_plates: str
+    command_rest: str
+    command_export: str
+    command_forget: str
+    command_units: str
+    command_weekly: str
+    command_groupcourse: str
+    command_summary: str
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words

@@ -46,7 +46,7 @@ from bot.delivery.timers import TimerDelivery
 from bot.domain.schedule import LessonSchedule, next_due
 from bot.keyboards import checkin_keyboard
 from bot.settings import Settings
-from bot.storage import queries
+from bot.storage import courses, deliveries
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class DeliveryEngine:
         self._idle = asyncio.Event()  # set while no batch is being sent
         self._idle.set()
         # Sent, not yet written (`flush_outcomes`), each with the future its sender waits on.
-        self._outcomes: list[tuple[queries.LessonOutcome, asyncio.Future[None]]] = []
+        self._outcomes: list[tuple[deliveries.LessonOutcome, asyncio.Future[None]]] = []
         self._flush_lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None  # writes outcomes while any are queued
         self._sending = 0  # lessons being composed and sent right now
@@ -149,9 +149,9 @@ class DeliveryEngine:
         async with self._tick_lock, fan_out():  # one tick at a time per process; a second caller waits
             now, lease = self.clock.now(), timedelta(seconds=self.settings.delivery_lease_seconds)
             async with self.db.session() as session:
-                if not await queries.work_waiting(session=session, now=now, lease=lease):
+                if not await deliveries.work_waiting(session=session, now=now, lease=lease):
                     return report  # the common case: one read, no writes
-                report.released = await queries.release_stale_claims(session=session, now=now, lease=lease)
+                report.released = await deliveries.release_stale_claims(session=session, now=now, lease=lease)
             await self._send_due(bot, report)
             await self._send_reminders(bot, report)
         return report
@@ -159,7 +159,7 @@ class DeliveryEngine:
     async def _send_reminders(self, bot: Bot, report: TickReport) -> None:
         """One gentle nudge per lesson whose check-in is still unanswered; never a second one."""
         async with self.db.session() as session:
-            due = await queries.claim_due_reminders(
+            due = await deliveries.claim_due_reminders(
                 session=session,
                 now=self.clock.now(),
                 limit=self.settings.delivery_batch_size,
@@ -183,23 +183,23 @@ class DeliveryEngine:
                 report.reminded += 1
             except Forbidden:
                 async with self.db.session() as session:
-                    await queries.mark_unreachable(session=session, chat_id=reminder.chat_id)
+                    await courses.mark_unreachable(session=session, chat_id=reminder.chat_id)
             except (BadRequest, NetworkError) as exc:  # a nudge is a nicety: log it, never retry it
                 log.warning("check-in reminder to chat %s not sent: %s", reminder.chat_id, exc)
 
     async def deliver_now(self, bot: Bot, enrollment_id: int) -> TickReport:
         """Send an enrollment's due lesson right away (day 1 after onboarding, after /restart, a
         resume): promised to someone who is talking to the bot, it goes in the replies' lane of the
-        shared budget, and the fan-out has left it alone (`queries.ASKED`)."""
+        shared budget, and the fan-out has left it alone (`deliveries.ASKED`)."""
         report = TickReport()
         await self._send_all(bot, await self._claim(limit=1, enrollment_id=enrollment_id), report)
         return report
 
-    async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[queries.ClaimedLesson]:
+    async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[deliveries.ClaimedLesson]:
         if self._closing:
             return []
         async with self.db.session() as session:
-            return await queries.claim_due(
+            return await deliveries.claim_due(
                 session=session,
                 now=self.clock.now(),
                 limit=limit,
@@ -230,7 +230,7 @@ class DeliveryEngine:
     async def _send_all(
         self,
         bot: Bot,
-        batch: list[queries.ClaimedLesson],
+        batch: list[deliveries.ClaimedLesson],
         report: TickReport,
         *,
         gate: asyncio.Semaphore | None = None,
@@ -242,7 +242,7 @@ class DeliveryEngine:
         gate = gate or asyncio.Semaphore(self.concurrency)
         waiting = len(batch)
 
-        async def one(item: queries.ClaimedLesson) -> None:
+        async def one(item: deliveries.ClaimedLesson) -> None:
             nonlocal waiting
             async with gate:
                 waiting -= 1
@@ -275,7 +275,7 @@ class DeliveryEngine:
             log.error("shutdown: %s sent lesson(s) not recorded: %s", len(self._outcomes), exc)
             return 0
         async with self.db.session() as session:
-            released = await queries.release_claims(session=session, worker=self.worker)
+            released = await deliveries.release_claims(session=session, worker=self.worker)
         if released:
             log.info("shutdown: %s claimed lesson(s) handed back unsent", released)
         return released
@@ -307,7 +307,7 @@ class DeliveryEngine:
             self._sending -= 1
             self._write_if_due()
 
-    async def _deliver(self, bot: Bot, item: queries.ClaimedLesson, report: TickReport) -> None:
+    async def _deliver(self, bot: Bot, item: deliveries.ClaimedLesson, report: TickReport) -> None:
         sent_any = False
         message_id = None
         try:
@@ -358,7 +358,7 @@ class DeliveryEngine:
             await self._advance(item, "sent", message_id)
 
     async def _advance(
-        self, item: queries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
+        self, item: deliveries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
     ) -> None:
         """Record the outcome of a lesson that went out (or may have): what it changes and the next
         lesson are written by the outcome writer, with whatever else is queued by then. The lesson
@@ -374,7 +374,7 @@ class DeliveryEngine:
         if lesson is not None and item.lesson_time and item.timezone:
             next_due_at = next_due(schedule_of(item.lesson_time, item.timezone, self.settings), now=now, last_sent=now)
         written = asyncio.get_running_loop().create_future()
-        outcome = queries.LessonOutcome(
+        outcome = deliveries.LessonOutcome(
             delivery_id=item.delivery_id,
             enrollment_id=item.enrollment_id,
             day=item.day,
@@ -424,7 +424,7 @@ class DeliveryEngine:
                 return
             try:
                 async with self.db.session() as session:
-                    await queries.record_outcomes(session=session, outcomes=[outcome for outcome, _ in taken])
+                    await deliveries.record_outcomes(session=session, outcomes=[outcome for outcome, _ in taken])
             except BaseException:
                 self._outcomes[:0] = taken
                 raise
@@ -432,19 +432,19 @@ class DeliveryEngine:
                 if not written.done():
                     written.set_result(None)
 
-    async def _fail(self, item: queries.ClaimedLesson, error: str) -> None:
+    async def _fail(self, item: deliveries.ClaimedLesson, error: str) -> None:
         async with self.db.session() as session:
-            await queries.fail_delivery(session=session, delivery_id=item.delivery_id, error=error)
+            await deliveries.fail_delivery(session=session, delivery_id=item.delivery_id, error=error)
 
-    async def _unreachable(self, item: queries.ClaimedLesson, error: str) -> None:
+    async def _unreachable(self, item: deliveries.ClaimedLesson, error: str) -> None:
         """Blocked or gone: keep everything, stop sending; /start makes the lesson due again."""
         async with self.db.session() as session:
-            await queries.retry_delivery(
+            await deliveries.retry_delivery(
                 session=session, delivery_id=item.delivery_id, due_at=self.clock.now(), error=error
             )
-            await queries.mark_unreachable(session=session, chat_id=item.chat_id)
+            await courses.mark_unreachable(session=session, chat_id=item.chat_id)
 
-    async def _retry(self, item: queries.ClaimedLesson, exc: Exception) -> None:
+    async def _retry(self, item: deliveries.ClaimedLesson, exc: Exception) -> None:
         attempts = item.attempts
         if attempts >= MAX_ATTEMPTS:
             log.error("lesson day %s to chat %s failed %s times, giving up: %s", item.day, item.chat_id, attempts, exc)
@@ -455,7 +455,7 @@ class DeliveryEngine:
             delay = delay.total_seconds()
         log.warning("lesson day %s to chat %s: %s; retry in %.0f s", item.day, item.chat_id, exc, delay)
         async with self.db.session() as session:
-            await queries.retry_delivery(
+            await deliveries.retry_delivery(
                 session=session,
                 delivery_id=item.delivery_id,
                 due_at=self.clock.now() + timedelta(seconds=float(delay)),

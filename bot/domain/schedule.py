@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 REAL_DAY_SECONDS = 86400
@@ -59,15 +60,34 @@ def local_now(timezone: str, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(timezone))
 
 
-def describe_due(schedule: LessonSchedule, due: datetime, now: datetime) -> str:
-    """'today at 07:00', 'tomorrow at 07:00' or 'on Mon 3 Mar at 07:00', in the person's zone."""
+class DueKind(StrEnum):
+    """How far off a lesson is, in the person's own terms; each names a text (content/texts.yaml)."""
+
+    SECONDS = "due_in_seconds"  # a shortened course day (demos, tests)
+    TODAY = "due_today"
+    TOMORROW = "due_tomorrow"
+    LATER = "due_on_date"
+
+
+@dataclass(frozen=True)
+class DueWhen:
+    """When a lesson comes, ready to be put into words: 'today at 07:00', 'on Thu 4 Jun at 07:00'."""
+
+    kind: DueKind
+    clock: str = ""  # the local time, 07:00
+    date: str = ""  # the local date, Thu 4 Jun
+    seconds: int = 0
+
+
+def describe_due(schedule: LessonSchedule, due: datetime, now: datetime) -> DueWhen:
+    """When `due` falls, in the person's zone, relative to `now`."""
     if schedule.day_seconds != REAL_DAY_SECONDS:
-        return f"in {max(0, round((due - now).total_seconds()))} seconds"
+        return DueWhen(DueKind.SECONDS, seconds=max(0, round((due - now).total_seconds())))
     zone = ZoneInfo(schedule.timezone)
     local_due, today = due.astimezone(zone), now.astimezone(zone).date()
     clock = local_due.strftime("%H:%M")
     if local_due.date() == today:
-        return f"today at {clock}"
+        return DueWhen(DueKind.TODAY, clock)
     if local_due.date() == today + timedelta(days=1):
-        return f"tomorrow at {clock}"
-    return f"on {local_due.strftime('%a %-d %b')} at {clock}"
+        return DueWhen(DueKind.TOMORROW, clock)
+    return DueWhen(DueKind.LATER, clock, local_due.strftime("%a %-d %b"))

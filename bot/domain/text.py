@@ -1,9 +1,11 @@
-"""Normalising what people type, shared by every matcher in the core."""
+"""Normalising what people type, shared by every matcher in the core; and Telegram HTML as plain
+text (an alert, an inline result's title, the demo's terminal)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from html.parser import HTMLParser
 
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _NOT_A_WORD = re.compile(r"[^a-z0-9]+")
@@ -16,3 +18,35 @@ def normalise(text: str, limit: int | None = 400) -> str:
     decomposed = unicodedata.normalize("NFKD", text[:limit])
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     return " ".join(_NOT_A_WORD.sub(" ", _APOSTROPHES.sub("", plain)).split())
+
+
+class _PlainText(HTMLParser):
+    def __init__(self, bold: tuple[str, str]) -> None:
+        super().__init__(convert_charrefs=True)  # entities come back as the characters they stand for
+        self.bold = bold
+        self.parts: list[str] = []
+        self._links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("b", "strong"):
+            self.parts.append(self.bold[0])
+        if tag == "a":
+            self._links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("b", "strong"):
+            self.parts.append(self.bold[1])
+        if tag == "a" and self._links and (href := self._links.pop()):
+            self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str, *, bold: tuple[str, str] = ("", "")) -> str:
+    """Telegram HTML as plain text: tags dropped (bold marked with `bold`'s pair, if any), entities
+    decoded, links spelled out after their text. The one HTML-to-text reading in the bot."""
+    parser = _PlainText(bold)
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)

@@ -24,7 +24,7 @@ from bot.context import CoachApplication, Services
 from bot.miniapp.init_data import InitDataRefused, WebAppUser, verify
 from bot.miniapp.settings_actions import Setting, change
 from bot.miniapp.views import coach_csv, coach_view, learner_view, operator_view
-from bot.storage import queries
+from bot.storage import courses
 from bot.storage.models import Subscriber
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class _Signed(_Base):
     async def group_allowed(self, chat_id: int) -> Subscriber:
         """The group whose coach page is asked for, if this person may see it (or 403/404)."""
         async with self.services.db.session() as session:
-            group = await queries.get_subscriber(session=session, chat_id=chat_id)
+            group = await courses.get_subscriber(session=session, chat_id=chat_id)
         if group is None or group.kind == "private":
             raise tornado.web.HTTPError(HTTPStatus.NOT_FOUND)
         if not self.operator and not await self.services.access.is_admin_of(self.coach.bot, chat_id, self.person.id):

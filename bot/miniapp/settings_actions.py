@@ -1,7 +1,6 @@
-"""The learner's settings changed from the Mini App, through the same code paths as the chat's
-commands (/settings, /units, /weekly, /pause, /resume), and each confirmed in the chat by the same
-sentence the command would have sent: the one place the Mini App writes. It is deliberately small:
-when the course lifecycle service exists, these calls become calls to it."""
+"""The learner's settings changed from the Mini App, through the course service the chat's
+commands use (/settings, /units, /weekly, /pause, /resume), and each confirmed in the chat by the
+sentence the command would have sent: the one place the Mini App writes."""
 
 from __future__ import annotations
 
@@ -11,14 +10,12 @@ from enum import StrEnum
 from telegram import Bot
 
 from bot.context import Services
-from bot.domain.schedule import describe_due
-from bot.domain.timeparse import format_time, parse_lesson_time
+from bot.domain.course import Command, Verdict
 from bot.domain.timezones import resolve_timezone
 from bot.domain.training import UNITS
-from bot.handlers.common import schedule_for, send_html
-from bot.handlers.course import RESUMABLE, pause_course, resume_course
-from bot.handlers.onboarding import _reschedule
-from bot.storage import queries
+from bot.handlers.common import send_html
+from bot.render import Place, course_reply, when_text
+from bot.storage import courses
 
 
 class Setting(StrEnum):
@@ -38,83 +35,48 @@ class Change:
     choices: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _ServicesOnly:
-    """All the chat's course functions read of a handler's context: its services."""
-
-    services: Services
-
-
 async def change(services: Services, bot: Bot, chat_id: int, setting: Setting, value: object) -> Change:
     """Apply one setting for the person of this private chat and say so in the chat."""
     async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
     if subscriber is None or not subscriber.onboarded or subscriber.kind != "private":
         return Change(False, "setting_not_started")
+    texts, course = services.content.texts, services.course
     if setting in (Setting.TIME, Setting.ZONE):
         return await _schedule(services, bot, chat_id, setting, str(value))
     if setting is Setting.UNITS:
         if value not in UNITS:
             return Change(False, "load_failed")
-        async with services.db.session() as session:
-            (await queries.preference_of(session=session, chat_id=chat_id)).units = value
-        await send_html(bot, chat_id, services.content.texts.units_saved.format(units=value))
+        await course.set_units(chat_id, str(value))
+        await send_html(bot, chat_id, texts.units_saved.format(units=value))
         return Change(True)
     if setting is Setting.WEEKLY:
-        async with services.db.session() as session:
-            preference = await queries.preference_of(session=session, chat_id=chat_id)
-            if value and not preference.weekly:
-                preference.last_weekly_at = services.clock.now()  # the first one comes a week from now
-            preference.weekly = bool(value)
-        texts = services.content.texts
+        await course.set_weekly(chat_id, bool(value))
         await send_html(bot, chat_id, texts.weekly_on if value else texts.weekly_off)
         return Change(True)
-    return await (_pause(services, bot, chat_id) if value else _resume(services, bot, chat_id))
+    command = Command.PAUSE if value else Command.RESUME
+    outcome = await (course.pause(chat_id) if value else course.resume(chat_id))
+    if outcome.verdict is not Verdict.MOVED:
+        return Change(False, "setting_unchanged")
+    await send_html(bot, chat_id, course_reply(services.content, command, outcome, Place.PRIVATE))
+    await course.deliver(bot, outcome)
+    return Change(True)
 
 
 async def _schedule(services: Services, bot: Bot, chat_id: int, setting: Setting, text: str) -> Change:
+    course, texts = services.course, services.content.texts
     if setting is Setting.TIME:
-        chosen = parse_lesson_time(text)
-        if chosen is None:
+        saved = await course.change_time(chat_id, text)
+        if saved.refused:
             return Change(False, "setting_bad_time")
-        column, value = "lesson_time", format_time(chosen)
     else:
         zones = resolve_timezone(text)
         if not zones:
             return Change(False, "setting_bad_zone")
         if len(zones) > 1:
             return Change(False, "setting_many_zones", tuple(zone.zone for zone in zones))
-        column, value = "timezone", zones[0].zone
-    async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-        setattr(subscriber, column, value)
-        subscriber.awaiting = None
-        note = await _reschedule(session, subscriber, _ServicesOnly(services), services.clock.now())
-    await send_html(bot, chat_id, services.content.texts.settings_saved.format(next_lesson=note))
-    return Change(True)
-
-
-async def _pause(services: Services, bot: Bot, chat_id: int) -> Change:
-    status, enrollment = await pause_course(_ServicesOnly(services), chat_id)
-    if status != "active":
-        return Change(False, "setting_unchanged")
-    await send_html(bot, chat_id, services.content.texts.pause_done.format(day=max(1, enrollment.current_day)))
-    return Change(True)
-
-
-async def _resume(services: Services, bot: Bot, chat_id: int) -> Change:
-    now = services.clock.now()
-    async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
-        resumable = enrollment is not None and enrollment.status in RESUMABLE
-        due = await resume_course(session, subscriber, enrollment, _ServicesOnly(services), now) if resumable else None
-    if due is None:
-        return Change(False, "setting_unchanged")
-    when = describe_due(schedule_for(subscriber, _ServicesOnly(services)), due, now)
-    await send_html(
-        bot, chat_id, services.content.texts.resume_done.format(next_day=enrollment.current_day + 1, when=when)
-    )
-    if due <= now:
-        await services.delivery.deliver_now(bot, enrollment.id)
+        saved = await course.change_timezone(chat_id, zones[0].zone)
+    moved = saved.next_lesson
+    note = "" if moved is None else texts.settings_next_lesson.format(when=when_text(texts, moved.when))
+    await send_html(bot, chat_id, texts.settings_saved.format(next_lesson=note))
     return Change(True)

@@ -18,8 +18,8 @@ from bot.domain import dashboard
 from bot.domain.groups import plain
 from bot.domain.training import from_kg
 from bot.logbook import catalogue
+from bot.storage import checkins, courses, deliveries, groups, training_log
 from bot.storage import dashboard as reads
-from bot.storage import queries
 from bot.storage.models import CheckinAnswer, Preference, Subscriber
 
 log = logging.getLogger(__name__)
@@ -49,17 +49,19 @@ async def learner_view(services: Services, chat_id: int, *, operator: bool) -> d
     """The learner's page: their private course only, times in their own zone, weights in their units."""
     content, now = services.content, services.clock.now()
     async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
         pending = (
-            None if enrollment is None else await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
+            None
+            if enrollment is None
+            else await deliveries.pending_lesson(session=session, enrollment_id=enrollment.id)
         )
         history = (
             []
             if enrollment is None
-            else await queries.checkin_history(session=session, enrollment_id=enrollment.id, user_id=chat_id)
+            else await checkins.checkin_history(session=session, enrollment_id=enrollment.id, user_id=chat_id)
         )
-        log_rows = await queries.whole_log(session=session, user_id=chat_id)
+        log_rows = await training_log.whole_log(session=session, user_id=chat_id)
         linked = await reads.answers_by_id(
             session=session, ids=sorted({row.checkin_answer_id for row in log_rows if row.checkin_answer_id})
         )
@@ -134,14 +136,14 @@ def _local(instant: datetime, zone: ZoneInfo | None) -> str:
 async def _group_run(services: Services, coach: CoachApplication, group: Subscriber):
     """The current run of a group with its answers, delivered days and roster (admins left out)."""
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=group.chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=group.chat_id)
         if enrollment is None:
             return None, [], [], {}
-        rows = await queries.group_answers(session=session, enrollment_id=enrollment.id)
+        rows = await groups.group_answers(session=session, enrollment_id=enrollment.id)
         delivered = await reads.delivered_days(session=session, enrollment_id=enrollment.id)
         names = await reads.member_names(session=session, chat_id=group.chat_id)
     try:
-        admins = await services.delivery.groups.admins(coach.bot, group.chat_id)
+        admins = await services.groups.admins(coach.bot, group.chat_id)
     except TelegramError as exc:
         log.info("chat %s: admins unknown (%s); the coach page counts everyone", group.chat_id, exc)
         admins = {}
@@ -179,8 +181,8 @@ async def coach_view(services: Services, coach: CoachApplication, group: Subscri
 async def coach_csv(services: Services, group: Subscriber, texts: MiniAppTexts) -> str:
     """Every answer of the group's current run, one per row, headed in the coach's language."""
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=group.chat_id)
-        rows = [] if enrollment is None else await queries.group_answers(session=session, enrollment_id=enrollment.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=group.chat_id)
+        rows = [] if enrollment is None else await groups.group_answers(session=session, enrollment_id=enrollment.id)
         names = await reads.member_names(session=session, chat_id=group.chat_id)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -221,16 +223,18 @@ async def operator_view(services: Services) -> dict:
     async with services.db.session() as session:
         leaves = await reads.all_leaf_answers(session=session)
         private = await reads.private_runs(session=session)
-        groups = await reads.group_runs(session=session)
-        answers = await reads.answers_of_runs(session=session, enrollment_ids=[run.enrollment_id for run in groups])
-        unread = await queries.unmatched_answers(session=session, pain_option=PAIN_OPTION, limit=UNREAD_SHOWN)
+        group_runs = await reads.group_runs(session=session)
+        answers = await reads.answers_of_runs(session=session, enrollment_ids=[run.enrollment_id for run in group_runs])
+        unread = await checkins.unmatched_answers(session=session, pain_option=PAIN_OPTION, limit=UNREAD_SHOWN)
     cohorts = [
         dashboard.group_cohort(run.title, answers[run.enrollment_id], members=run.members, days=content.days)
-        for run in groups
+        for run in group_runs
     ] + dashboard.private_cohorts(private, days=content.days)
     return {
         "days": content.days,
-        "groups": [{"chat": run.chat_id, "title": run.title} for run in {run.chat_id: run for run in groups}.values()],
+        "groups": [
+            {"chat": run.chat_id, "title": run.title} for run in {run.chat_id: run for run in group_runs}.values()
+        ],
         "cohorts": [vars(cohort) for cohort in cohorts],
         "outcomes": [
             {

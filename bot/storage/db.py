@@ -9,8 +9,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+
+
+def dialect_insert(session: AsyncSession, model: type[SQLModel]):
+    """INSERT in the session's dialect, which knows ON CONFLICT."""
+    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 class Database:
