@@ -111,7 +111,7 @@ async def lesson_parts(args: argparse.Namespace) -> int:
 
 
 async def main(args: argparse.Namespace) -> None:
-    figures = [await one_run(args) for _ in range(args.runs)]
+    figures = [await one_run(argparse.Namespace(**vars(args))) for _ in range(args.runs)]
     if args.runs > 1:
         print(f"median of {args.runs} runs:")
         print(f"  bot CPU per lesson  {statistics.median(f['cpu_ms'] for f in figures):.2f} ms")

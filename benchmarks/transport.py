@@ -5,7 +5,8 @@ Run: .venv/bin/python benchmarks/transport.py [--requests 5000] [--in-flight 32]
 The fake Telegram runs in a process of its own; this process posts one prepared lesson body per
 request over a keep-alive pool, `--in-flight` at a time, and prints its own CPU microseconds per
 request for each client: python-telegram-bot's `send_message` (form data in, `Message` out),
-httpx and aiohttp posting the same JSON and reading only what the engine needs. Then the JSON
+httpx and aiohttp posting the same JSON and reading only the message id, and the lean path's
+`LeanRequest` (aiohttp under python-telegram-bot's error handling, the answer read by msgspec). Then the JSON
 libraries on the same body and answer (microseconds per call, best of five).
 """
 
@@ -34,6 +35,7 @@ from telegram.constants import ParseMode  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from benchmarks.seed import TOKEN  # noqa: E402
+from bot.delivery.lean import LeanRequest, PreparedMessage  # noqa: E402
 from tests.fakebotapi import FakeBotApi  # noqa: E402
 
 CHAT = 42
@@ -135,6 +137,20 @@ async def measure(base_url: str, args: argparse.Namespace) -> dict[str, float]:
                 return orjson.loads(await answer.read())["result"]["message_id"]
 
         figures["aiohttp, prepared JSON"] = await cpu_per_request(with_aiohttp, args.requests, args.in_flight)
+
+    lean = LeanRequest(connections=args.in_flight, read_timeout=5.0)
+    await lean.initialize()
+    try:
+        message = PreparedMessage(body)
+
+        async def with_lean() -> object:
+            return (await lean.post(url, message)).message_id
+
+        figures["the lean path's LeanRequest (aiohttp, msgspec)"] = await cpu_per_request(
+            with_lean, args.requests, args.in_flight
+        )
+    finally:
+        await lean.shutdown()
     return figures
 
 

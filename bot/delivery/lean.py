@@ -32,8 +32,10 @@ from telegram.constants import ParseMode
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.delivery.compose import LessonComposer, past_answers  # isort: split
+
+# (first: bot.callback_data and bot.content import each other, and only work with bot.content first)
 from bot.callback_data import MAX_ROW_ID
-from bot.delivery.compose import LessonComposer, past_answers
 from bot.delivery.ratelimit import BULK
 from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.storage.queries import ClaimedLesson
@@ -104,10 +106,12 @@ class LeanRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
+            self._session = aiohttp.ClientSession(  # no cookies, no compression: nothing to do per request
                 connector=self._connector(self._connections),
                 timeout=self._timeout,
-                skip_auto_headers=("User-Agent",),
+                skip_auto_headers=("User-Agent", "Accept-Encoding"),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
             )
 
     async def shutdown(self) -> None:
