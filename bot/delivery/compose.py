@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from sqlalchemy import Row
 from telegram import InlineKeyboardMarkup
 
 from bot.content import Content
@@ -31,7 +32,8 @@ class Outgoing:
     markup: InlineKeyboardMarkup | None = None
 
 
-def past_answers(rows: Iterable[CheckinAnswer]) -> list[PastAnswer]:
+def past_answers(rows: Iterable[CheckinAnswer | Row]) -> list[PastAnswer]:
+    """Stored answers (ORM objects or `advice_histories` rows) as the adaptation rules read them."""
     return [PastAnswer(r.id, r.day, r.advice, r.effect, r.answered_at, r.fix_helped) for r in rows]
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
 from sqlalchemy import (
     ColumnElement,
     Dialect,
+    Row,
     Table,
     TextClause,
     bindparam,
@@ -194,7 +195,7 @@ class ClaimedLesson:
     timezone: str | None
     attempts: int
     kind: str = "private"  # the chat's type: a group, supergroup or channel gets the group lesson
-    history: tuple[CheckinAnswer, ...] = ()  # a person's answers that ended in advice: what adapts the lesson
+    history: tuple[Row, ...] = ()  # a person's answers that ended in advice: what adapts the lesson
 
 
 async def claim_due(
@@ -214,7 +215,8 @@ async def claim_due(
     )
     if enrollment_id is not None:
         due = due.where(Delivery.enrollment_id == enrollment_id)
-    result = await session.execute(
+    connection = await session.connection()  # Core statements: no ORM bookkeeping for a batch of rows
+    result = await connection.execute(
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
         .values(status="sending", claimed_by=worker, claimed_at=now, attempts=Delivery.attempts + 1)
@@ -223,7 +225,7 @@ async def claim_due(
     ids = [row[0] for row in result]
     if not ids:
         return []
-    rows = await session.execute(
+    rows = await connection.execute(
         select(
             Delivery.id,
             Delivery.enrollment_id,
@@ -240,11 +242,11 @@ async def claim_due(
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.due_at)
     )
-    lessons = [ClaimedLesson(*row) for row in rows]
+    rows = rows.all()
     histories = await advice_histories(
-        session=session, enrollment_ids=[lesson.enrollment_id for lesson in lessons if lesson.kind == "private"]
+        session=session, enrollment_ids=[row.enrollment_id for row in rows if row.kind == "private"]
     )
-    return [replace(lesson, history=tuple(histories.get(lesson.enrollment_id, ()))) for lesson in lessons]
+    return [ClaimedLesson(*row, history=tuple(histories.get(row.enrollment_id, ()))) for row in rows]
 
 
 async def release_stale_claims(*, session: AsyncSession, now: datetime, lease: timedelta) -> int:
@@ -506,13 +508,15 @@ async def enrollments_with_lesson_out(
     return {enrollment.id: (enrollment, day) for enrollment, day in result}
 
 
-async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[CheckinAnswer]]:
+async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[Row]]:
     """Each enrollment's own answers (not a group member's) that ended in advice, oldest first: the
-    history the adaptation rules read. One query for a whole batch of lessons."""
+    history the adaptation rules read, as rows with the answers' fields (a Core query: no ORM objects
+    for a batch of lessons). One query for a whole batch."""
     if not enrollment_ids:
         return {}
-    result = await session.execute(
-        select(CheckinAnswer)
+    connection = await session.connection()
+    result = await connection.execute(
+        select(CheckinAnswer.__table__)
         .join(Enrollment, Enrollment.id == CheckinAnswer.enrollment_id)
         .where(
             CheckinAnswer.enrollment_id.in_(enrollment_ids),
@@ -521,8 +525,8 @@ async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) 
         )
         .order_by(CheckinAnswer.day, CheckinAnswer.answered_at)
     )
-    histories: dict[int, list[CheckinAnswer]] = {}
-    for answer in result.scalars():
+    histories: dict[int, list[Row]] = {}
+    for answer in result:
         histories.setdefault(answer.enrollment_id, []).append(answer)
     return histories
 
