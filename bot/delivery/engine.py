@@ -217,9 +217,9 @@ class DeliveryEngine:
     async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[queries.ClaimedLesson]:
         if self._closing:
             return []
-        async with self.db.session() as session:
+        async with self.db.connection() as connection:
             return await queries.claim_due(
-                session=session,
+                session=connection,
                 now=self.clock.now(),
                 limit=limit,
                 worker=self.worker,
@@ -468,8 +468,8 @@ class DeliveryEngine:
             if not taken:
                 return
             try:
-                async with self.db.session() as session:
-                    await queries.record_outcomes(session=session, outcomes=[outcome for outcome, _ in taken])
+                async with self.db.connection() as connection:
+                    await queries.record_outcomes(session=connection, outcomes=[outcome for outcome, _ in taken])
             except BaseException:
                 self._outcomes[:0] = taken
                 raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import msgspec
 from sqlalchemy import (
@@ -126,6 +127,12 @@ async def finish_onboarding(*, session: AsyncSession, chat_id: int) -> bool:
     return bool(result.rowcount)
 
 
+async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnection:
+    """The connection under a session, or the connection itself: the fan-out's batch statements run
+    on a bare connection (`Database.connection`), without a session's bookkeeping."""
+    return session if isinstance(session, AsyncConnection) else await session.connection()
+
+
 def _insert(session: AsyncSession, model: type[SQLModel]):
     """INSERT in the session's dialect, which knows ON CONFLICT."""
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
@@ -199,7 +206,7 @@ class ClaimedLesson:
 
 
 async def claim_due(
-    *, session: AsyncSession, now: datetime, limit: int, worker: str, enrollment_id: int | None = None
+    *, session: AsyncSession | AsyncConnection, now: datetime, limit: int, worker: str, enrollment_id: int | None = None
 ) -> list[ClaimedLesson]:
     """Mark up to `limit` due rows as being sent by this worker and return them; with
     `enrollment_id` only that enrollment's, a lesson promised to its person included.
@@ -215,7 +222,7 @@ async def claim_due(
     )
     if enrollment_id is not None:
         due = due.where(Delivery.enrollment_id == enrollment_id)
-    connection = await session.connection()  # Core statements: no ORM bookkeeping for a batch of rows
+    connection = await _connection(session)  # Core statements: no ORM bookkeeping for a batch of rows
     result = await connection.execute(
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
@@ -338,8 +345,9 @@ _RECORD = {dialect: _record_statements(dialect) for dialect in ("postgresql", "s
 _JSON_ENCODE = msgspec.json.Encoder().encode
 
 
+@cache
 def _stored_time(dialect: Dialect) -> Callable[[datetime | None], str | None]:
-    """A UTC datetime as its column stores it, as text for a JSON row."""
+    """A UTC datetime as its column stores it, as text for a JSON row (one function per database)."""
     process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
 
     def stored(value: datetime | None) -> str | None:
@@ -351,10 +359,10 @@ def _stored_time(dialect: Dialect) -> Callable[[datetime | None], str | None]:
     return stored
 
 
-async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome]) -> None:
+async def record_outcomes(*, session: AsyncSession | AsyncConnection, outcomes: list[LessonOutcome]) -> None:
     """Record many sent lessons at once and schedule each next lesson (for courses still active):
     three statements for the whole list, its rows bound as one JSON array."""
-    connection = await session.connection()
+    connection = await _connection(session)
     stored = _stored_time(connection.dialect)
     rows = _JSON_ENCODE(
         [
@@ -508,13 +516,15 @@ async def enrollments_with_lesson_out(
     return {enrollment.id: (enrollment, day) for enrollment, day in result}
 
 
-async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[Row]]:
+async def advice_histories(
+    *, session: AsyncSession | AsyncConnection, enrollment_ids: list[int]
+) -> dict[int, list[Row]]:
     """Each enrollment's own answers (not a group member's) that ended in advice, oldest first: the
     history the adaptation rules read, as rows with the answers' fields (a Core query: no ORM objects
     for a batch of lessons). One query for a whole batch."""
     if not enrollment_ids:
         return {}
-    connection = await session.connection()
+    connection = await _connection(session)
     result = await connection.execute(
         select(CheckinAnswer.__table__)
         .join(Enrollment, Enrollment.id == CheckinAnswer.enrollment_id)
