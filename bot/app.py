@@ -82,7 +82,7 @@ def build_application(
     content = content or load_content(content_dir)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
-    delivery = DeliveryEngine(settings=settings, content=content, db=db, clock=clock)
+    delivery = DeliveryEngine(settings=settings, content=content, db=db, clock=clock, lean=request is None)
     services = Services(
         settings=settings,
         content=content,

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from sqlalchemy import Row
 from telegram import InlineKeyboardMarkup
 
 from bot.content import Content
@@ -31,7 +32,8 @@ class Outgoing:
     markup: InlineKeyboardMarkup | None = None
 
 
-def past_answers(rows: Iterable[CheckinAnswer]) -> list[PastAnswer]:
+def past_answers(rows: Iterable[CheckinAnswer | Row]) -> list[PastAnswer]:
+    """Stored answers (ORM objects or `advice_histories` rows) as the adaptation rules read them."""
     return [PastAnswer(r.id, r.day, r.advice, r.effect, r.answered_at, r.fix_helped) for r in rows]
 
 
@@ -55,14 +57,22 @@ class LessonComposer:
         that is open. A group or channel gets the group lesson instead."""
         if kind != "private":
             return await self.compose_group(enrollment_id=enrollment_id, day=day, bot_username=bot_username)
-        content, texts = self.content, self.content.texts
-        if day > content.days:
-            return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
-        if history is None:
+        if history is None and day <= self.content.days:
             async with self.db.session() as session:
                 histories = await deliveries.advice_histories(session=session, enrollment_ids=[enrollment_id])
             history = past_answers(histories.get(enrollment_id, []))
-        adaptation = adapt_next_lesson(history, day)
+        adaptation = adapt_next_lesson(history or [], day)
+        return self.private_lesson(enrollment_id=enrollment_id, day=day, profile=profile, adaptation=adaptation)
+
+    def private_lesson(
+        self, *, enrollment_id: int, day: int, profile: str | None, adaptation: Adaptation
+    ) -> list[Outgoing]:
+        """A person's lesson for `day`, opened as `adaptation` says (or the graduation message past
+        the last day). It reads nothing else, so the fan-out renders it once per variant
+        (bot/delivery/lean.py)."""
+        content, texts = self.content, self.content.texts
+        if day > content.days:
+            return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
         lesson = content.lesson(day)
         text = lesson_text(content, lesson, profile, opening=self._opening(adaptation))
         node = content.checkin.node_by_id.get(lesson.checkin or "")

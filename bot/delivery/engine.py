@@ -25,12 +25,13 @@ import random
 import socket
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time as clock_time
 from datetime import timedelta
 
+import aiohttp
 import httpx
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -41,6 +42,7 @@ from bot.clock import Clock
 from bot.content import Content
 from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
+from bot.delivery.lean import LeanFanOut, PreparedMessage
 from bot.delivery.ratelimit import BULK
 from bot.delivery.timers import TimerDelivery
 from bot.domain.schedule import LessonSchedule, next_due
@@ -92,12 +94,23 @@ async def fan_out() -> AsyncIterator[None]:
 def may_have_arrived(exc: Exception) -> bool:
     """Whether Telegram may have carried out a request that got no answer: after a read timeout or
     a connection dropped once the request was out, it may well have. A refused connection, a full
-    connection pool or an error answer (429, 5xx) means it did not: those are safe to send again."""
+    connection pool or an error answer (429, 5xx) means it did not: those are safe to send again.
+    The same for both HTTP clients: httpx under python-telegram-bot, aiohttp on the lean path."""
     if isinstance(exc, RetryAfter) or not isinstance(exc, NetworkError):
         return False
+    cause = exc.__cause__
     if isinstance(exc, TimedOut):
-        return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
-    return isinstance(exc.__cause__, httpx.ReadError | httpx.RemoteProtocolError)
+        return not isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | aiohttp.ConnectionTimeoutError)
+    if isinstance(cause, aiohttp.ClientConnectorError):  # the connection never opened
+        return False
+    return isinstance(
+        cause,
+        httpx.ReadError
+        | httpx.RemoteProtocolError
+        | aiohttp.ServerDisconnectedError
+        | aiohttp.ClientPayloadError
+        | aiohttp.ClientOSError,
+    )
 
 
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
@@ -118,8 +131,14 @@ def backoff(attempt: int) -> float:
 
 
 class DeliveryEngine:
-    def __init__(self, *, settings: Settings, content: Content, db: Database, clock: Clock) -> None:
+    def __init__(self, *, settings: Settings, content: Content, db: Database, clock: Clock, lean: bool = True) -> None:
+        """`lean`: private lessons of a fan-out go the lean path (bot/delivery/lean.py) straight to
+        the Bot API at the bot's base URL; off when python-telegram-bot's HTTP layer is replaced
+        (the demo's in-process Telegram), where only that layer reaches Telegram."""
         self.settings = settings
+        self.lean = lean
+        # How the lean path opens connections (aiohttp's TCP connector unless a test refuses them).
+        self.lean_connector: Callable[[int], aiohttp.BaseConnector] | None = None
         self.content = content
         self.db = db
         self.clock = clock
@@ -198,9 +217,9 @@ class DeliveryEngine:
     async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[deliveries.ClaimedLesson]:
         if self._closing:
             return []
-        async with self.db.session() as session:
+        async with self.db.connection() as connection:
             return await deliveries.claim_due(
-                session=session,
+                session=connection,
                 now=self.clock.now(),
                 limit=limit,
                 worker=self.worker,
@@ -213,19 +232,33 @@ class DeliveryEngine:
         and a claimed lesson waits at most for the few dozen sends ahead of it."""
         size, gate = self.settings.delivery_batch_size, asyncio.Semaphore(self.concurrency)
         batches: list[asyncio.Task[None]] = []
-        try:
-            while True:
-                batch, begun = await self._claim(limit=size), asyncio.Event()
-                batches.append(asyncio.create_task(self._send_all(bot, batch, report, gate=gate, begun=begun)))
-                if len(batch) < size:
-                    break
-                all_begun = asyncio.create_task(begun.wait())
-                await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
-                all_begun.cancel()
-                if batches[-1].done():
-                    batches[-1].result()  # a failed batch (the database went away) ends the tick
-        finally:
-            await asyncio.gather(*batches)
+        async with self._lean_fan_out(bot) as lean:
+            try:
+                while True:
+                    batch, begun = await self._claim(limit=size), asyncio.Event()
+                    sending = self._send_all(bot, batch, report, gate=gate, begun=begun, lean=lean)
+                    batches.append(asyncio.create_task(sending))
+                    if len(batch) < size:
+                        break
+                    all_begun = asyncio.create_task(begun.wait())
+                    await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
+                    all_begun.cancel()
+                    if batches[-1].done():
+                        batches[-1].result()  # a failed batch (the database went away) ends the tick
+            finally:
+                await asyncio.gather(*batches)
+
+    @contextlib.asynccontextmanager
+    async def _lean_fan_out(self, bot: Bot) -> AsyncIterator[LeanFanOut | None]:
+        """The lean path for this fan-out, its connections open while it runs (None when off)."""
+        if not self.lean:
+            yield None
+            return
+        paid = self.settings.allow_paid_broadcast
+        async with LeanFanOut(
+            bot, self.composer, paid=paid, connections=self.concurrency, connector=self.lean_connector
+        ) as lean:
+            yield lean
 
     async def _send_all(
         self,
@@ -235,6 +268,7 @@ class DeliveryEngine:
         *,
         gate: asyncio.Semaphore | None = None,
         begun: asyncio.Event | None = None,
+        lean: LeanFanOut | None = None,
     ) -> None:
         """Send a claimed batch, at most `concurrency` at a time (`gate`, shared by a tick's
         batches); `begun` is set once every lesson of the batch has started."""
@@ -250,7 +284,7 @@ class DeliveryEngine:
                     begun.set()
                 if self._closing:  # claimed but not begun: `shutdown` hands it back
                     return
-                await self._deliver(bot, item, report)
+                await self._deliver(bot, item, report, lean)
 
         self._batches_in_flight += 1
         self._idle.clear()
@@ -307,21 +341,32 @@ class DeliveryEngine:
             self._sending -= 1
             self._write_if_due()
 
-    async def _deliver(self, bot: Bot, item: deliveries.ClaimedLesson, report: TickReport) -> None:
+    async def _deliver(
+        self, bot: Bot, item: deliveries.ClaimedLesson, report: TickReport, lean: LeanFanOut | None = None
+    ) -> None:
+        """Send one claimed lesson, part by part (a private one on the lean path when there is one),
+        and record what came of it."""
         sent_any = False
         message_id = None
+        lean = lean if item.kind == "private" else None
         try:
             with self._sending_one():
-                messages = await self.composer.compose(
-                    enrollment_id=item.enrollment_id,
-                    day=item.day,
-                    profile=item.profile,
-                    kind=item.kind,
-                    bot_username=bot.username,
-                    history=past_answers(item.history),
-                )
+                messages: list[Outgoing] | list[PreparedMessage]
+                if lean is not None:
+                    messages = lean.templates.messages(item)
+                else:
+                    messages = await self.composer.compose(
+                        enrollment_id=item.enrollment_id,
+                        day=item.day,
+                        profile=item.profile,
+                        kind=item.kind,
+                        bot_username=bot.username,
+                        history=past_answers(item.history),
+                    )
                 for message in messages:
-                    if item.kind == "private":
+                    if lean is not None:
+                        sent_id = await lean.send(item.chat_id, message)
+                    elif item.kind == "private":
                         sent_id = await self.send(bot, item.chat_id, message)
                     else:  # to the group's topic, wherever the group is now
                         sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
@@ -423,8 +468,8 @@ class DeliveryEngine:
             if not taken:
                 return
             try:
-                async with self.db.session() as session:
-                    await deliveries.record_outcomes(session=session, outcomes=[outcome for outcome, _ in taken])
+                async with self.db.connection() as connection:
+                    await deliveries.record_outcomes(session=connection, outcomes=[outcome for outcome, _ in taken])
             except BaseException:
                 self._outcomes[:0] = taken
                 raise

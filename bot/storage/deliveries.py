@@ -4,10 +4,13 @@ Every query takes the session as a keyword-only argument."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import bindparam, case, func, or_, select, update
+import msgspec
+from sqlalchemy import Dialect, Row, TextClause, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -19,6 +22,7 @@ from bot.storage.models import (
     Enrollment,
     SendBudget,
     Subscriber,
+    UTCDateTime,
 )
 
 # A lesson promised to someone now (day 1 after onboarding, after /restart or a resume) is pending
@@ -81,6 +85,12 @@ def _due_lessons(now: datetime, *, asked_too: bool = False):
     return due.where(or_(Delivery.claimed_by.is_(None), Delivery.claimed_at <= now - ASKED_GRACE))
 
 
+async def _connection(session: AsyncSession | AsyncConnection) -> AsyncConnection:
+    """The connection under a session, or the connection itself: the fan-out's batch statements run
+    on a bare connection (`Database.connection`), without a session's bookkeeping."""
+    return session if isinstance(session, AsyncConnection) else await session.connection()
+
+
 @dataclass(frozen=True)
 class ClaimedLesson:
     delivery_id: int
@@ -92,11 +102,11 @@ class ClaimedLesson:
     timezone: str | None
     attempts: int
     kind: str = "private"  # the chat's type: a group, supergroup or channel gets the group lesson
-    history: tuple[CheckinAnswer, ...] = ()  # a person's answers that ended in advice: what adapts the lesson
+    history: tuple[Row, ...] = ()  # a person's answers that ended in advice: what adapts the lesson
 
 
 async def claim_due(
-    *, session: AsyncSession, now: datetime, limit: int, worker: str, enrollment_id: int | None = None
+    *, session: AsyncSession | AsyncConnection, now: datetime, limit: int, worker: str, enrollment_id: int | None = None
 ) -> list[ClaimedLesson]:
     """Mark up to `limit` due rows as being sent by this worker and return them; with
     `enrollment_id` only that enrollment's, a lesson promised to its person included.
@@ -112,7 +122,8 @@ async def claim_due(
     )
     if enrollment_id is not None:
         due = due.where(Delivery.enrollment_id == enrollment_id)
-    result = await session.execute(
+    connection = await _connection(session)  # Core statements: no ORM bookkeeping for a batch of rows
+    result = await connection.execute(
         update(Delivery)
         .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
         .values(status="sending", claimed_by=worker, claimed_at=now, attempts=Delivery.attempts + 1)
@@ -121,7 +132,7 @@ async def claim_due(
     ids = [row[0] for row in result]
     if not ids:
         return []
-    rows = await session.execute(
+    rows = await connection.execute(
         select(
             Delivery.id,
             Delivery.enrollment_id,
@@ -138,11 +149,11 @@ async def claim_due(
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.due_at)
     )
-    lessons = [ClaimedLesson(*row) for row in rows]
+    rows = rows.all()
     histories = await advice_histories(
-        session=session, enrollment_ids=[lesson.enrollment_id for lesson in lessons if lesson.kind == "private"]
+        session=session, enrollment_ids=[row.enrollment_id for row in rows if row.kind == "private"]
     )
-    return [replace(lesson, history=tuple(histories.get(lesson.enrollment_id, ()))) for lesson in lessons]
+    return [ClaimedLesson(*row, history=tuple(histories.get(row.enrollment_id, ()))) for row in rows]
 
 
 async def release_stale_claims(*, session: AsyncSession, now: datetime, lease: timedelta) -> int:
@@ -176,82 +187,104 @@ class LessonOutcome:
     next_due: datetime | None  # when the next lesson falls due, if the course is still running then
 
 
-# The statements `record_outcomes` runs, built once: building them costs more than running them
-# for a handful of rows.
-_RECORD_DELIVERY = (
-    update(Delivery)
-    .where(Delivery.id == bindparam("b_id"))
-    .values(
-        status=bindparam("b_status"),
-        sent_at=bindparam("b_at"),
-        message_id=bindparam("b_message_id"),
-        error=bindparam("b_error"),
-        remind_at=bindparam("b_remind_at"),
-    )
+# `record_outcomes` passes a batch's rows as one JSON array (one bound parameter, however many
+# rows: no per-row parameter processing), read back as a table by each database's JSON functions.
+_OUTCOME_COLUMNS = (  # (name, PostgreSQL type) of each outcome row, in order
+    ("delivery_id", "bigint"),
+    ("enrollment_id", "bigint"),
+    ("day", "int"),
+    ("status", "text"),
+    ("at", "timestamp"),
+    ("message_id", "bigint"),
+    ("error", "text"),
+    ("remind_at", "timestamp"),
+    ("current_day", "int"),
+    ("node", "text"),
+    ("finished", "boolean"),
+    ("next_due", "timestamp"),
 )
 
 
-_MOVED = dict(current_day=bindparam("b_day"), last_sent_at=bindparam("b_at"))
+def _json_rows(dialect: str) -> str:
+    """The outcome rows as a subquery, from the JSON array bound as :rows."""
+    if dialect == "postgresql":
+        fields = ", ".join(f"(value->>{i})::{kind} AS {name}" for i, (name, kind) in enumerate(_OUTCOME_COLUMNS))
+        return f"(SELECT {fields} FROM jsonb_array_elements(CAST(:rows AS jsonb))) AS r"
+    fields = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(_OUTCOME_COLUMNS))
+    return f"(SELECT {fields} FROM json_each(:rows)) AS r"
 
 
-# A press on the lesson's buttons may have come first (`enrollments_with_lesson_out`): the question
-# it answered stays answered.
-_ANSWERED = func.coalesce(Enrollment.checkin_day, 0) >= bindparam("b_day")
-
-
-_ADVANCE_ENROLLMENT = {  # what a lesson changes in its enrollment, by kind of lesson
-    kind: update(Enrollment).where(Enrollment.id == bindparam("b_id")).values(values)
-    for kind, values in {
-        "question": _MOVED
-        | dict(
-            checkin_day=case((_ANSWERED, Enrollment.checkin_day), else_=bindparam("b_day")),
-            checkin_node=case((_ANSWERED, Enrollment.checkin_node), else_=bindparam("b_node")),
-        ),
-        "plain": _MOVED,
-        "finished": _MOVED | dict(status=CourseStatus.FINISHED),
-    }.items()
-}
-
-
-async def record_outcomes(*, session: AsyncSession, outcomes: list[LessonOutcome]) -> None:
-    """Record many sent lessons at once and schedule each next lesson (for courses still active):
-    a few statements for the whole list, each run for every row (executemany)."""
-    outcomes = sorted(outcomes, key=lambda o: o.delivery_id)  # one lock order for every process
-    connection = await session.connection()
-    await connection.execute(
-        _RECORD_DELIVERY,
-        [
-            dict(
-                b_id=o.delivery_id,
-                b_status=o.status,
-                b_at=o.at,
-                b_message_id=o.message_id,
-                b_error=o.error[:200] if o.error else None,
-                b_remind_at=o.remind_at,
-            )
-            for o in outcomes
-        ],
-    )
-    rows: dict[str, list[dict]] = {kind: [] for kind in _ADVANCE_ENROLLMENT}
-    for o in outcomes:
-        kind = "finished" if o.finished else "question" if o.checkin_node else "plain"
-        rows[kind].append(dict(b_id=o.enrollment_id, b_day=o.current_day, b_at=o.at, b_node=o.checkin_node))
-    for kind, statement in _ADVANCE_ENROLLMENT.items():
-        if rows[kind]:
-            await connection.execute(statement, rows[kind])
-    scheduled = [o for o in outcomes if o.next_due is not None]
-    if not scheduled:
-        return
-    active = set(
-        await session.scalars(
-            select(Enrollment.id).where(
-                Enrollment.id.in_([o.enrollment_id for o in scheduled]), Enrollment.status == CourseStatus.ACTIVE
-            )
+def _record_statements(dialect: str) -> tuple[TextClause, ...]:
+    """What a batch of outcomes changes, three statements whatever its size: the deliveries; their
+    enrollments (the day moves on; the lesson's question becomes the open one unless a press on its
+    buttons came first, `enrollments_with_lesson_out`; past the last day the course is finished);
+    and each next lesson, for courses still active, unless it exists."""
+    rows = _json_rows(dialect)
+    answered = "COALESCE(enrollment.checkin_day, 0) >= r.current_day"
+    question = f"r.node IS NOT NULL AND NOT ({answered})"
+    return tuple(
+        text(statement)
+        for statement in (
+            f"UPDATE delivery SET status = r.status, sent_at = r.at, message_id = r.message_id, error = r.error,"
+            f" remind_at = r.remind_at FROM {rows} WHERE delivery.id = r.delivery_id",
+            f"UPDATE enrollment SET current_day = r.current_day, last_sent_at = r.at,"
+            f" checkin_day = CASE WHEN {question} THEN r.current_day ELSE enrollment.checkin_day END,"
+            f" checkin_node = CASE WHEN {question} THEN r.node ELSE enrollment.checkin_node END,"
+            f" status = CASE WHEN r.finished THEN '{CourseStatus.FINISHED}' ELSE enrollment.status END"
+            f" FROM {rows} WHERE enrollment.id = r.enrollment_id",
+            f"INSERT INTO delivery (enrollment_id, day, due_at, status, attempts)"
+            f" SELECT r.enrollment_id, r.day + 1, r.next_due, 'pending', 0 FROM {rows}"
+            f" JOIN enrollment ON enrollment.id = r.enrollment_id"
+            f" WHERE r.next_due IS NOT NULL AND enrollment.status = '{CourseStatus.ACTIVE}'"
+            f" ON CONFLICT (enrollment_id, day) DO NOTHING",
         )
     )
-    lessons = [(o.enrollment_id, o.day + 1, o.next_due) for o in scheduled if o.enrollment_id in active]
-    if lessons:
-        await schedule_lessons(session=session, lessons=lessons)
+
+
+_RECORD = {dialect: _record_statements(dialect) for dialect in ("postgresql", "sqlite")}
+_JSON_ENCODE = msgspec.json.Encoder().encode
+
+
+@cache
+def _stored_time(dialect: Dialect) -> Callable[[datetime | None], str | None]:
+    """A UTC datetime as its column stores it, as text for a JSON row (one function per database)."""
+    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+
+    def stored(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        value = process(value) if process else value
+        return value if isinstance(value, str) else value.isoformat()
+
+    return stored
+
+
+async def record_outcomes(*, session: AsyncSession | AsyncConnection, outcomes: list[LessonOutcome]) -> None:
+    """Record many sent lessons at once and schedule each next lesson (for courses still active):
+    three statements for the whole list, its rows bound as one JSON array."""
+    connection = await _connection(session)
+    stored = _stored_time(connection.dialect)
+    rows = _JSON_ENCODE(
+        [
+            (
+                o.delivery_id,
+                o.enrollment_id,
+                o.day,
+                o.status,
+                stored(o.at),
+                o.message_id,
+                o.error[:200] if o.error else None,
+                stored(o.remind_at),
+                o.current_day,
+                o.checkin_node,
+                o.finished,
+                stored(o.next_due),
+            )
+            for o in sorted(outcomes, key=lambda o: o.delivery_id)  # one lock order for every process
+        ]
+    ).decode()
+    for statement in _RECORD[connection.dialect.name]:
+        await connection.execute(statement, {"rows": rows})
 
 
 async def fail_delivery(*, session: AsyncSession, delivery_id: int, error: str) -> None:
@@ -268,13 +301,17 @@ async def retry_delivery(*, session: AsyncSession, delivery_id: int, due_at: dat
     )
 
 
-async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) -> dict[int, list[CheckinAnswer]]:
+async def advice_histories(
+    *, session: AsyncSession | AsyncConnection, enrollment_ids: list[int]
+) -> dict[int, list[Row]]:
     """Each enrollment's own answers (not a group member's) that ended in advice, oldest first: the
-    history the adaptation rules read. One query for a whole batch of lessons."""
+    history the adaptation rules read, as rows with the answers' fields (a Core query: no ORM objects
+    for a batch of lessons). One query for a whole batch."""
     if not enrollment_ids:
         return {}
-    result = await session.execute(
-        select(CheckinAnswer)
+    connection = await _connection(session)
+    result = await connection.execute(
+        select(CheckinAnswer.__table__)
         .join(Enrollment, Enrollment.id == CheckinAnswer.enrollment_id)
         .where(
             CheckinAnswer.enrollment_id.in_(enrollment_ids),
@@ -283,8 +320,8 @@ async def advice_histories(*, session: AsyncSession, enrollment_ids: list[int]) 
         )
         .order_by(CheckinAnswer.day, CheckinAnswer.answered_at)
     )
-    histories: dict[int, list[CheckinAnswer]] = {}
-    for answer in result.scalars():
+    histories: dict[int, list[Row]] = {}
+    for answer in result:
         histories.setdefault(answer.enrollment_id, []).append(answer)
     return histories
 
