@@ -31,7 +31,7 @@ from bot.clock import SystemClock  # noqa: E402
 from bot.content import load_content  # noqa: E402
 from bot.delivery.engine import DeliveryEngine  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from bot.storage import queries  # noqa: E402
+from bot.storage import deliveries  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 
 TARGET_MS = 10.0
@@ -89,7 +89,7 @@ async def main(args: argparse.Namespace) -> None:
         assert report.claimed == 0 and report.reminded == 0
         begun = time.perf_counter()
         async with db.session() as session:
-            await queries.claim_due(session=session, now=datetime.now(UTC), limit=200, worker="benchmark")
+            await deliveries.claim_due(session=session, now=datetime.now(UTC), limit=200, worker="benchmark")
         due.append((time.perf_counter() - begun) * 1000)
     lines = await plan(db, datetime.now(UTC))
     await db.dispose()

@@ -30,9 +30,9 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from benchmarks.seed import FIRST_CHAT, TOKEN, fresh_database, seed_people  # noqa: E402
 from bot.app import build_application  # noqa: E402
+from bot.demo.fake_telegram import FakeBotApi  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
-from tests.fakebotapi import FakeBotApi  # noqa: E402
 
 TARGET_RATIO = 0.5
 Press = tuple[dict, dict, str]  # who, the message, the button's data

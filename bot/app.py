@@ -10,15 +10,23 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from telegram import Bot, BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeAllGroupChats, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
-from telegram.ext import ApplicationBuilder, ContextTypes, JobQueue
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, JobQueue
 from telegram.request import BaseRequest
 
 from bot import metrics, web
 from bot.clock import Clock, SystemClock
-from bot.content import Content
 from bot.content.languages import Library, load_library
+from bot.content.models import Texts
 from bot.context import CoachApplication, CoachContext, Services
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.ratelimit import RateLimiter
@@ -28,10 +36,12 @@ from bot.domain.cue_search import build_cue_index
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
 from bot.language import BASE_LANGUAGE
+from bot.miniapp.buttons import announce_mini_app
 from bot.services.access import Access
+from bot.services.answers import AnswerWriter
+from bot.services.course import CourseService
 from bot.services.languages import Languages
 from bot.settings import Settings
-from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
 from bot.update_order import PerChatUpdateProcessor
@@ -39,8 +49,7 @@ from bot.update_order import PerChatUpdateProcessor
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-# The command menu, in this order; each command's description is in content (texts.yaml `commands`).
-COMMANDS = (
+COMMANDS = (  # in the menu of a private chat, in this order; described in content/texts.yaml
     "today",
     "cue",
     "drill",
@@ -78,7 +87,9 @@ def build_application(
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     languages = Languages(db=db, available=library.languages)
-    delivery = DeliveryEngine(settings=settings, library=library, languages=languages, db=db, clock=clock)
+    delivery = DeliveryEngine(
+        settings=settings, library=library, languages=languages, db=db, clock=clock, lean=request is None
+    )
     services = Services(
         settings=settings,
         library=library,
@@ -93,6 +104,8 @@ def build_application(
         answers=AnswerWriter(db, library.base.question_of),
         access=Access(db=db, clock=clock, groups=delivery.groups),
         languages=languages,
+        course=CourseService(settings=settings, db=db, clock=clock, deliver_now=delivery.deliver_now),
+        groups=delivery.groups,
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -102,6 +115,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
         .context_types(ContextTypes(context=CoachContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(RateLimiter(settings, db))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
@@ -188,28 +202,30 @@ GROUP_COMMANDS = ("cue", "drill")
 GROUP_ADMIN_COMMANDS = ("groupcourse", "summary", *GROUP_COMMANDS)
 
 
-def _menu(content: Content, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, content.texts.commands[name]) for name in names]
+def bot_commands(texts: Texts, names: tuple[str, ...]) -> list[BotCommand]:
+    """The menu of commands, each described by its `command_<name>` text."""
+    return [BotCommand(name, getattr(texts, f"command_{name}")) for name in names]
 
 
 async def set_profile(bot: Bot, library: Library) -> None:
-    """The command menu and the bot's profile texts, once per language: Telegram shows a person the
+    """The command menus and the bot's profile texts, once per language: Telegram shows a person the
     set for their app's language code, and the base language's to everyone else."""
     for language, content in library.contents.items():
-        code = None if language == BASE_LANGUAGE else language
+        code, texts = None if language == BASE_LANGUAGE else language, content.texts
         await bot.set_my_commands(
-            _menu(content, GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats(), language_code=code
+            bot_commands(texts, GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats(), language_code=code
         )
         await bot.set_my_commands(
-            _menu(content, GROUP_ADMIN_COMMANDS), scope=BotCommandScopeAllChatAdministrators(), language_code=code
+            bot_commands(texts, GROUP_ADMIN_COMMANDS), scope=BotCommandScopeAllChatAdministrators(), language_code=code
         )
-        await bot.set_my_commands(_menu(content, COMMANDS), language_code=code)
-        await bot.set_my_description(content.texts.bot_description.strip(), language_code=code)
-        await bot.set_my_short_description(content.texts.bot_short_description.strip(), language_code=code)
+        await bot.set_my_commands(bot_commands(texts, COMMANDS), language_code=code)
+        await bot.set_my_description(texts.bot_description.strip(), language_code=code)
+        await bot.set_my_short_description(texts.bot_short_description.strip(), language_code=code)
 
 
 async def _post_init(application: CoachApplication) -> None:
     await set_profile(application.bot, application.services.library)
+    await announce_mini_app(application.bot, application.services)
     every = application.services.settings.delivery_tick_seconds
     run_paced(application.job_queue, delivery_tick, every, "delivery-tick")
     run_paced(application.job_queue, rest_timers, min(TIMER_TICK_SECONDS, every), "rest-timers")
@@ -259,9 +275,10 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
             await application.updater.stop()
         for server in servers:
             await server.stop()
-        await application.services.delivery.shutdown(settings.shutdown_grace_seconds)
-        await application.stop()
+        # post_stop shuts delivery down (lessons in flight finish, unsent claims go back) while the
+        # handlers still run; the application stops after it
         await application.post_stop(application)
+        await application.stop()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -311,8 +328,10 @@ async def _initialize_once_reachable(application: CoachApplication, stop: asynci
 
 
 def _web_servers(application: CoachApplication) -> list[web.WebServer]:
-    """The webhook server (with /healthz and /metrics), and the metrics port when METRICS_PORT is set."""
+    """The webhook server (with /healthz, /metrics and the Mini App), or when polling the Mini App's
+    server (with /healthz and /metrics); and the metrics port when METRICS_PORT is set."""
     settings = application.services.settings
+    mini_app = settings.mini_app_path if settings.mini_app_url else None
     servers = []
     if settings.webhook_url:
         servers.append(
@@ -322,6 +341,13 @@ def _web_servers(application: CoachApplication) -> list[web.WebServer]:
                 port=settings.webhook_port,
                 webhook_path=settings.webhook_path,
                 secret=settings.webhook_secret.get_secret_value(),
+                mini_app_path=mini_app,
+            )
+        )
+    elif mini_app is not None:  # polling: the Mini App still needs a server of its own
+        servers.append(
+            web.WebServer(
+                application, listen=settings.mini_app_listen, port=settings.mini_app_port, mini_app_path=mini_app
             )
         )
     if settings.metrics_port is not None:

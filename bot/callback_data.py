@@ -57,10 +57,12 @@ class CallbackData:
     form buttons had before the field was added."""
 
     prefix: ClassVar[str]
+    pattern: ClassVar[re.Pattern[str]]  # what a handler for this kind is registered with
 
     def __init_subclass__(cls, *, prefix: str, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls.prefix = prefix
+        cls.pattern = re.compile(rf"^{re.escape(prefix)}:")
 
     def pack(self) -> str:
         values = [getattr(self, field.name) for field in fields(self)]
@@ -122,6 +124,20 @@ def prefix_of(data: str | None) -> str:
     return (data or "").split(":", 1)[0]
 
 
+def kinds() -> list[type[CallbackData]]:
+    """Every kind of button, longest prefix first (so `onb:profile` is tried before any `onb`)."""
+    return sorted(CallbackData.__subclasses__(), key=lambda kind: len(kind.prefix), reverse=True)
+
+
+def unpack(data: str | None) -> CallbackData | None:
+    """The typed button any callback data stands for, or None for anything malformed or forged.
+    The access gate calls this once per press and hands the result to the handler."""
+    for kind in kinds():
+        if data and data.startswith(kind.prefix + ":"):
+            return kind.unpack(data)
+    return None
+
+
 # ----------------------------------------------------------------------------- the course
 
 
@@ -154,10 +170,11 @@ class LanguagePick(CallbackData, prefix="lang"):
 
 @dataclass(frozen=True)
 class RestartAnswer(CallbackData, prefix="restart"):
-    """Start over, or not; `enrollment` is the run the question was about (absent on old buttons),
-    so a second press of the same button cannot start over the run the first one created."""
+    """Start over, or not, or (`fine`, under a course held for a red flag) "I'm fine now, start
+    over"; `enrollment` is the run the question was about (absent on old buttons), so a second
+    press of the same button cannot start over the run the first one created."""
 
-    answer: Literal["yes", "no"]
+    answer: Literal["yes", "no", "fine"]
     enrollment: RowId | None = None
 
 

@@ -20,13 +20,16 @@ from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import CueIndex
 from bot.language import BASE_LANGUAGE, current_language
 from bot.services.access import Access
+from bot.services.answers import AnswerWriter
+from bot.services.course import CourseService
 from bot.services.languages import Languages
 from bot.settings import Settings
-from bot.storage.answer_writer import AnswerWriter
 from bot.storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.callback_data import CallbackData
     from bot.delivery.engine import DeliveryEngine
+    from bot.delivery.groups import GroupDelivery
 
 
 @dataclass
@@ -41,6 +44,8 @@ class Services:
     answers: AnswerWriter  # check-in answers, written together when they come together
     access: Access  # who may touch what: every button press is checked here first
     languages: Languages  # who is spoken to in which language
+    course: CourseService  # every command that changes a course or its schedule
+    groups: GroupDelivery  # group coaching: admins (cached), summaries, digests, a migrated chat's move
 
     @property
     def content(self) -> Content:
@@ -64,6 +69,8 @@ class CoachApplication(Application):
 
 
 class CoachContext(CallbackContext[ExtBot, dict, dict, dict]):
+    button: CallbackData | None = None  # a press's typed callback data, unpacked once by the access gate
+
     @property
     def services(self) -> Services:
         return self.application.services  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.callback_data import (
     CheckinPress,
@@ -16,6 +16,8 @@ from bot.callback_data import (
     HoldOk,
     LanguagePick,
     PlatesFor,
+    ProfileChoice,
+    RestartAnswer,
     RestTimer,
 )
 from bot.content.models import Node, Texts
@@ -43,8 +45,14 @@ def fix_keyboard(answer_id: int, texts: Texts) -> InlineKeyboardMarkup:
     )
 
 
-def hold_keyboard(texts: Texts) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.hold_ok_button, callback_data=HoldOk().pack())]])
+def hold_keyboard(texts: Texts, *, restart_run: int | None = None) -> InlineKeyboardMarkup:
+    """ "I'm fine now": the only way a course held for a red flag carries on (or, with
+    `restart_run`, starts that run over)."""
+    rows = [[InlineKeyboardButton(texts.hold_ok_button, callback_data=HoldOk().pack())]]
+    if restart_run is not None:
+        restart = RestartAnswer("fine", restart_run).pack()
+        rows.append([InlineKeyboardButton(texts.hold_restart_button, callback_data=restart)])
+    return InlineKeyboardMarkup(rows)
 
 
 def group_checkin_keyboard(
@@ -90,3 +98,19 @@ def language_keyboard(languages: tuple[str, ...]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(language_name(code), callback_data=LanguagePick(code).pack()) for code in languages]]
     )
+
+
+def coach_page_keyboard(texts: Texts, mini_app_url: str | None, chat_id: int) -> InlineKeyboardMarkup | None:
+    """The button under a coach's summary that opens the group's page in the Mini App (None
+    without MINI_APP_URL). Telegram offers such buttons only in private chats, where summaries go."""
+    if mini_app_url is None:
+        return None
+    page = WebAppInfo(f"{mini_app_url}coach?chat={chat_id}")
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.miniapp_coach_button, web_app=page)]])
+
+
+def profile_keyboard(texts: Texts) -> InlineKeyboardMarkup:
+    """Runner, lifter or both: onboarding's first question, /settings, and a group member's invitation."""
+    labels = {"runner": texts.profile_runner, "lifter": texts.profile_lifter, "both": texts.profile_both}
+    buttons = [InlineKeyboardButton(label, callback_data=ProfileChoice(p).pack()) for p, label in labels.items()]
+    return InlineKeyboardMarkup([buttons])

@@ -19,10 +19,10 @@ from bot.content.models import Content, Texts
 from bot.context import Services
 from bot.domain import training
 from bot.domain.strength import LiftSet, Record, RecordKind
-from bot.domain.training import Advice, Catalogue, FormCheck, LoggedSet, format_number, from_kg
+from bot.domain.training import INCREASE, Advice, Catalogue, FormCheck, LoggedSet, format_number, from_kg
 from bot.language import current_language
 from bot.settings import Settings
-from bot.storage import models, queries
+from bot.storage import courses, models, training_log
 
 
 @lru_cache(maxsize=8)
@@ -58,7 +58,7 @@ def date_text(on: date) -> str:
 
 
 async def zone_of(session: AsyncSession, chat_id: int) -> str | None:
-    subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
+    subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
     return None if subscriber is None else subscriber.timezone
 
 
@@ -71,8 +71,8 @@ async def advice_for(
 ) -> tuple[list[training.Session], Advice | None, list[models.LogEntry]]:
     """The sessions of one exercise, the advice for next time (from the log and the check-ins),
     and the rows they were read from."""
-    await queries.link_checkins(session=session, user_id=user_id, day_length=day_length(services.settings))
-    history = await queries.log_history(session=session, user_id=user_id, exercise=exercise)
+    await training_log.link_checkins(session=session, user_id=user_id, day_length=day_length(services.settings))
+    history = await training_log.log_history(session=session, user_id=user_id, exercise=exercise)
     entries = [
         LoggedSet(
             at=entry.logged_at,
@@ -87,7 +87,7 @@ async def advice_for(
     ]
     checks = [
         FormCheck(answer.answered_at, answer.effect)
-        for answer in await queries.unlinked_checkins(session=session, user_id=user_id)
+        for answer in await training_log.unlinked_checkins(session=session, user_id=user_id)
     ]
     now = services.clock.now()
     stall_after = training.STALL_AFTER * services.settings.course_day_seconds / 86400
@@ -129,3 +129,24 @@ def record_line(texts: Texts, record: Record, unit: str, *, bodyweight_volume: b
     if bodyweight_volume:
         return texts.records_volume_reps_line.format(reps=int(record.value), date=on)
     return texts.records_volume_line.format(volume=volume_text(record.value, unit), date=on)
+
+
+def _amount(value: float | None, unit: str) -> str:
+    return "" if value is None else f"{format_number(value)} {unit}"
+
+
+def progression_text(texts: Texts, advice: Advice) -> str:
+    """One sentence of advice for next time, in the person's unit."""
+    unit = advice.unit
+    low_step, high_step = INCREASE[unit]
+    values = dict(
+        current=_amount(advice.current, unit),
+        low=_amount(advice.low, unit),
+        high=_amount(advice.high, unit),
+        step=f"{format_number(low_step)}-{format_number(high_step)} {unit}",
+        sets=advice.sets,
+        clean=advice.clean_run,
+        rpe="" if advice.rpe is None else format_number(advice.rpe),
+    )
+    field = f"advice_{advice.kind}" + ("_bodyweight" if advice.bodyweight and advice.kind != "stop" else "")
+    return getattr(texts, field).format(**values).strip()

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from html import escape, unescape
+from typing import TYPE_CHECKING
 
-from bot.content.models import Advice, Content, Lesson
+from bot.content.models import Advice, Content, Lesson, Text, Texts
+from bot.domain.course import Command, Verdict
+from bot.domain.schedule import DueWhen
+from bot.language import weekday_date_text
+
+if TYPE_CHECKING:
+    from bot.services.course import Outcome
 
 MESSAGE_LIMIT = 4096  # Telegram's limit on a message's text after entity parsing
 CAPTION_LIMIT = 1024  # and on a media caption's
@@ -159,3 +167,50 @@ def advice_text(content: Content, advice: Advice) -> str:
     if advice.cues:
         parts.append(f"<b>{texts.advice_cues_heading}</b>\n" + _bullets([content.cues[c].text for c in advice.cues]))
     return "\n\n".join(parts)
+
+
+def when_text(texts: Texts, when: DueWhen) -> str:
+    """'today at 07:00', 'tomorrow at 07:00', 'on Thu 4 Jun at 07:00' or 'in 30 seconds', in the
+    language of `texts` (its words, Babel's names of days and months, its plural forms)."""
+    template: Text = getattr(texts, when.kind.value)
+    day = "" if when.day is None else weekday_date_text(when.day, texts.language)
+    return template.format(clock=when.clock, date=day, seconds=when.seconds)
+
+
+class Place(StrEnum):
+    PRIVATE = "private"
+    GROUP = "group"  # a group, supergroup or channel
+
+
+# The reply to each command by verdict: (text in a private chat, text in a group).
+REPLIES: dict[tuple[Command, Verdict], tuple[str, str]] = {
+    (Command.PAUSE, Verdict.MOVED): ("pause_done", "group_paused"),
+    (Command.PAUSE, Verdict.ALREADY): ("pause_already", "group_pause_already"),
+    (Command.PAUSE, Verdict.HELD): ("hold_reminder", "group_held"),
+    (Command.PAUSE, Verdict.STOPPED): ("stopped_hint", "group_is_stopped"),
+    (Command.PAUSE, Verdict.NO_COURSE): ("not_enrolled", "group_not_started"),
+    (Command.RESUME, Verdict.MOVED): ("resume_done", "group_resumed"),
+    (Command.RESUME, Verdict.ALREADY): ("resume_not_paused", "group_resume_not_paused"),
+    (Command.RESUME, Verdict.HELD): ("hold_reminder", "group_held"),
+    (Command.RESUME, Verdict.NO_COURSE): ("not_enrolled", "group_not_started"),
+    (Command.STOP, Verdict.MOVED): ("stop_done", "group_stopped"),
+    (Command.STOP, Verdict.ALREADY): ("stopped_hint", "group_is_stopped"),
+    (Command.STOP, Verdict.NO_COURSE): ("not_enrolled", "group_not_started"),
+    (Command.RELEASE, Verdict.MOVED): ("hold_resumed", "group_released"),
+    (Command.RELEASE, Verdict.ALREADY): ("hold_not_held", "group_not_held"),
+    (Command.RELEASE, Verdict.NOT_HELD): ("hold_not_held", "group_not_held"),
+    (Command.RESTART, Verdict.HELD): ("hold_reminder", "group_held"),
+}
+
+
+def course_reply(content: Content, command: Command, outcome: Outcome, place: Place) -> str:
+    """What a lifecycle command did, in the words of the place it was asked from (also the chat's
+    confirmation of a change made in the Mini App)."""
+    texts = content.texts
+    private_key, group_key = REPLIES[(command, outcome.verdict)]
+    return getattr(texts, private_key if place is Place.PRIVATE else group_key).format(
+        day=outcome.day,
+        next_day=outcome.next_day,
+        when="" if outcome.when is None else when_text(texts, outcome.when),
+        safety=content.course.safety.strip(),
+    )

@@ -7,7 +7,7 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./coach.db"
@@ -16,6 +16,15 @@ WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names it in one line."""
+
+
+def _https_unless_local(value: str | None, info: ValidationInfo) -> bool:
+    """Telegram reaches the bot (and opens Mini Apps) only over https; a local Bot API (the tests,
+    the demo) may use plain http. An empty value is fine: the feature is off."""
+    if not value:
+        return True
+    official = urlsplit(info.data.get("telegram_api_base_url", "")).hostname == "api.telegram.org"
+    return value.startswith("https://") or (value.startswith("http://") and not official)
 
 
 class Settings(BaseSettings):
@@ -40,6 +49,11 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)  # /healthz and /metrics in polling mode
     # Metrics of a private bot stay on this machine unless the operator opens them on purpose.
     metrics_listen: str = "127.0.0.1"
+    # The Mini App (bot/miniapp/): the public https:// address a reverse proxy forwards to this
+    # process. Served beside the webhook in webhook mode, on MINI_APP_LISTEN:MINI_APP_PORT when polling.
+    mini_app_url: str | None = None
+    mini_app_listen: str = "0.0.0.0"
+    mini_app_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
     shutdown_grace_seconds: float = Field(default=10.0, ge=0, le=600)
     admin_ids: Annotated[list[int], NoDecode] = []  # Telegram user ids allowed to use /stats
     # Telegram's limits, kept for the whole deployment (every process on one PostgreSQL database).
@@ -81,12 +95,19 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _webhook_https(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if not value:
-            return None
-        official = urlsplit(info.data.get("telegram_api_base_url", "")).hostname == "api.telegram.org"
-        if not value.startswith("https://") and not (value.startswith("http://") and not official):
+        if not _https_unless_local(value, info):
             raise ValueError("must be an https:// URL that reaches this bot (Telegram refuses plain http)")
-        return value
+        return value or None
+
+    @field_validator("mini_app_url")
+    @classmethod
+    def _mini_app_https(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """https:// for Telegram; plain http only for a local Bot API or this machine (the demo's
+        pages open in a desktop browser, not in Telegram)."""
+        on_this_machine = urlsplit(value or "").hostname in ("127.0.0.1", "localhost")
+        if not on_this_machine and not _https_unless_local(value, info):
+            raise ValueError("must be the https:// address of the Mini App (Telegram opens no other)")
+        return value.rstrip("/") + "/" if value else None
 
     @field_validator("webhook_secret", mode="after")
     @classmethod
@@ -104,6 +125,18 @@ class Settings(BaseSettings):
         """The path Telegram posts to, as the reverse proxy passes it on: the URL's own path."""
         return urlsplit(self.webhook_url or "").path.rstrip("/") or "/"
 
+    @model_validator(mode="after")
+    def _mini_app_beside_webhook(self) -> Settings:
+        """In webhook mode one server serves both: the Mini App needs a path of its own."""
+        if self.webhook_url and self.mini_app_url and (self.mini_app_path or "/") == self.webhook_path:
+            raise ValueError("MINI_APP_URL needs a path of its own beside WEBHOOK_URL's, e.g. https://host/app")
+        return self
+
+    @property
+    def mini_app_path(self) -> str:
+        """Where the Mini App lives on this server, as the reverse proxy passes it on ("" for the root)."""
+        return urlsplit(self.mini_app_url or "").path.rstrip("/")
+
     @property
     def checkin_reminder_seconds(self) -> float:
         """The reminder delay scales with a shortened course day, like everything else."""
@@ -120,5 +153,8 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = [f"{'.'.join(str(part) for part in err['loc']).upper()}: {err['msg']}" for err in exc.errors()]
+        problems = [
+            f"{'.'.join(str(part) for part in err['loc']).upper()}: {err['msg']}" if err["loc"] else err["msg"]
+            for err in exc.errors()
+        ]
         raise SettingsError("invalid setting " + "; ".join(problems)) from None

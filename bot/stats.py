@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import stats_chart
 from bot.content.models import PAIN_OPTION
+from bot.domain.course import CourseStatus
+from bot.storage.checkins import unmatched_answers
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry
-from bot.storage.queries import unmatched_answers
 
 FELT_GROUPS = {"clean": "clean", "regress": "back"}  # every other effect counts as "other"
 
@@ -80,8 +81,8 @@ async def collect(*, session: AsyncSession, days: int, unmatched: int = 10) -> S
     return Stats(
         days=days,
         enrolled=enrolled or 0,
-        active=by_status.get("active", 0),
-        finished=by_status.get("finished", 0),
+        active=by_status.get(CourseStatus.ACTIVE, 0),
+        finished=by_status.get(CourseStatus.FINISHED, 0),
         logging=loggers or 0,
         reached=reached,
         answers={day: dict(counts) for day, counts in sorted(answers.items())},

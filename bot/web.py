@@ -1,4 +1,5 @@
-"""The bot's HTTP side: Telegram's webhook, /healthz and /metrics, and once-only update handling.
+"""The bot's HTTP side: Telegram's webhook, /healthz and /metrics, the Mini App's routes (bot/miniapp/api.py),
+and once-only update handling.
 
 Following python-telegram-bot's custom webhook example, the server is our own (on tornado, which
 python-telegram-bot's webhook extra already brings) so the health and metrics routes can sit beside
@@ -30,7 +31,8 @@ from bot import metrics
 from bot.context import CoachApplication, CoachContext
 from bot.incoming import NotAnUpdate, parse_update
 from bot.logs import bind_update
-from bot.storage import queries
+from bot.miniapp.api import routes as miniapp_routes
+from bot.storage import operations
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +118,7 @@ class Metrics(_CoachHandler):
     async def get(self) -> None:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), self.coach.services.db.session() as session:
-                metrics.set_active_people(await queries.count_active_people(session=session))
+                metrics.set_active_people(await operations.count_active_people(session=session))
         except Exception as exc:  # the counters are still worth serving without the gauge
             log.warning("metrics: active people not counted: %s: %s", type(exc).__name__, exc)
         body, content_type = metrics.exposition()
@@ -135,7 +137,8 @@ async def _database_answers(application: CoachApplication) -> bool:
 
 
 class WebServer:
-    """/healthz and /metrics, plus the webhook route when `webhook_path` is given."""
+    """/healthz and /metrics, plus the webhook route when `webhook_path` is given and the Mini App's
+    pages and API (bot/miniapp/api.py) under `mini_app_path`."""
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class WebServer:
         port: int,
         webhook_path: str | None = None,
         secret: str = "",
+        mini_app_path: str | None = None,
     ) -> None:
         routes: list[tuple] = [
             (r"/healthz", Health, {"coach": application}),
@@ -153,6 +157,8 @@ class WebServer:
         if webhook_path is not None:
             path = re.escape(webhook_path.rstrip("/"))
             routes.append((rf"{path}/?", TelegramUpdates, {"coach": application, "secret": secret}))
+        if mini_app_path is not None:
+            routes += miniapp_routes(application, mini_app_path)
         # The handlers refuse bodies over MAX_BODY_BYTES with 413; tornado's own limit, twice that,
         # closes a connection whose chunked body declares more without reading it.
         self._server = HTTPServer(tornado.web.Application(routes), xheaders=True, max_body_size=2 * MAX_BODY_BYTES)
@@ -183,7 +189,7 @@ async def once_per_update(update: Update, context: CoachContext) -> None:
     if services.settings.webhook_url is None:  # polling: getUpdates' offset hands each update out once
         return
     async with services.db.session() as session:
-        first = await queries.first_sighting(session=session, update_id=update.update_id, now=services.clock.now())
+        first = await operations.first_sighting(session=session, update_id=update.update_id, now=services.clock.now())
     if not first:
         metrics.duplicate_update()
         log.info("delivered again, already handled: skipped")
@@ -205,7 +211,7 @@ async def forget_old_updates(context: CoachContext) -> None:
     services = context.services
     try:
         async with services.db.session() as session:
-            await queries.forget_processed_updates(
+            await operations.forget_processed_updates(
                 session=session, before=services.clock.now() - KEEP_PROCESSED_UPDATES
             )
     except Exception as exc:  # the database may be briefly away; the next run catches up

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_application
 from bot.context import CoachApplication
+from bot.demo.fake_telegram import FakeBotApi
 from bot.settings import Settings
 from bot.storage.migrate import upgrade_async
 from bot.storage.models import Delivery
-from tests.fakebotapi import FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN"
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `coach` sets it: durations are timedeltas

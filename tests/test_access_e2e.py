@@ -43,14 +43,16 @@ from bot.callback_data import (
     ZonePick,
 )
 from bot.content import load_content
+from bot.demo.fake_telegram import FakeBotApi
+from bot.domain.course import Verdict
 from bot.domain.rest import MAX_REST_SECONDS
 from bot.services.access import CALLBACK_RULES
-from bot.storage import queries
+from bot.services.course import CourseService
+from bot.storage import checkins
+from bot.storage.checkins import AnswerWrite
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment, GroupMember, LogEntry, ProcessedUpdate, SendBudget
-from bot.storage.queries import AnswerWrite
 from tests.conftest import FakeClock, Person, RunningBot, buttons, lesson_days, make_settings
-from tests.fakebotapi import FakeBotApi
 from tests.test_group_e2e import Club, rows, until
 from tests.test_privacy_e2e import _rows_about as rows_about
 
@@ -373,22 +375,23 @@ async def test_twenty_presses_at_once_ask_once_restart_once_and_resume_once(tele
         await bot.stop()
 
 
-async def test_the_database_decides_when_several_processes_confirm_at_once(database_url):
+async def test_the_database_decides_when_several_processes_confirm_at_once(telegram, database_url):
     """Twenty sessions at once (as twenty processes would): one restart, one counted answer."""
     db = Database(database_url)
     try:
         await seed_people(db, 1, now=clock_start(), due_at=clock_start())
         [run] = await db_rows(db, Enrollment)
 
-        async def restart() -> Enrollment | None:
-            async with db.session() as session:
-                return await queries.restart_enrollment(
-                    session=session, chat_id=run.chat_id, replacing=run.id, now=clock_start()
-                )
+        async def nothing_sent(_bot: object, _enrollment_id: int) -> None:
+            return None
 
-        started = [fresh for fresh in await asyncio.gather(*(restart() for _ in range(20))) if fresh]
+        course = CourseService(
+            settings=make_settings(telegram, database_url), db=db, clock=FakeClock(), deliver_now=nothing_sent
+        )
+        outcomes = await asyncio.gather(*(course.restart(run.chat_id, run.id) for _ in range(20)))
+        started = [outcome for outcome in outcomes if outcome.verdict is Verdict.MOVED]
         assert len(started) == 1 and len(await db_rows(db, Enrollment)) == 2
-        [fresh] = started
+        fresh = (await db_rows(db, Enrollment))[-1]
         write = AnswerWrite(
             enrollment_id=fresh.id,
             chat_id=run.chat_id,
@@ -406,7 +409,7 @@ async def test_the_database_decides_when_several_processes_confirm_at_once(datab
 
         async def answer() -> list[AnswerWrite]:
             async with db.session() as session:
-                return await queries.store_answers(session=session, writes=[write])
+                return await checkins.store_answers(session=session, writes=[write])
 
         counted = [written for written in await asyncio.gather(*(answer() for _ in range(20))) if written]
         assert len(counted) == 1 and len(await db_rows(db, CheckinAnswer)) == 1

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from benchmarks.seed import seed_people
-from bot.storage.answer_writer import AnswerWriter, Recorded
+from bot.services.answers import AnswerWriter, Recorded
+from bot.storage.checkins import AnswerWrite
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment
-from bot.storage.queries import AnswerWrite
 
 NOW = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 

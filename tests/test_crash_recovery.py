@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 from benchmarks.seed import FIRST_CHAT, seed_people
 from bot.delivery.engine import send_concurrency
+from bot.demo.fake_telegram import Call, FakeBotApi
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Delivery, Enrollment
 from tests.conftest import TOKEN
-from tests.fakebotapi import Call, FakeBotApi
 from tests.test_operations import _coach, _coach_env
 
 PEOPLE = 300

@@ -1,9 +1,9 @@
 """End to end: /cue, /drill, topic buttons and inline mode through the fake Bot API."""
 
-from bot.storage import queries
+from bot.demo.fake_telegram import FakeBotApi
+from bot.storage import courses
 from bot.storage.models import CheckinAnswer
 from tests.conftest import Person, buttons
-from tests.fakebotapi import FakeBotApi
 
 TOPIC_BUTTONS = [f"cue:topic:{t}" for t in ("down", "up", "brace", "back", "knees", "glutes", "running")]
 BRACE_PUNCH = "Brace as if someone is about to punch you in the stomach."
@@ -43,7 +43,7 @@ async def test_cue_alone_shows_my_lesson_cues_then_my_latest_check_in_and_the_to
     assert [data for _, data in buttons(mine)] == TOPIC_BUTTONS
 
     async with running_bot.app.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=alex.chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=alex.chat_id)
         session.add(
             CheckinAnswer(
                 enrollment_id=enrollment.id,

@@ -3,6 +3,7 @@ number and by typing, day 1 at once, day 2 one short course day later, /quit."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -10,9 +11,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import parse_qsl
 
-from bot.demo.terminal import choices_of, plain_text
+from bot.demo.terminal import BOLD, DEMO_GROUP_ID, PLAIN, choices_of
+from bot.domain.text import plain_text
 
 DAY_SECONDS = 5
 
@@ -21,8 +25,9 @@ class Demo:
     """`coach demo` in a subprocess; every wait is bounded."""
 
     def __init__(self, folder: Path, *extra: str) -> None:
-        tree = str(Path(__file__).resolve().parent.parent)  # this checkout's bot, not an installed one
-        env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PTB_TIMEDELTA": "true", "PYTHONPATH": tree}
+        # This checkout's bot, whatever an installed copy says
+        checkout = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONIOENCODING": "utf-8", "PTB_TIMEDELTA": "true", "PYTHONPATH": checkout}
         for name in ("BOT_TOKEN", "DATABASE_URL", "WEBHOOK_URL", "LOG_LEVEL"):
             env.pop(name, None)
         self.process = subprocess.Popen(
@@ -134,11 +139,34 @@ def test_the_end_of_input_ends_the_demo_after_the_last_answer(tmp_path):
         demo.close()
 
 
+def test_the_demo_prints_signed_links_to_the_mini_app_pages(tmp_path):
+    """The learner's and the coach's page of the demo open from the printed links: the initData in
+    their fragment is signed for the demo's person, who coaches the demo group."""
+    demo = Demo(tmp_path)
+    try:
+        learner = demo.wait_for(r"your course: http://127\.0\.0\.1:\d+/app/#tgWebAppData=", timeout=30)
+        coach = demo.wait_for(r"coach page of the demo group: http://")
+        for line, path in ((learner, "api/learner"), (coach, f"api/coach?chat={DEMO_GROUP_ID}")):
+            url = line.split(": ", 1)[1]
+            page, fragment = url.split("#", 1)
+            signed = dict(parse_qsl(fragment))["tgWebAppData"]
+            api = page.split("/app/", 1)[0] + "/app/" + path
+            request = urllib.request.Request(api, headers={"Authorization": f"tma {signed}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                data = json.load(response)
+            assert "funnel" not in data or [row["day"] for row in data["funnel"]] == [1, 2, 3]
+        assert data["attention"]["red_flags"][0]["name"] == "Chen"
+        demo.type("/quit")
+        assert demo.process.wait(timeout=20) == 0
+    finally:
+        demo.close()
+
+
 def test_telegram_html_reads_as_plain_text():
     assert (
         plain_text("<b>Day 1</b> &lt;3 <a href='https://example.org'>more</a>") == "Day 1 <3 more (https://example.org)"
     )
-    assert plain_text("<b>bold</b>", bold=True) == "\033[1mbold\033[0m"
+    assert plain_text("<b>bold</b>", bold=(BOLD, PLAIN)) == "\033[1mbold\033[0m"
 
 
 def test_buttons_become_numbered_choices_and_location_requests_are_left_out():

@@ -28,7 +28,7 @@ from telegram.error import (
 from telegram.ext import Application, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from tests.fakebotapi import FakeBotApi, RateLimits
+from bot.demo.fake_telegram import FakeBotApi, RateLimits
 
 USER_ID = 42
 

@@ -19,10 +19,10 @@ from telegram.error import Forbidden
 
 from bot.app import build_application
 from bot.context import CoachApplication, CoachContext
+from bot.demo.fake_telegram import FakeBotApi
 from bot.storage.migrate import upgrade_async
 from bot.storage.models import CheckinAnswer, Delivery, Enrollment, Subscriber
 from tests.conftest import TOKEN, FakeClock, make_settings
-from tests.fakebotapi import FakeBotApi
 
 BATCH, BATCHES = 25, 202  # 5,050 updates
 USERS = range(1001, 1007)

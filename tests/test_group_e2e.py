@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from bot.app import CONTENT_DIR, build_application
 from bot.content import load_content
+from bot.demo.fake_telegram import FakeBotApi
 from bot.storage.models import CheckinAnswer, Enrollment, GroupMember, Subscriber
 from tests.conftest import TALLY_SECONDS, Person, RunningBot, buttons, group_settings, lesson_days
-from tests.fakebotapi import FakeBotApi
 
 CONTENT = load_content(CONTENT_DIR)
 ADVICE = {item.id: item for item in CONTENT.checkin.advice}

@@ -5,6 +5,7 @@ flag), /cue, /log and /progress, and switch language mid-course without losing a
 Expected texts come from each language's content, so rewording a translation never breaks a test;
 what is checked is that the right language's words arrive, and none of English's."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from bot.app import COMMANDS, CONTENT_DIR
 from bot.content.languages import load_library
+from bot.delivery.lean import LeanRequest
 from bot.storage.models import ChatLanguage, Enrollment, LogEntry
 from tests.conftest import Person, RunningBot, buttons
 
@@ -161,7 +163,17 @@ async def test_a_language_we_lack_is_asked_with_buttons_and_a_guess_never_overri
     assert first_line(LIBRARY["es"].texts.help) in plain(help_text)
 
 
-async def test_lessons_go_out_in_each_recipients_language(running_bot, telegram):
+async def test_lessons_go_out_in_each_recipients_language(running_bot, telegram, monkeypatch):
+    """One fan-out, the same day for everyone: the lean path renders a variant per language, and
+    each recipient gets their own language's lesson."""
+    lean_posts: list[int] = []
+    post = LeanRequest.do_request
+
+    async def spied(self, url, method, request_data=None, **timeouts):
+        lean_posts.append(json.loads(request_data.json_payload)["chat_id"])
+        return await post(self, url, method, request_data, **timeouts)
+
+    monkeypatch.setattr(LeanRequest, "do_request", spied)
     people = {language: speaker(telegram, running_bot, 3200 + i, language) for i, language in enumerate(SPEAKERS)}
     english = Person(telegram, 3299, "Alex", running_bot)
     for language, person in people.items():
@@ -173,6 +185,7 @@ async def test_lessons_go_out_in_each_recipients_language(running_bot, telegram)
     for (language, person), before in zip(everyone, seen, strict=True):
         [lesson] = await person.expect(1, after=before)
         assert LIBRARY[language].lesson(2).title in plain(lesson), language
+        assert person.chat_id in lean_posts, "a lesson of the fan-out: the lean path"
 
 
 async def test_menus_and_profile_are_set_for_every_language_at_start_up(running_bot, telegram):
@@ -180,7 +193,7 @@ async def test_menus_and_profile_are_set_for_every_language_at_start_up(running_
         code = "" if language == "en" else language
         menu = telegram._commands[('{"type": "default"}', code)]
         assert [c["command"] for c in menu] == list(COMMANDS)
-        assert [c["description"] for c in menu] == [content.texts.commands[name] for name in COMMANDS]
+        assert [c["description"] for c in menu] == [getattr(content.texts, f"command_{name}") for name in COMMANDS]
         assert telegram._descriptions[("description", code)] == content.texts.bot_description.strip()
         assert telegram._descriptions[("short_description", code)] == content.texts.bot_short_description.strip()
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.logs import CHATTY, MAX_LINE_CHARACTERS, PAYLOAD_LOGGERS, configure_logging
 from bot.settings import Settings
-from bot.storage import queries
+from bot.storage import courses, deliveries, operations
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 from bot.storage.models import Delivery
@@ -69,16 +69,16 @@ async def _coach(env: dict[str, str], folder: Path) -> asyncio.subprocess.Proces
 
 async def _seed_due_lessons(url: str, count: int) -> None:
     """`count` onboarded people whose day 1 is due now, for the fan-out: started longer ago than a
-    promise of "right away" holds a lesson back from it (queries.ASKED_GRACE)."""
-    db, now = Database(url), datetime.now(UTC) - queries.ASKED_GRACE
+    promise of "right away" holds a lesson back from it (deliveries.ASKED_GRACE)."""
+    db, now = Database(url), datetime.now(UTC) - deliveries.ASKED_GRACE
     async with db.session() as session:
         for chat_id in range(5001, 5001 + count):
-            subscriber, _ = await queries.get_or_create_subscriber(
+            subscriber, _ = await courses.get_or_create_subscriber(
                 session=session, chat_id=chat_id, name=f"P{chat_id}", kind="private", now=now
             )
             subscriber.profile, subscriber.lesson_time, subscriber.timezone = "runner", "07:00", "Europe/Berlin"
             subscriber.onboarded = True
-            await queries.start_enrollment(session=session, chat_id=chat_id, now=now)
+            await courses.begin_run(session=session, chat_id=chat_id, now=now)
     await db.dispose()
 
 
@@ -164,14 +164,14 @@ async def test_update_records_are_kept_two_days_then_forgotten(database_url):
     db, now = Database(database_url), datetime(2026, 6, 10, tzinfo=UTC)
     try:
         async with db.session() as session:
-            assert await queries.first_sighting(session=session, update_id=1, now=now - timedelta(days=3))
-            assert await queries.first_sighting(session=session, update_id=2, now=now - timedelta(hours=1))
-            assert not await queries.first_sighting(session=session, update_id=2, now=now)
+            assert await operations.first_sighting(session=session, update_id=1, now=now - timedelta(days=3))
+            assert await operations.first_sighting(session=session, update_id=2, now=now - timedelta(hours=1))
+            assert not await operations.first_sighting(session=session, update_id=2, now=now)
         async with db.session() as session:
-            forgotten = await queries.forget_processed_updates(session=session, before=now - KEEP_PROCESSED_UPDATES)
+            forgotten = await operations.forget_processed_updates(session=session, before=now - KEEP_PROCESSED_UPDATES)
         assert forgotten == 1
         async with db.session() as session:
-            assert not await queries.first_sighting(session=session, update_id=2, now=now)
+            assert not await operations.first_sighting(session=session, update_id=2, now=now)
     finally:
         await db.dispose()
 
@@ -335,8 +335,8 @@ async def test_upgrading_a_database_from_the_first_schema_keeps_every_row(kind, 
     assert head == _head_revision()
     db = Database(url)  # and the bot reads the old rows through its models
     async with db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=1002)
-        enrollment = await queries.current_enrollment(session=session, chat_id=1001)
+        subscriber = await courses.get_subscriber(session=session, chat_id=1002)
+        enrollment = await courses.current_enrollment(session=session, chat_id=1001)
     await db.dispose()
     assert (subscriber.timezone, subscriber.reachable) == ("America/New_York", False)
     assert enrollment.current_day == 3 and enrollment.last_sent_at == datetime(2026, 6, 3, 5, tzinfo=UTC)

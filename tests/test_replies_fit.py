@@ -9,9 +9,9 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.demo.fake_telegram import _plain_text
 from bot.render import CAPTION_LIMIT, MESSAGE_LIMIT, split_message
 from tests.conftest import Person
-from tests.fakebotapi import _plain_text
 
 _ENTITY = re.compile(r"&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
 

@@ -1,12 +1,14 @@
 """The course engine's timing rules, with explicit instants instead of a running clock."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from bot.app import CONTENT_DIR
+from bot.content import load_content
 from bot.content.languages import load_library
-from bot.domain.schedule import LessonSchedule, describe_due, next_due
+from bot.domain.schedule import DueKind, DueWhen, LessonSchedule, describe_due, next_due
+from bot.render import when_text
 
 LIBRARY = load_library(CONTENT_DIR)
 
@@ -96,16 +98,19 @@ def test_short_course_day_spaces_lessons_one_short_day_apart():
 
 
 def test_describe_due_speaks_in_local_terms():
-    now, texts = utc(2026, 6, 1, 8, 0), LIBRARY.base.texts
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 2, 5, 0), now, texts) == "tomorrow at 07:00"
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 1, 15, 0), now, texts) == "today at 17:00"
-    assert describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now, texts) == "on Thu 4 Jun at 07:00"
+    now = utc(2026, 6, 1, 8, 0)
+    texts = load_content(CONTENT_DIR).texts
+    assert when_text(texts, describe_due(BERLIN_7AM, utc(2026, 6, 2, 5, 0), now)) == "tomorrow at 07:00"
+    assert when_text(texts, describe_due(BERLIN_7AM, utc(2026, 6, 1, 15, 0), now)) == "today at 17:00"
+    assert describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now) == DueWhen(DueKind.LATER, "07:00", date(2026, 6, 4))
+    assert when_text(texts, describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), now)) == "on Thu 4 Jun at 07:00"
 
 
 def test_describe_due_speaks_each_language():
-    now, later = utc(2026, 6, 1, 8, 0), utc(2026, 6, 4, 5, 0)
-    assert describe_due(BERLIN_7AM, later, now, LIBRARY["es"].texts) == "el jue 4 jun a las 07:00"
-    assert describe_due(BERLIN_7AM, later, now, LIBRARY["ru"].texts) == "чт 4 июн. в 07:00"
+    now, later = utc(2026, 6, 1, 8, 0), describe_due(BERLIN_7AM, utc(2026, 6, 4, 5, 0), utc(2026, 6, 1, 8, 0))
+    assert when_text(LIBRARY["es"].texts, later) == "el jue 4 jun a las 07:00"
+    assert when_text(LIBRARY["ru"].texts, later) == "чт 4 июн. в 07:00"
     fast = LessonSchedule(time(7, 0), "Europe/Berlin", day_seconds=20)
-    in_seconds = [describe_due(fast, now + timedelta(seconds=s), now, LIBRARY["ru"].texts) for s in (1, 3, 5, 21)]
+    soon = [describe_due(fast, now + timedelta(seconds=s), now) for s in (1, 3, 5, 21)]
+    in_seconds = [when_text(LIBRARY["ru"].texts, when) for when in soon]
     assert in_seconds == ["через 1 секунду", "через 3 секунды", "через 5 секунд", "через 21 секунду"]

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.cli import main
 from bot.settings import Settings, SettingsError, load_settings
 from bot.stats import collect, stats_png, stats_text
-from bot.storage import queries
+from bot.storage import checkins
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry, Subscriber
 from tests.conftest import Person, RunningBot, make_settings
@@ -104,7 +104,7 @@ async def test_coach_stats_unmatched_lists_typed_answers_without_names(sqlite_ur
     db = Database(sqlite_url)
     async with db.session() as session:
         enrollment = (await session.execute(select(Enrollment))).scalars().first()
-        await queries.note_unread(
+        await checkins.note_unread(
             session=session,
             enrollment_id=enrollment.id,
             user_id=enrollment.chat_id,

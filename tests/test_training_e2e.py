@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.handlers import training
+from bot.handlers import preferences
 from bot.render import graduation_text
-from bot.storage import queries
+from bot.storage import courses
 from bot.storage.models import CheckinAnswer, LogEntry
 from tests.conftest import Person, RunningBot, buttons, make_settings
 from tests.test_charts import png_size
@@ -20,7 +20,7 @@ def felt_buttons(message: dict) -> list[str]:
 async def _answer(bot: RunningBot, person: Person, *, day: int, effect: str, advice: str) -> int:
     """A check-in answer as the check-in module stores it (a leaf: advice and effect)."""
     async with bot.app.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=person.chat_id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=person.chat_id)
         answer = CheckinAnswer(
             enrollment_id=enrollment.id,
             chat_id=person.chat_id,
@@ -150,18 +150,18 @@ async def test_weekly_check_in_is_opt_in_and_comes_once_a_week(running_bot, tele
     [on] = await alex.press(state, "weekly:on")
     assert "<b>on</b>" in on["text"]
     await alex.say("/log rdl 35 3x12")
-    assert await training.send_weekly(app.bot, app.services) == 0
+    assert await preferences.send_weekly(app.bot, app.services) == 0
 
     await running_bot.at(clock.now() + timedelta(days=7))
-    assert await training.send_weekly(app.bot, app.services) == 1
+    assert await preferences.send_weekly(app.bot, app.services) == 1
     nudge = alex.messages[-1]["text"]
     assert "Weekly check-in" in nudge and "Your last line: <b>Romanian deadlift</b>, 3 × 12 at 35 lb" in nudge
-    assert await training.send_weekly(app.bot, app.services) == 0, "once a week, not once a tick"
+    assert await preferences.send_weekly(app.bot, app.services) == 0, "once a week, not once a tick"
 
     [off] = await alex.say("/weekly off")
     assert "<b>off</b>" in off["text"]
     await running_bot.at(clock.now() + timedelta(days=8))
-    assert await training.send_weekly(app.bot, app.services) == 0
+    assert await preferences.send_weekly(app.bot, app.services) == 0
 
 
 async def test_a_shortened_course_day_shortens_the_week(telegram, sqlite_url, clock):
@@ -170,9 +170,9 @@ async def test_a_shortened_course_day_shortens_the_week(telegram, sqlite_url, cl
     try:
         sam = Person(telegram, 2002, "Sam", bot)
         await sam.say("/weekly on")
-        assert training.weekly_interval(bot.settings) == 2.5
+        assert preferences.weekly_interval(bot.settings) == 2.5
         await bot.at(clock.now() + timedelta(minutes=7))
-        assert await training.send_weekly(bot.app.bot, bot.app.services) == 1
+        assert await preferences.send_weekly(bot.app.bot, bot.app.services) == 1
         assert "Nothing logged yet" in sam.messages[-1]["text"]
     finally:
         await bot.stop()

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 
 from bot.app import build_application, serve
 from bot.context import CoachApplication
+from bot.demo.fake_telegram import FakeBotApi
 from bot.settings import SettingsError, load_settings
 from bot.storage.models import ProcessedUpdate
 from tests.conftest import FakeClock, buttons, lesson_days, make_settings
-from tests.fakebotapi import FakeBotApi
 
 SECRET = "webhook-Secret_42"
 WEBHOOK_URL = "https://coach.example.org/telegram"  # what Telegram is told; nothing connects to it

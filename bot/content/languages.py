@@ -24,7 +24,7 @@ from bot.domain.training import LIFTS
 from bot.language import BASE_LANGUAGE, PLURAL_CATEGORIES, current_language, plural_categories
 
 LANGUAGE_DIR = re.compile(r"^[a-z]{2}$")
-CONTENT_FILES = ("course", "drills", "cues", "checkin", "texts")
+CONTENT_FILES = ("course", "drills", "cues", "checkin", "texts", "miniapp")
 # Values that name things rather than say them: a translation keeps them exactly as in English.
 IDENTITY_KEYS = frozenset(
     {"id", "drill", "advice", "next", "checkin", "plural", "effect", "day", "button", "topics", "cues", "drills"}

@@ -27,6 +27,7 @@ from bot.content.models import (
     ExerciseNames,
     Lesson,
     Lexicon,
+    MiniAppTexts,
     Plural,
     Texts,
 )
@@ -163,9 +164,8 @@ def load_content(
     every problem. The lexicons of every language live in one folder, `root/lexicons` by default;
     `lexicons` already loaded (by the base language) are used as they are."""
     problems: list[Problem] = []
-    sources = {
-        name: _parse(root / f"{name}.yaml", problems) for name in ("course", "drills", "cues", "checkin", "texts")
-    }
+    files = ("course", "drills", "cues", "checkin", "texts", "miniapp")
+    sources = {name: _parse(root / f"{name}.yaml", problems) for name in files}
     lesson_files = sorted((root / "lessons").glob("*.yaml"))
     if not lesson_files:
         problems.append(Problem(root / "lessons", 1, "no lesson files (day-1.yaml ... day-7.yaml)"))
@@ -213,6 +213,7 @@ def load_content(
     if (root / "exercises.yaml").exists():
         exercises_source = _parse(root / "exercises.yaml", problems)
         exercise_names = _validate(ExerciseNames, exercises_source, problems) if exercises_source else None
+    miniapp = _validate(MiniAppTexts, sources["miniapp"], problems) if sources["miniapp"] else None
     missing_days = sorted(set(range(1, len(lesson_sources) + 1)) - set(lessons))
     if missing_days and len(lessons) == len(lesson_sources):
         problems.append(Problem(root / "lessons", 1, f"days must run 1..N without gaps; missing {missing_days}"))
@@ -224,7 +225,7 @@ def load_content(
     if checkin is not None:
         refs.check_tree(checkin, sources["checkin"], days=len(lessons))
 
-    if problems or course is None or checkin is None or texts is None or "en" not in lexicons:
+    if problems or course is None or checkin is None or texts is None or miniapp is None or "en" not in lexicons:
         if not problems:
             problems.append(Problem(lexicons_dir, 1, "no English lexicon (en.yaml)"))
         raise ContentError(problems)
@@ -237,6 +238,7 @@ def load_content(
         texts=texts,
         lexicons=lexicons,
         exercise_names=exercise_names.exercises if exercise_names else {},
+        miniapp=miniapp,
     )
 
 

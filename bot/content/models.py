@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal
 
 import snowballstemmer
@@ -141,6 +142,14 @@ class CheckinTree(Strict):
     nodes: list[Node] = Field(min_length=1)
     advice: list[Advice] = Field(min_length=1)
 
+    @cached_property
+    def node_by_id(self) -> dict[str, Node]:
+        return {node.id: node for node in self.nodes}
+
+    @cached_property
+    def advice_by_id(self) -> dict[str, Advice]:
+        return {advice.id: advice for advice in self.advice}
+
 
 class Plural(Strict):
     """A sentence whose words depend on a count: one form per CLDR plural category the language has
@@ -179,6 +188,8 @@ class Texts(Strict):
 
     start_intro: str
     start_known: str
+    start_paused_note: str
+    start_held_note: str
     start_finished: str
     ask_profile: str
     profile_runner: str
@@ -189,6 +200,7 @@ class Texts(Strict):
     ask_timezone: str
     share_location_button: str
     timezone_invalid: str
+    shared_location_label: str
     timezone_choices: str
     onboarding_done: str
     help: str
@@ -210,6 +222,14 @@ class Texts(Strict):
     settings_timezone_button: str
     settings_profile_button: str
     settings_saved: str
+    settings_next_lesson: str
+    due_today: str
+    due_tomorrow: str
+    due_on_date: str
+    due_in_seconds: Text
+    name_fallback: str
+    error_press: str
+    error_message: str
     not_enrolled: str
     unknown_command: str
     unexpected_message: str
@@ -248,6 +268,9 @@ class Texts(Strict):
     hold_ok_button: str
     hold_resumed: str
     hold_not_held: str
+    hold_reminder: str
+    hold_restart_button: str
+    hold_restarted: str
     checkins_heading: str
     checkins_line: str
     checkins_helped: str
@@ -394,6 +417,10 @@ class Texts(Strict):
     group_resume_not_paused: str
     group_stopped: str
     group_not_started: str
+    group_is_stopped: str
+    group_held: str
+    group_released: str
+    group_not_held: str
     group_here_topic: str
     group_here_general: str
     group_here_no_topics: str
@@ -424,20 +451,38 @@ class Texts(Strict):
     group_summary_to_admins: str
     group_digest_heading: str
     group_commands_here: str
-    when_today: str
-    next_lesson_arrives: str
-    shared_location: str  # what timezone_invalid calls a shared location it found no zone for
-    when_tomorrow: str
-    when_on: str
-    when_in_seconds: Text
     language_ask: str
     language_saved: str
     group_language_set: str
     group_language_unknown: str
-    # Telegram's own surfaces, set per language at start-up: the profile and the command menu
+    # Telegram's own surfaces, set per language at start-up: the profile and the command menus
     bot_description: str = Field(max_length=512)
     bot_short_description: str = Field(max_length=120)
-    commands: dict[str, CommandDescription]
+    miniapp_menu_button: str
+    miniapp_coach_button: str
+    command_today: CommandDescription
+    command_cue: CommandDescription
+    command_drill: CommandDescription
+    command_checkins: CommandDescription
+    command_settings: CommandDescription
+    command_language: CommandDescription
+    command_pause: CommandDescription
+    command_resume: CommandDescription
+    command_restart: CommandDescription
+    command_stop: CommandDescription
+    command_help: CommandDescription
+    command_log: CommandDescription
+    command_progress: CommandDescription
+    command_undo: CommandDescription
+    command_records: CommandDescription
+    command_plates: CommandDescription
+    command_rest: CommandDescription
+    command_export: CommandDescription
+    command_forget: CommandDescription
+    command_units: CommandDescription
+    command_weekly: CommandDescription
+    command_groupcourse: CommandDescription
+    command_summary: CommandDescription
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words
@@ -551,6 +596,106 @@ class Sarcasm(Strict):
     inverting: Phrases = []
 
 
+class MiniAppTexts(Strict):
+    """Every sentence of the Mini App's pages in one language (content/miniapp.yaml); plain text,
+    placeholders in {braces} filled in by the page."""
+
+    loading: str
+    refused_unsigned: str
+    refused_forbidden: str
+    load_failed: str
+    nav_mine: str
+    nav_operator: str
+    learner_title: str
+    course_day: str
+    course_not_started: str
+    status_active: str
+    status_paused: str
+    status_held: str
+    status_stopped: str
+    status_finished: str
+    next_lesson: str
+    no_next_lesson: str
+    checkins_heading: str
+    checkins_none: str
+    checkin_day: str
+    checkin_advice: str
+    fix_yes: str
+    fix_partly: str
+    fix_no: str
+    fix_unknown: str
+    progress_heading: str
+    progress_none: str
+    progress_pick: str
+    progress_axis: str
+    progress_axis_reps: str
+    progress_tap: str
+    session_line: str
+    session_body_weight: str
+    felt_clean: str
+    felt_regress: str
+    session_effort: str
+    session_checkin: str
+    settings_heading: str
+    setting_time: str
+    setting_zone: str
+    setting_units: str
+    setting_weekly: str
+    setting_paused: str
+    setting_save: str
+    setting_saved: str
+    setting_unchanged: str
+    setting_bad_time: str
+    setting_bad_zone: str
+    setting_many_zones: str
+    setting_not_started: str
+    coach_title: str
+    coach_not_started: str
+    funnel_heading: str
+    col_day: str
+    col_sent: str
+    col_answered: str
+    col_clean: str
+    col_lower_back: str
+    col_other_faults: str
+    col_red_flags: str
+    funnel_sent_note: str
+    attention_heading: str
+    attention_red_flag: str
+    attention_silent: str
+    attention_none: str
+    trend_heading: str
+    csv_button: str
+    csv_name: str
+    csv_question: str
+    csv_answer: str
+    csv_advice: str
+    csv_fix_helped: str
+    csv_answered_at: str
+    operator_title: str
+    cohorts_heading: str
+    cohort_group: str
+    cohort_private: str
+    cohort_started: str
+    outcomes_heading: str
+    col_advice: str
+    col_given: str
+    col_next_clean: str
+    col_next_same: str
+    col_next_other: str
+    col_next_red: str
+    col_next_none: str
+    col_helped: str
+    unread_heading: str
+    unread_none: str
+    col_when: str
+    col_question: str
+    col_how: str
+    col_text: str
+    unread_asked: str
+    unread_pain: str
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -621,6 +766,7 @@ class Content(Strict):
     texts: Texts
     lexicons: dict[str, Lexicon]  # language -> the check-in reader's words
     exercise_names: dict[str, ExerciseName] = {}  # a translation's names for /log, beside the English ones
+    miniapp: MiniAppTexts  # the Mini App's sentences (content/miniapp.yaml, one per language tree)
 
     @property
     def days(self) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from sqlalchemy import Row
 from telegram import InlineKeyboardMarkup
 
 from bot.content import Content
@@ -15,7 +16,7 @@ from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.domain.groups import member_link_payload, start_link, tally
 from bot.keyboards import checkin_keyboard, fix_keyboard, group_checkin_keyboard
 from bot.render import MESSAGE_LIMIT, drill_block, graduation_text, lesson_text, split_message
-from bot.storage import queries
+from bot.storage import deliveries, groups
 from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer
 
@@ -32,7 +33,8 @@ class Outgoing:
     markup: InlineKeyboardMarkup | None = None
 
 
-def past_answers(rows: Iterable[CheckinAnswer]) -> list[PastAnswer]:
+def past_answers(rows: Iterable[CheckinAnswer | Row]) -> list[PastAnswer]:
+    """Stored answers (ORM objects or `advice_histories` rows) as the adaptation rules read them."""
     return [PastAnswer(r.id, r.day, r.advice, r.effect, r.answered_at, r.fix_helped) for r in rows]
 
 
@@ -61,17 +63,25 @@ class LessonComposer:
         that is open. A group or channel gets the group lesson instead."""
         if kind != "private":
             return await self.compose_group(enrollment_id=enrollment_id, day=day, bot_username=bot_username)
+        if history is None and day <= self.content.days:
+            async with self.db.session() as session:
+                histories = await deliveries.advice_histories(session=session, enrollment_ids=[enrollment_id])
+            history = past_answers(histories.get(enrollment_id, []))
+        adaptation = adapt_next_lesson(history or [], day)
+        return self.private_lesson(enrollment_id=enrollment_id, day=day, profile=profile, adaptation=adaptation)
+
+    def private_lesson(
+        self, *, enrollment_id: int, day: int, profile: str | None, adaptation: Adaptation
+    ) -> list[Outgoing]:
+        """A person's lesson for `day`, opened as `adaptation` says (or the graduation message past
+        the last day). It reads nothing else, so the fan-out renders it once per variant
+        (bot/delivery/lean.py)."""
         content, texts = self.content, self.content.texts
         if day > content.days:
             return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
-        if history is None:
-            async with self.db.session() as session:
-                histories = await queries.advice_histories(session=session, enrollment_ids=[enrollment_id])
-            history = past_answers(histories.get(enrollment_id, []))
-        adaptation = adapt_next_lesson(history, day)
         lesson = content.lesson(day)
         text = lesson_text(content, lesson, profile, opening=self._opening(adaptation))
-        node = next((n for n in content.checkin.nodes if n.id == lesson.checkin), None)
+        node = content.checkin.node_by_id.get(lesson.checkin or "")
         if node is not None:
             text += f"\n\n<b>{node.question}</b>"
         chunks = split_message(text)
@@ -79,7 +89,7 @@ class LessonComposer:
         markup = checkin_keyboard(enrollment_id, day, node) if node is not None else None
         messages.append(Outgoing(chunks[-1], markup))
         if adaptation.ask_fix is not None:
-            advice = next(a for a in content.checkin.advice if a.id == adaptation.ask_fix.advice)
+            advice = content.checkin.advice_by_id[adaptation.ask_fix.advice]
             question = texts.fix_question.format(day=adaptation.ask_fix.day, advice=advice.title)
             messages.append(Outgoing(question, fix_keyboard(adaptation.ask_fix.answer_id, texts)))
         return messages
@@ -93,7 +103,7 @@ class LessonComposer:
             return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
         lesson = content.lesson(day)
         chunks = split_message(lesson_text(content, lesson, "both"))
-        node = next((n for n in content.checkin.nodes if n.id == lesson.checkin), None)
+        node = content.checkin.node_by_id.get(lesson.checkin or "")
         if node is None:
             return [Outgoing(chunk) for chunk in chunks]
         block = f"<b>{node.question}</b>"
@@ -110,9 +120,9 @@ class LessonComposer:
 
     async def tally_line(self, *, enrollment_id: int, day: int, node_id: str) -> str:
         """'🍑 Hamstrings and glutes 5 · 🔻 Lower back 2': how many chose each answer, no names."""
-        node = next(n for n in self.content.checkin.nodes if n.id == node_id)
+        node = self.content.checkin.node_by_id[node_id]
         async with self.db.session() as session:
-            chosen = await queries.chosen_options(session=session, enrollment_id=enrollment_id, day=day, node=node_id)
+            chosen = await groups.chosen_options(session=session, enrollment_id=enrollment_id, day=day, node=node_id)
         counts = tally([(o.id, o.label) for o in node.options], chosen)
         return " · ".join(f"{escape(label)} {count}" for label, count in counts)
 
@@ -121,7 +131,7 @@ class LessonComposer:
         if adaptation.kind == "progress":
             return texts.adapt_progress.strip()
         if adaptation.kind in ("regress", "activate"):
-            advice = next(a for a in self.content.checkin.advice if a.id == adaptation.advice)
+            advice = self.content.checkin.advice_by_id[adaptation.advice]
             intro = texts.adapt_regress if adaptation.kind == "regress" else texts.adapt_activate
             drills = "\n\n".join(drill_block(self.content, d.drill, d.dose, d.note) for d in advice.drills)
             return f"{intro.strip()}\n\n{drills}" if drills else intro.strip()

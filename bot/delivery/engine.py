@@ -25,12 +25,13 @@ import random
 import socket
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time as clock_time
 from datetime import timedelta
 
+import aiohttp
 import httpx
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -42,6 +43,7 @@ from bot.content import Content
 from bot.content.languages import Library
 from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
+from bot.delivery.lean import LeanFanOut, PreparedMessage
 from bot.delivery.ratelimit import BULK
 from bot.delivery.timers import TimerDelivery
 from bot.domain.schedule import LessonSchedule, next_due
@@ -49,7 +51,7 @@ from bot.keyboards import checkin_keyboard
 from bot.language import speaking
 from bot.services.languages import Languages
 from bot.settings import Settings
-from bot.storage import queries
+from bot.storage import courses, deliveries
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -95,12 +97,23 @@ async def fan_out() -> AsyncIterator[None]:
 def may_have_arrived(exc: Exception) -> bool:
     """Whether Telegram may have carried out a request that got no answer: after a read timeout or
     a connection dropped once the request was out, it may well have. A refused connection, a full
-    connection pool or an error answer (429, 5xx) means it did not: those are safe to send again."""
+    connection pool or an error answer (429, 5xx) means it did not: those are safe to send again.
+    The same for both HTTP clients: httpx under python-telegram-bot, aiohttp on the lean path."""
     if isinstance(exc, RetryAfter) or not isinstance(exc, NetworkError):
         return False
+    cause = exc.__cause__
     if isinstance(exc, TimedOut):
-        return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
-    return isinstance(exc.__cause__, httpx.ReadError | httpx.RemoteProtocolError)
+        return not isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | aiohttp.ConnectionTimeoutError)
+    if isinstance(cause, aiohttp.ClientConnectorError):  # the connection never opened
+        return False
+    return isinstance(
+        cause,
+        httpx.ReadError
+        | httpx.RemoteProtocolError
+        | aiohttp.ServerDisconnectedError
+        | aiohttp.ClientPayloadError
+        | aiohttp.ClientOSError,
+    )
 
 
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
@@ -122,15 +135,28 @@ def backoff(attempt: int) -> float:
 
 class DeliveryEngine:
     def __init__(
-        self, *, settings: Settings, library: Library, languages: Languages, db: Database, clock: Clock
+        self,
+        *,
+        settings: Settings,
+        library: Library,
+        languages: Languages,
+        db: Database,
+        clock: Clock,
+        lean: bool = True,
     ) -> None:
+        """`lean`: private lessons of a fan-out go the lean path (bot/delivery/lean.py) straight to
+        the Bot API at the bot's base URL; off when python-telegram-bot's HTTP layer is replaced
+        (the demo's in-process Telegram), where only that layer reaches Telegram."""
         self.settings = settings
+        self.lean = lean
+        # How the lean path opens connections (aiohttp's TCP connector unless a test refuses them).
+        self.lean_connector: Callable[[int], aiohttp.BaseConnector] | None = None
         self.library = library
         self.languages = languages  # each recipient's: set around each lesson, nudge and timer sent
         self.db = db
         self.clock = clock
         self.composer = LessonComposer(library=library, db=db)
-        self.groups = GroupDelivery(library=library, db=db, clock=clock)
+        self.groups = GroupDelivery(library=library, db=db, clock=clock, mini_app_url=settings.mini_app_url)
         self.concurrency = send_concurrency(settings)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         lease = timedelta(seconds=settings.delivery_lease_seconds)
@@ -149,7 +175,7 @@ class DeliveryEngine:
         self._idle = asyncio.Event()  # set while no batch is being sent
         self._idle.set()
         # Sent, not yet written (`flush_outcomes`), each with the future its sender waits on.
-        self._outcomes: list[tuple[queries.LessonOutcome, asyncio.Future[None]]] = []
+        self._outcomes: list[tuple[deliveries.LessonOutcome, asyncio.Future[None]]] = []
         self._flush_lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None  # writes outcomes while any are queued
         self._sending = 0  # lessons being composed and sent right now
@@ -166,9 +192,9 @@ class DeliveryEngine:
         async with self._tick_lock, fan_out():  # one tick at a time per process; a second caller waits
             now, lease = self.clock.now(), timedelta(seconds=self.settings.delivery_lease_seconds)
             async with self.db.session() as session:
-                if not await queries.work_waiting(session=session, now=now, lease=lease):
+                if not await deliveries.work_waiting(session=session, now=now, lease=lease):
                     return report  # the common case: one read, no writes
-                report.released = await queries.release_stale_claims(session=session, now=now, lease=lease)
+                report.released = await deliveries.release_stale_claims(session=session, now=now, lease=lease)
             await self._send_due(bot, report)
             await self._send_reminders(bot, report)
         return report
@@ -176,7 +202,7 @@ class DeliveryEngine:
     async def _send_reminders(self, bot: Bot, report: TickReport) -> None:
         """One gentle nudge per lesson whose check-in is still unanswered; never a second one."""
         async with self.db.session() as session:
-            due = await queries.claim_due_reminders(
+            due = await deliveries.claim_due_reminders(
                 session=session,
                 now=self.clock.now(),
                 limit=self.settings.delivery_batch_size,
@@ -187,7 +213,7 @@ class DeliveryEngine:
             with speaking(spoken[reminder.chat_id]):
                 await self._remind(bot, reminder, report)
 
-    async def _remind(self, bot: Bot, reminder: queries.DueReminder, report: TickReport) -> None:
+    async def _remind(self, bot: Bot, reminder: deliveries.DueReminder, report: TickReport) -> None:
         """One nudge, in the language of the chat it goes to."""
         texts = self.content.texts
         nodes = {node.id: node for node in self.content.checkin.nodes}
@@ -206,24 +232,24 @@ class DeliveryEngine:
             report.reminded += 1
         except Forbidden:
             async with self.db.session() as session:
-                await queries.mark_unreachable(session=session, chat_id=reminder.chat_id)
+                await courses.mark_unreachable(session=session, chat_id=reminder.chat_id)
         except (BadRequest, NetworkError) as exc:  # a nudge is a nicety: log it, never retry it
             log.warning("check-in reminder to chat %s not sent: %s", reminder.chat_id, exc)
 
     async def deliver_now(self, bot: Bot, enrollment_id: int) -> TickReport:
         """Send an enrollment's due lesson right away (day 1 after onboarding, after /restart, a
         resume): promised to someone who is talking to the bot, it goes in the replies' lane of the
-        shared budget, and the fan-out has left it alone (`queries.ASKED`)."""
+        shared budget, and the fan-out has left it alone (`deliveries.ASKED`)."""
         report = TickReport()
         await self._send_all(bot, await self._claim(limit=1, enrollment_id=enrollment_id), report)
         return report
 
-    async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[queries.ClaimedLesson]:
+    async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[deliveries.ClaimedLesson]:
         if self._closing:
             return []
-        async with self.db.session() as session:
-            return await queries.claim_due(
-                session=session,
+        async with self.db.connection() as connection:
+            return await deliveries.claim_due(
+                session=connection,
                 now=self.clock.now(),
                 limit=limit,
                 worker=self.worker,
@@ -236,28 +262,43 @@ class DeliveryEngine:
         and a claimed lesson waits at most for the few dozen sends ahead of it."""
         size, gate = self.settings.delivery_batch_size, asyncio.Semaphore(self.concurrency)
         batches: list[asyncio.Task[None]] = []
-        try:
-            while True:
-                batch, begun = await self._claim(limit=size), asyncio.Event()
-                batches.append(asyncio.create_task(self._send_all(bot, batch, report, gate=gate, begun=begun)))
-                if len(batch) < size:
-                    break
-                all_begun = asyncio.create_task(begun.wait())
-                await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
-                all_begun.cancel()
-                if batches[-1].done():
-                    batches[-1].result()  # a failed batch (the database went away) ends the tick
-        finally:
-            await asyncio.gather(*batches)
+        async with self._lean_fan_out(bot) as lean:
+            try:
+                while True:
+                    batch, begun = await self._claim(limit=size), asyncio.Event()
+                    sending = self._send_all(bot, batch, report, gate=gate, begun=begun, lean=lean)
+                    batches.append(asyncio.create_task(sending))
+                    if len(batch) < size:
+                        break
+                    all_begun = asyncio.create_task(begun.wait())
+                    await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
+                    all_begun.cancel()
+                    if batches[-1].done():
+                        batches[-1].result()  # a failed batch (the database went away) ends the tick
+            finally:
+                await asyncio.gather(*batches)
+
+    @contextlib.asynccontextmanager
+    async def _lean_fan_out(self, bot: Bot) -> AsyncIterator[LeanFanOut | None]:
+        """The lean path for this fan-out, its connections open while it runs (None when off)."""
+        if not self.lean:
+            yield None
+            return
+        paid = self.settings.allow_paid_broadcast
+        async with LeanFanOut(
+            bot, self.composer, paid=paid, connections=self.concurrency, connector=self.lean_connector
+        ) as lean:
+            yield lean
 
     async def _send_all(
         self,
         bot: Bot,
-        batch: list[queries.ClaimedLesson],
+        batch: list[deliveries.ClaimedLesson],
         report: TickReport,
         *,
         gate: asyncio.Semaphore | None = None,
         begun: asyncio.Event | None = None,
+        lean: LeanFanOut | None = None,
     ) -> None:
         """Send a claimed batch, at most `concurrency` at a time (`gate`, shared by a tick's
         batches); `begun` is set once every lesson of the batch has started."""
@@ -266,7 +307,7 @@ class DeliveryEngine:
         waiting = len(batch)
         spoken = await self.languages.of_chats(item.chat_id for item in batch)  # one read for the batch
 
-        async def one(item: queries.ClaimedLesson) -> None:
+        async def one(item: deliveries.ClaimedLesson) -> None:
             nonlocal waiting
             async with gate:
                 waiting -= 1
@@ -275,7 +316,7 @@ class DeliveryEngine:
                 if self._closing:  # claimed but not begun: `shutdown` hands it back
                     return
                 with speaking(spoken[item.chat_id]):
-                    await self._deliver(bot, item, report)
+                    await self._deliver(bot, item, report, lean)
 
         self._batches_in_flight += 1
         self._idle.clear()
@@ -300,7 +341,7 @@ class DeliveryEngine:
             log.error("shutdown: %s sent lesson(s) not recorded: %s", len(self._outcomes), exc)
             return 0
         async with self.db.session() as session:
-            released = await queries.release_claims(session=session, worker=self.worker)
+            released = await deliveries.release_claims(session=session, worker=self.worker)
         if released:
             log.info("shutdown: %s claimed lesson(s) handed back unsent", released)
         return released
@@ -332,21 +373,32 @@ class DeliveryEngine:
             self._sending -= 1
             self._write_if_due()
 
-    async def _deliver(self, bot: Bot, item: queries.ClaimedLesson, report: TickReport) -> None:
+    async def _deliver(
+        self, bot: Bot, item: deliveries.ClaimedLesson, report: TickReport, lean: LeanFanOut | None = None
+    ) -> None:
+        """Send one claimed lesson, part by part (a private one on the lean path when there is one),
+        and record what came of it."""
         sent_any = False
         message_id = None
+        lean = lean if item.kind == "private" else None
         try:
             with self._sending_one():
-                messages = await self.composer.compose(
-                    enrollment_id=item.enrollment_id,
-                    day=item.day,
-                    profile=item.profile,
-                    kind=item.kind,
-                    bot_username=bot.username,
-                    history=past_answers(item.history),
-                )
+                messages: list[Outgoing] | list[PreparedMessage]
+                if lean is not None:
+                    messages = lean.templates.messages(item)
+                else:
+                    messages = await self.composer.compose(
+                        enrollment_id=item.enrollment_id,
+                        day=item.day,
+                        profile=item.profile,
+                        kind=item.kind,
+                        bot_username=bot.username,
+                        history=past_answers(item.history),
+                    )
                 for message in messages:
-                    if item.kind == "private":
+                    if lean is not None:
+                        sent_id = await lean.send(item.chat_id, message)
+                    elif item.kind == "private":
                         sent_id = await self.send(bot, item.chat_id, message)
                     else:  # to the group's topic, wherever the group is now
                         sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
@@ -383,7 +435,7 @@ class DeliveryEngine:
             await self._advance(item, "sent", message_id)
 
     async def _advance(
-        self, item: queries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
+        self, item: deliveries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
     ) -> None:
         """Record the outcome of a lesson that went out (or may have): what it changes and the next
         lesson are written by the outcome writer, with whatever else is queued by then. The lesson
@@ -399,7 +451,7 @@ class DeliveryEngine:
         if lesson is not None and item.lesson_time and item.timezone:
             next_due_at = next_due(schedule_of(item.lesson_time, item.timezone, self.settings), now=now, last_sent=now)
         written = asyncio.get_running_loop().create_future()
-        outcome = queries.LessonOutcome(
+        outcome = deliveries.LessonOutcome(
             delivery_id=item.delivery_id,
             enrollment_id=item.enrollment_id,
             day=item.day,
@@ -448,8 +500,8 @@ class DeliveryEngine:
             if not taken:
                 return
             try:
-                async with self.db.session() as session:
-                    await queries.record_outcomes(session=session, outcomes=[outcome for outcome, _ in taken])
+                async with self.db.connection() as connection:
+                    await deliveries.record_outcomes(session=connection, outcomes=[outcome for outcome, _ in taken])
             except BaseException:
                 self._outcomes[:0] = taken
                 raise
@@ -457,19 +509,19 @@ class DeliveryEngine:
                 if not written.done():
                     written.set_result(None)
 
-    async def _fail(self, item: queries.ClaimedLesson, error: str) -> None:
+    async def _fail(self, item: deliveries.ClaimedLesson, error: str) -> None:
         async with self.db.session() as session:
-            await queries.fail_delivery(session=session, delivery_id=item.delivery_id, error=error)
+            await deliveries.fail_delivery(session=session, delivery_id=item.delivery_id, error=error)
 
-    async def _unreachable(self, item: queries.ClaimedLesson, error: str) -> None:
+    async def _unreachable(self, item: deliveries.ClaimedLesson, error: str) -> None:
         """Blocked or gone: keep everything, stop sending; /start makes the lesson due again."""
         async with self.db.session() as session:
-            await queries.retry_delivery(
+            await deliveries.retry_delivery(
                 session=session, delivery_id=item.delivery_id, due_at=self.clock.now(), error=error
             )
-            await queries.mark_unreachable(session=session, chat_id=item.chat_id)
+            await courses.mark_unreachable(session=session, chat_id=item.chat_id)
 
-    async def _retry(self, item: queries.ClaimedLesson, exc: Exception) -> None:
+    async def _retry(self, item: deliveries.ClaimedLesson, exc: Exception) -> None:
         attempts = item.attempts
         if attempts >= MAX_ATTEMPTS:
             log.error("lesson day %s to chat %s failed %s times, giving up: %s", item.day, item.chat_id, attempts, exc)
@@ -480,7 +532,7 @@ class DeliveryEngine:
             delay = delay.total_seconds()
         log.warning("lesson day %s to chat %s: %s; retry in %.0f s", item.day, item.chat_id, exc, delay)
         async with self.db.session() as session:
-            await queries.retry_delivery(
+            await deliveries.retry_delivery(
                 session=session,
                 delivery_id=item.delivery_id,
                 due_at=self.clock.now() + timedelta(seconds=float(delay)),

@@ -17,8 +17,9 @@ from bot.content import Content
 from bot.content.languages import Library
 from bot.delivery.compose import Outgoing
 from bot.domain.groups import GroupAnswer, summarise
+from bot.keyboards import coach_page_keyboard
 from bot.render import split_message
-from bot.storage import queries
+from bot.storage import courses, groups
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
 
@@ -31,8 +32,9 @@ Send = Callable[[Bot, int, Outgoing, int | None], Awaitable[int]]
 
 
 class GroupDelivery:
-    def __init__(self, *, library: Library, db: Database, clock: Clock) -> None:
+    def __init__(self, *, library: Library, db: Database, clock: Clock, mini_app_url: str | None = None) -> None:
         self.library = library
+        self.mini_app_url = mini_app_url  # summaries carry a button to the group's Mini App page
         self.db = db
         self.clock = clock
         self._admins: dict[int, tuple[datetime, dict[int, str]]] = {}  # a cache, not course state
@@ -61,7 +63,7 @@ class GroupDelivery:
         """The group became a supergroup: its course, answers and roster follow it."""
         self.forget_admins(old_chat_id)
         async with self.db.session() as session:
-            moved = await queries.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+            moved = await groups.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
         if moved:
             log.info("group %s became supergroup %s: its course moved along", old_chat_id, new_chat_id)
         return moved
@@ -70,7 +72,7 @@ class GroupDelivery:
         """One part of a group's lesson, to its topic. A topic that is gone or closed falls back to
         General (the admins hear of it once: the topic is forgotten); a migrated group is followed."""
         async with self.db.session() as session:
-            chat_id, thread_id = await queries.lesson_place(session=session, enrollment_id=enrollment_id)
+            chat_id, thread_id = await groups.lesson_place(session=session, enrollment_id=enrollment_id)
         try:
             return await send(bot, chat_id, message, thread_id)
         except ChatMigrated as exc:
@@ -81,7 +83,7 @@ class GroupDelivery:
                 raise
             log.info("chat %s: lesson topic %s is gone (%s); posting to General", chat_id, thread_id, exc)
         async with self.db.session() as session:
-            await queries.set_thread(session=session, chat_id=chat_id, thread_id=None)
+            await groups.set_thread(session=session, chat_id=chat_id, thread_id=None)
         sent = await send(bot, chat_id, message, None)
         try:
             await send(bot, chat_id, Outgoing(self.content.texts.group_topic_gone), None)
@@ -95,11 +97,11 @@ class GroupDelivery:
         texts, content = self.content.texts, self.content
         async with self.db.session() as session:
             subscriber = await session.get(Subscriber, chat_id)
-            enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
+            enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
             if subscriber is None or enrollment is None or enrollment.current_day == 0:
                 return texts.group_summary_not_yet
-            answers = await queries.group_answers(session=session, enrollment_id=enrollment.id)
-            members = await queries.roster(session=session, chat_id=chat_id)
+            answers = await groups.group_answers(session=session, enrollment_id=enrollment.id)
+            members = await groups.roster(session=session, chat_id=chat_id)
         day = min(day or enrollment.current_day, content.days)
         try:
             admins = await self.admins(bot, chat_id)
@@ -107,7 +109,7 @@ class GroupDelivery:
             log.warning("chat %s: admins unknown (%s); the summary lists everyone", chat_id, exc)
             admins = {}
         entry_nodes = {lesson.day: lesson.checkin for lesson in content.lessons}
-        node = next((n for n in content.checkin.nodes if n.id == entry_nodes[day]), None)
+        node = content.checkin.node_by_id.get(entry_nodes[day] or "")
         summary = summarise(
             [GroupAnswer(a.user_id, a.day, a.node, a.option, a.effect) for a in answers],
             day=day,
@@ -159,23 +161,26 @@ class GroupDelivery:
             log.warning("digest for chat %s skipped: admins unknown (%s)", chat_id, exc)
             return 0
         async with self.db.session() as session:
-            coaches = await queries.private_chats_of(session=session, user_ids=sorted(admins))
+            coaches = await groups.private_chats_of(session=session, user_ids=sorted(admins))
         if not coaches:
             return 0
         text = f"{self.content.texts.group_digest_heading}\n\n{await self.summary_text(bot, chat_id, day)}"
         reached = 0
         for coach in coaches:
-            reached += await self.send_private(bot, coach, text, send)
+            reached += await self.send_private(bot, coach, text, send, about=chat_id)
         return reached
 
-    async def send_private(self, bot: Bot, chat_id: int, text: str, send: Send) -> bool:
-        """A summary to one coach, split if long; a coach who blocked the bot is marked unreachable."""
+    async def send_private(self, bot: Bot, chat_id: int, text: str, send: Send, *, about: int | None = None) -> bool:
+        """A summary to one coach, split if long, the last part with the button to the page of the
+        group it is `about`; a coach who blocked the bot is marked unreachable."""
+        markup = None if about is None else coach_page_keyboard(self.content.texts, self.mini_app_url, about)
         try:
-            for chunk in split_message(text):
-                await send(bot, chat_id, Outgoing(chunk), None)
+            chunks = split_message(text)
+            for i, chunk in enumerate(chunks):
+                await send(bot, chat_id, Outgoing(chunk, markup if i == len(chunks) - 1 else None), None)
         except Forbidden:
             async with self.db.session() as session:
-                await queries.mark_unreachable(session=session, chat_id=chat_id)
+                await courses.mark_unreachable(session=session, chat_id=chat_id)
             return False
         except TelegramError as exc:
             log.warning("summary to chat %s not sent: %s", chat_id, exc)

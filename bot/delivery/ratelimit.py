@@ -39,7 +39,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot import metrics
 from bot.settings import Settings
-from bot.storage import queries
+from bot.storage import deliveries
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class SharedSchedules:
             async with asyncio.timeout(BOOKING_TIMEOUT_SECONDS), self._lock:
                 connection = await self._connect()
                 asked = time.monotonic()
-                tat, db_now = await queries.book_send_slots(
+                tat, db_now = await deliveries.book_send_slots(
                     session=connection, scope=scope.key, span=count * scope.interval
                 )
                 answered = time.monotonic()

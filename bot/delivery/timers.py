@@ -19,7 +19,7 @@ from bot.content.languages import Library
 from bot.domain.rest import rest_text
 from bot.keyboards import rest_row
 from bot.services.languages import Languages
-from bot.storage import queries
+from bot.storage import training_log
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,14 @@ class TimerDelivery:
 
     async def waiting(self) -> bool:
         async with self.db.session() as session:
-            return await queries.scheduled_waiting(session=session, now=self.clock.now(), lease=self.lease)
+            return await training_log.scheduled_waiting(session=session, now=self.clock.now(), lease=self.lease)
 
     async def send_due(self, bot: Bot) -> int:
         """Send every due timer message; returns how many went out."""
         if not await self.waiting():
             return 0
         async with self.db.session() as session:
-            due = await queries.claim_scheduled(
+            due = await training_log.claim_scheduled(
                 session=session, now=self.clock.now(), limit=TIMER_BATCH, worker=self.worker, lease=self.lease
             )
         spoken = await self.languages.of_chats(message.chat_id for message in due)
@@ -93,7 +93,7 @@ class TimerDelivery:
                     status = "failed"
                 log.warning("rest timer to chat %s: %s (%s)", message.chat_id, exc, status)
             async with self.db.session() as session:
-                await queries.finish_scheduled(
+                await training_log.finish_scheduled(
                     session=session, message_id=message.id, status=status, at=self.clock.now(), due_at=retry_at
                 )
         return sent

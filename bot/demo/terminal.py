@@ -1,7 +1,8 @@
 """`coach demo`: chat with the coach in a terminal. No token, no network.
 
-The real application runs against the in-process Telegram of `fake_telegram`, on a fresh SQLite
-database in a temporary folder, with a short course day so the week passes in minutes. Lessons
+The real application runs against the fake Telegram of `fake_telegram` (the one the tests use),
+answered in process, on a fresh SQLite database in a temporary folder, with a short course day so
+the week passes in minutes. Lessons
 arrive through the real delivery engine. Buttons show as numbered choices: typing the number
 presses the button; anything else is sent as a message; /quit leaves.
 """
@@ -14,18 +15,28 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from telegram.ext import Application
+
 from bot.app import build_application, serve
-from bot.demo.fake_telegram import FakeTelegram, JSONDict
+from bot.demo.fake_telegram import FakeBotApi, InProcessRequest, JSONDict
+from bot.demo.mini_app import free_port, page_link, seed_group
+from bot.domain.text import plain_text
 from bot.logs import configure_logging
 from bot.settings import load_settings
+from bot.storage.db import Database
 from bot.storage.migrate import upgrade_async
 
 DEMO_TOKEN = "100000001:demo-token-not-a-real-one"
+PERSON_ID = 424242
+DEMO_GROUP_ID = -1000000000042  # a group the person coaches, so the Mini App's coach page has a group
+QUIET_SECONDS = 1.5  # no call from the bot for this long: it has answered everything
+SETTLE_LIMIT_SECONDS = 30.0
 BOLD, PLAIN = "\033[1m", "\033[0m"
 SPEAKER = "Coach: "
 
@@ -39,38 +50,6 @@ class Choice:
     data: str | None = None
     text: str | None = None
     url: str | None = None
-
-
-class _PlainText(HTMLParser):
-    """Telegram HTML as terminal text: tags dropped (bold kept on a terminal), links spelled out."""
-
-    def __init__(self, bold: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.bold = bold
-        self.parts: list[str] = []
-        self._links: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("b", "strong") and self.bold:
-            self.parts.append(BOLD)
-        if tag == "a":
-            self._links.append(dict(attrs).get("href"))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("b", "strong") and self.bold:
-            self.parts.append(PLAIN)
-        if tag == "a" and self._links and (href := self._links.pop()):
-            self.parts.append(f" ({href})")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def plain_text(html: str, *, bold: bool = False) -> str:
-    parser = _PlainText(bold)
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def choices_of(message: JSONDict) -> list[Choice]:
@@ -94,21 +73,32 @@ def choices_of(message: JSONDict) -> list[Choice]:
 class Terminal:
     """Shows what the bot sends and turns typed lines into messages and button presses."""
 
-    def __init__(self, out: TextIO, *, echo: bool, bold: bool) -> None:
+    def __init__(self, out: TextIO, *, echo: bool, bold: bool, telegram: FakeBotApi, person: JSONDict) -> None:
         self.out = out
         self.echo = echo  # piped input is not shown by a terminal, so say what was sent
         self.bold = bold
         self.choices: list[Choice] = []
         self._choices_from: int | None = None
-        self.telegram: FakeTelegram | None = None
+        self.telegram = telegram
+        self.person = person
+        self.files = Path(tempfile.mkdtemp(prefix="hinge-demo-files-"))  # photos and documents land here
+        telegram.observer = self
 
     def _print(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
     def message(self, message: JSONDict, *, edited: bool) -> None:
         """A new message's buttons replace the numbered choices; an edit changes them only if they are its own."""
+        if message["chat"]["id"] != self.person["id"]:
+            return
         prefix = "Coach (edited): " if edited else SPEAKER
-        lines = plain_text(message.get("text", ""), bold=self.bold).strip().splitlines() or [""]
+        marks = (BOLD, PLAIN) if self.bold else ("", "")
+        text = message.get("text") or message.get("caption") or ""
+        if message.get("_file_bytes") is not None:  # a chart or an export: saved where the person can open it
+            path = self.files / f"{message['message_id']}-{Path(message['_file_name'] or 'file').name}"
+            path.write_bytes(message["_file_bytes"])
+            text = f"{text}\n{path}" if text else str(path)
+        lines = plain_text(text, bold=marks).strip().splitlines() or [""]
         self._print()
         for i, line in enumerate(lines):
             self._print(((prefix if i == 0 else " " * len(prefix)) + line).rstrip())
@@ -140,7 +130,7 @@ class Terminal:
             return True
         if self.echo:
             self._print(f"You: {line}")
-        self.telegram.say(line)
+        self.telegram.send_text(self.person, line)
         return True
 
     def choose(self, choice: Choice) -> None:
@@ -148,9 +138,10 @@ class Terminal:
         if choice.url is not None:
             self._print(f"       (opens {choice.url})")
         elif choice.text is not None:
-            self.telegram.say(choice.text)
+            self.telegram.send_text(self.person, choice.text)
         else:
-            self.telegram.press(choice.message_id, choice.data)
+            message = self.telegram.bot_message(self.person["id"], choice.message_id)
+            self.telegram.press_button(self.person, message, choice.data, chat_instance="demo")
 
     async def chat(self, stdin: TextIO, stop: asyncio.Event) -> None:
         """Read lines until /quit or the end of input (then let the bot answer first), and stop the bot."""
@@ -160,8 +151,8 @@ class Terminal:
                 if not self.handle(line):
                     return
                 if self.echo:  # piped input: answer each line before reading the next, as a person would
-                    await self.telegram.settled()
-            await self.telegram.settled()
+                    await self.telegram.quiet(QUIET_SECONDS, SETTLE_LIMIT_SECONDS)
+            await self.telegram.quiet(QUIET_SECONDS, SETTLE_LIMIT_SECONDS)
         finally:
             stop.set()
 
@@ -188,6 +179,27 @@ def banner(day_seconds: int) -> str:
     )
 
 
+async def _once_serving(application: Application, then: Callable[[], None]) -> None:
+    """Call `then` once the application (and so its Mini App server) is up; give up after a minute."""
+    for _ in range(600):
+        if application.running:
+            then()
+            return
+        await asyncio.sleep(0.1)
+
+
+def mini_app_links(mini_app_url: str, person: JSONDict, now: datetime) -> str:
+    """The Mini App's pages for this demo's person, to open in a desktop browser."""
+    links = [
+        ("your course", mini_app_url),
+        ("the coach page of the demo group", f"{mini_app_url}coach?chat={DEMO_GROUP_ID}"),
+        ("the operator page", f"{mini_app_url}operator"),
+    ]
+    lines = ["The Mini App, signed for you for a day (open a link in a browser on this machine):"]
+    lines += [f"  {label}: {page_link(url, DEMO_TOKEN, person, now)}" for label, url in links]
+    return "\n".join(lines)
+
+
 def _person_name() -> str:
     try:
         name = getpass.getuser()
@@ -199,6 +211,7 @@ def _person_name() -> str:
 async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO, language: str = "en") -> None:
     with tempfile.TemporaryDirectory(prefix="hinge-coach-demo-") as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'coach.db'}"
+        port = free_port()
         settings = load_settings(
             _env_file=None,
             bot_token=DEMO_TOKEN,
@@ -208,21 +221,38 @@ async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO, language: str = 
             webhook_url=None,
             webhook_secret=None,
             metrics_port=None,
+            mini_app_url=f"http://127.0.0.1:{port}/app",
+            mini_app_listen="127.0.0.1",
+            mini_app_port=port,
+            admin_ids=[PERSON_ID],  # the person sees the operator's page too
             log_level=os.environ.get("LOG_LEVEL", "WARNING"),
         )
         configure_logging(settings.log_level, secrets=[DEMO_TOKEN])
         await upgrade_async(url)
-        terminal = Terminal(out, echo=not _is_tty(stdin), bold=_is_tty(out))
-        telegram = FakeTelegram(terminal, person_name=_person_name(), language=language)
-        terminal.telegram = telegram
-        application = build_application(settings, request=telegram)
+        telegram = FakeBotApi(DEMO_TOKEN, bot_username="HingeCoachDemoBot")
+        person = telegram.user(PERSON_ID, _person_name(), language_code=language)
+        terminal = Terminal(out, echo=not _is_tty(stdin), bold=_is_tty(out), telegram=telegram, person=person)
+        application = build_application(settings, request=InProcessRequest(telegram))
+        now = application.services.clock.now()
+        telegram.add_chat(DEMO_GROUP_ID, "supergroup", "Demo group")
+        telegram.set_admins(DEMO_GROUP_ID, [person])
+        database = Database(url)
+        try:
+            await seed_group(
+                database, group_id=DEMO_GROUP_ID, coach_id=PERSON_ID, coach_name=person["first_name"], now=now
+            )
+        finally:
+            await database.dispose()
         print(banner(day_seconds), file=out, flush=True)
+        links = mini_app_links(settings.mini_app_url, person, now)
+        announce = asyncio.create_task(_once_serving(application, lambda: print(links, file=out, flush=True)))
         stop = asyncio.Event()
         chat = asyncio.create_task(terminal.chat(stdin, stop))
         try:
             await serve(application, stop=stop)
         finally:
             chat.cancel()
+            announce.cancel()
         print("Bye! (the demo's database is gone with it)", file=out, flush=True)
 
 

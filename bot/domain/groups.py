@@ -7,13 +7,12 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html import unescape
 
 from bot.callback_data import MAX_ROW_ID
+from bot.domain.text import plain_text
 
 ALERT_LIMIT = 200  # Telegram's limit for the text of a callback answer
 FIX_EFFECTS = ("regress", "activate", "none")
-_TAG = re.compile(r"<[^>]+>")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 # ASCII digits only, no leading zero, within the ids buttons may name (as in bot/callback_data.py)
 _MEMBER_LINK = re.compile(r"g([1-9][0-9]{0,9})_([1-9][0-9]{0,2})", re.ASCII)
@@ -56,7 +55,7 @@ def parse_start_payload(payload: str) -> StartLink | None:
 
 def plain(html: str) -> str:
     """Telegram HTML as the plain text an alert can show."""
-    return " ".join(unescape(_TAG.sub("", html)).split())
+    return " ".join(plain_text(html).split())
 
 
 def first_sentence(text: str) -> str:

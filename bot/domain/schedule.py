@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
-
-from bot.content.models import Texts
-from bot.language import weekday_date_text
 
 REAL_DAY_SECONDS = 86400
 
@@ -62,16 +60,35 @@ def local_now(timezone: str, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(timezone))
 
 
-def describe_due(schedule: LessonSchedule, due: datetime, now: datetime, texts: Texts) -> str:
-    """'today at 07:00', 'tomorrow at 07:00' or 'on Mon 3 Mar at 07:00', in the person's zone and
-    in the language of `texts` (its words, and Babel's names of days and months)."""
+class DueKind(StrEnum):
+    """How far off a lesson is, in the person's own terms; each names a text (content/texts.yaml)."""
+
+    SECONDS = "due_in_seconds"  # a shortened course day (demos, tests)
+    TODAY = "due_today"
+    TOMORROW = "due_tomorrow"
+    LATER = "due_on_date"
+
+
+@dataclass(frozen=True)
+class DueWhen:
+    """When a lesson comes, ready to be put into words in any language: 'today at 07:00', 'on Thu
+    4 Jun at 07:00'. The date stays a date: its weekday and month are named in the reader's language."""
+
+    kind: DueKind
+    clock: str = ""  # the local time, 07:00
+    day: date | None = None  # the local date, for LATER
+    seconds: int = 0
+
+
+def describe_due(schedule: LessonSchedule, due: datetime, now: datetime) -> DueWhen:
+    """When `due` falls, in the person's zone, relative to `now`."""
     if schedule.day_seconds != REAL_DAY_SECONDS:
-        return texts.when_in_seconds.format(seconds=max(0, round((due - now).total_seconds())))
+        return DueWhen(DueKind.SECONDS, seconds=max(0, round((due - now).total_seconds())))
     zone = ZoneInfo(schedule.timezone)
     local_due, today = due.astimezone(zone), now.astimezone(zone).date()
     clock = local_due.strftime("%H:%M")
     if local_due.date() == today:
-        return texts.when_today.format(time=clock)
+        return DueWhen(DueKind.TODAY, clock)
     if local_due.date() == today + timedelta(days=1):
-        return texts.when_tomorrow.format(time=clock)
-    return texts.when_on.format(date=weekday_date_text(local_due.date(), texts.language), time=clock)
+        return DueWhen(DueKind.TOMORROW, clock)
+    return DueWhen(DueKind.LATER, clock, local_due.date())

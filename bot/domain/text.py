@@ -1,4 +1,5 @@
-"""Normalising what people type, shared by every matcher in the core."""
+"""Normalising what people type, shared by every matcher in the core; and Telegram HTML as plain
+text (an alert, an inline result's title, the demo's terminal)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
+from html.parser import HTMLParser
 
 import snowballstemmer
 
@@ -35,3 +37,35 @@ def stemmer(language: str) -> Callable[[list[str]], list[str]]:
     algorithm = snowballstemmer.stemmer(name)
     one = lru_cache(maxsize=1 << 16)(algorithm.stemWord)  # a language's words repeat: stem each once
     return lambda words: [one(word) for word in words]
+
+
+class _PlainText(HTMLParser):
+    def __init__(self, bold: tuple[str, str]) -> None:
+        super().__init__(convert_charrefs=True)  # entities come back as the characters they stand for
+        self.bold = bold
+        self.parts: list[str] = []
+        self._links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("b", "strong"):
+            self.parts.append(self.bold[0])
+        if tag == "a":
+            self._links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("b", "strong"):
+            self.parts.append(self.bold[1])
+        if tag == "a" and self._links and (href := self._links.pop()):
+            self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(html: str, *, bold: tuple[str, str] = ("", "")) -> str:
+    """Telegram HTML as plain text: tags dropped (bold marked with `bold`'s pair, if any), entities
+    decoded, links spelled out after their text. The one HTML-to-text reading in the bot."""
+    parser = _PlainText(bold)
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)

@@ -6,35 +6,30 @@ Every answer is stored at once, so a restart between question and answer loses n
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram import Update
+from telegram.ext import Application, CommandHandler, filters
 
 from bot import metrics
 from bot.callback_data import CheckinPress, FixAnswer
-from bot.content.models import PAIN_OPTION
 from bot.context import CoachContext
-from bot.domain.checkin import RED_FLAG_OPTION, Decision, Step, TypedAnswer, answer_typed, descendants, step
-from bot.domain.schedule import describe_due
-from bot.handlers.common import drop_buttons, reply, schedule_for
-from bot.handlers.course import resume_course
+from bot.domain.checkin import RED_FLAG_OPTION, Step, step
+from bot.domain.course import CourseStatus
+from bot.handlers.common import ask_again, button_handler, drop_buttons, reply
 from bot.keyboards import checkin_keyboard, hold_keyboard
 from bot.render import advice_text, opening_line, user_text
-from bot.storage import queries
+from bot.services.answers import answer_write, read_typed
+from bot.storage import checkins, courses
+from bot.storage.checkins import AnswerWrite
 from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
-from bot.storage.queries import AnswerWrite
 
 
-async def pressed(update: Update, context: CoachContext) -> None:
+async def pressed(update: Update, context: CoachContext, button: CheckinPress) -> None:
     """A check-in button: valid only for its own person and its own run of the course. Checked and
     recorded in one transaction (with others pressed at the same moment), then answered. Pressed
     again with the answer already stored, it says so and asks nothing twice."""
     services, query = context.services, update.callback_query
-    button = CheckinPress.unpack(query.data)
-    next_step = button and step(services.matcher, button.node, button.option)
-    if button is None or next_step is None:
+    next_step = step(services.matcher, button.node, button.option)
+    if next_step is None:
         await query.answer(services.content.texts.button_expired)
         return
     enrollment_id, day, node_id, option_id = button.enrollment, button.day, button.node, button.option
@@ -61,7 +56,7 @@ def _refusal(update: Update, context: CoachContext, enrollment: Enrollment | Non
     someone_else = chat.type == "private" and update.effective_user.id != chat.id
     if enrollment is None or enrollment.chat_id != chat.id or someone_else:
         return texts.checkin_not_yours
-    if enrollment.status == "replaced":
+    if enrollment.status == CourseStatus.REPLACED:
         return texts.checkin_expired
     if not 1 <= day <= enrollment.current_day:  # a day that was never sent: forged
         return texts.button_expired
@@ -72,55 +67,14 @@ async def typed(update: Update, context: CoachContext, enrollment: Enrollment) -
     """Free text while a check-in question is open: read as a coach would, or asked about with
     buttons when even a coach could not tell."""
     text, day, node_id = update.effective_message.text, enrollment.checkin_day, enrollment.checkin_node
-    decision, answer = await read_typed(context, enrollment.id, update.effective_user.id, day, node_id, text)
+    services = context.services
+    decision, answer = await read_typed(
+        services.db, services.matcher, enrollment.id, update.effective_user.id, day, node_id, text
+    )
     if answer is None:
         await ask_again(update, context, enrollment.id, day, node_id, text, decision, checkin_keyboard)
         return
     await _record(update, context, enrollment.id, day, node_id, answer.option, text, answer.step, answer.opening)
-
-
-async def read_typed(
-    context: CoachContext, enrollment_id: int, user_id: int, day: int, node_id: str, text: str
-) -> tuple[Decision, TypedAnswer | None]:
-    """How a typed answer to `node_id` was read, and what it is stored as and leads to (None when
-    the coach must ask). An answer to the pain-check is read with the answer that led to it."""
-    matcher = context.services.matcher
-    decision = matcher.read(node_id, text)
-    first = None
-    if node_id == matcher.tree.pain_check:
-        async with context.services.db.session() as session:
-            rows = await queries.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
-        opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
-        first = (opened[-1].node, opened[-1].text) if opened else None
-    return decision, answer_typed(matcher, node_id, decision, first)
-
-
-async def ask_again(
-    update: Update,
-    context: CoachContext,
-    enrollment_id: int,
-    day: int,
-    node_id: str,
-    text: str,
-    decision: Decision,
-    keyboard: Callable[..., InlineKeyboardMarkup],
-) -> None:
-    """The question again with its buttons (only those in doubt when two answers fit); the text is
-    kept, without a name, so the lexicon can learn the words it missed."""
-    services = context.services
-    texts, node = services.content.texts, services.matcher.nodes[node_id]
-    async with services.db.session() as session:
-        await queries.note_unread(
-            session=session,
-            enrollment_id=enrollment_id,
-            user_id=update.effective_user.id,
-            node=node_id,
-            text=text,
-            at=services.clock.now(),
-        )
-    intro = texts.checkin_ambiguous if decision.candidates else texts.checkin_unknown
-    markup = keyboard(enrollment_id, day, node, only=decision.candidates)
-    await reply(update, f"{intro.strip()}\n\n<b>{node.question}</b>", markup)
 
 
 async def red_flag(
@@ -159,39 +113,6 @@ async def _record(
     await _respond(update, context, enrollment_id, day, next_step, opening)
 
 
-def answer_write(
-    context: CoachContext,
-    *,
-    enrollment_id: int,
-    chat_id: int,
-    user_id: int,
-    day: int,
-    node_id: str,
-    option_id: str,
-    text: str | None,
-    next_step: Step,
-    clear_follow_ups: bool = True,
-    **enrollment_changes: Any,
-) -> AnswerWrite:
-    """An answer as stored, with the advice it led to, clearing the answers to the follow-ups
-    below it (a changed answer makes them stale), and what it changes in the enrollment."""
-    services, advice = context.services, next_step.advice
-    return AnswerWrite(
-        enrollment_id=enrollment_id,
-        chat_id=chat_id,
-        user_id=user_id,
-        day=day,
-        node=node_id,
-        option=option_id,
-        text=text,
-        advice=advice.id if advice else None,
-        effect=advice.effect if advice else None,
-        at=services.clock.now(),
-        clear_nodes=frozenset(descendants(services.matcher, node_id)) if clear_follow_ups else frozenset(),
-        **enrollment_changes,
-    )
-
-
 def _answer(
     update: Update,
     context: CoachContext,
@@ -206,8 +127,10 @@ def _answer(
     reminder), and a red flag holds the course."""
     advice = next_step.advice
     still_open = enrollment.checkin_day == day and enrollment.checkin_node == node_id  # nothing below it answered yet
+    services = context.services
     return answer_write(
-        context,
+        services.matcher,
+        services.clock.now(),
         enrollment_id=enrollment.id,
         chat_id=update.effective_chat.id,
         user_id=update.effective_user.id,
@@ -241,15 +164,11 @@ async def _respond(
         await reply(update, f"{first}{advice_text(content, advice)}")
 
 
-async def fix_answer(update: Update, context: CoachContext) -> None:
+async def fix_answer(update: Update, context: CoachContext, button: FixAnswer) -> None:
     """Did yesterday's fix help? Stored with the advice it follows, so what works can be counted."""
     texts, query = context.services.content.texts, update.callback_query
-    button = FixAnswer.unpack(query.data)
-    if button is None:
-        await query.answer(texts.button_expired)
-        return
     async with context.services.db.session() as session:
-        answer = await queries.set_fix_helped(
+        answer = await checkins.set_fix_helped(
             session=session, answer_id=button.answer, user_id=update.effective_user.id, helped=button.helped
         )
     await query.answer(texts.fix_thanks if answer else texts.button_expired)
@@ -257,35 +176,16 @@ async def fix_answer(update: Update, context: CoachContext) -> None:
         await drop_buttons(query)
 
 
-async def fine_again(update: Update, context: CoachContext) -> None:
-    """'I'm fine now': lift a red-flag hold; the next lesson comes at the next lesson time."""
-    services, query = context.services, update.callback_query
-    texts, now = services.content.texts, services.clock.now()
-    async with services.db.session() as session:
-        subscriber = await session.get(Subscriber, update.effective_chat.id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        held = enrollment is not None and enrollment.status == "held"
-        due = await resume_course(session, subscriber, enrollment, context, now) if held else None
-    await query.answer()
-    if due is None:  # not on hold, or lifted by a press at the same moment
-        await reply(update, texts.hold_not_held)
-        return
-    when = describe_due(schedule_for(subscriber, context), due, now, texts)
-    await reply(update, texts.hold_resumed.format(next_day=enrollment.current_day + 1, when=when))
-    if due <= now:
-        await services.delivery.deliver_now(context.bot, enrollment.id)
-
-
 async def history(update: Update, context: CoachContext) -> None:
     """/checkins: every answer of this run of the course, with the advice it led to."""
     services = context.services
     texts = services.content.texts
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
         rows = (
             []
             if enrollment is None
-            else await queries.checkin_history(
+            else await checkins.checkin_history(
                 session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
             )
         )
@@ -306,12 +206,34 @@ def _history_line(context: CoachContext, row: CheckinAnswer) -> str:
     return texts.checkins_line.format(day=row.day, answer=answer, advice=advice, helped=helped)
 
 
+async def read_answer(
+    update: Update, context: CoachContext, _subscriber: Subscriber | None, enrollment: Enrollment | None
+) -> bool:
+    """Free text while a check-in question is open is its answer (a `TextReader`)."""
+    if not open_question(enrollment):
+        return False
+    await typed(update, context, enrollment)
+    return True
+
+
+async def read_red_flag(
+    update: Update, context: CoachContext, _subscriber: Subscriber | None, enrollment: Enrollment | None
+) -> bool:
+    """Red-flag words in any other text still hold the course (a `TextReader`)."""
+    text = update.effective_message.text
+    if enrollment is None or not context.services.matcher.is_red_flag(text):
+        return False
+    await red_flag(update, context, enrollment, max(1, enrollment.current_day), None, text)
+    return True
+
+
 def open_question(enrollment: Enrollment | None) -> bool:
-    return enrollment is not None and enrollment.status in ("active", "held") and bool(enrollment.checkin_node)
+    """Whether the run waits on an answer that typed text can give (a held run still takes one)."""
+    running = (CourseStatus.ACTIVE, CourseStatus.HELD)
+    return enrollment is not None and enrollment.status in running and bool(enrollment.checkin_node)
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(pressed, pattern=r"^ci:"))
-    application.add_handler(CallbackQueryHandler(fix_answer, pattern=r"^fx:"))
-    application.add_handler(CallbackQueryHandler(fine_again, pattern=r"^hold:ok$"))
+    application.add_handler(button_handler(CheckinPress, pressed))
+    application.add_handler(button_handler(FixAnswer, fix_answer))
     application.add_handler(CommandHandler("checkins", history, filters=filters.ChatType.PRIVATE))

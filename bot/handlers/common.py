@@ -1,5 +1,5 @@
-"""Small helpers every handler module shares: sending HTML, editing the pressed message, the
-person's schedule.
+"""Small helpers every handler module shares: sending HTML, editing the pressed message, typed
+button handlers, the group roster.
 
 Every HTML message a handler sends goes through `send_html` (or `reply`, `reply_photo`), so every
 one is cut by `split_message` into parts Telegram accepts.
@@ -8,18 +8,38 @@ one is cut by `split_message` into parts Telegram accepts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputFile, LinkPreviewOptions, Message, Update
-from telegram._utils.types import ReplyMarkup
-from telegram.constants import ParseMode
+from telegram import (
+    Bot,
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+    User,
+)
 from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler
 
+from bot.callback_data import CallbackData
 from bot.context import CoachContext
-from bot.domain.schedule import LessonSchedule
+from bot.domain.checkin import Decision
 from bot.render import CAPTION_LIMIT, split_message
-from bot.storage.models import Subscriber
+from bot.storage import checkins, groups
+from bot.storage.models import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
+
+# Free text in a private chat offered to a feature (with the chat and its newest run, either may be
+# None): True when the feature took it. `handlers.fallback` tries them in order.
+TextReader = Callable[[Update, CoachContext, Subscriber | None, Enrollment | None], Awaitable[bool]]
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+Button = TypeVar("Button", bound=CallbackData)
 
 # What Telegram says when an edit has nothing to do: the message already shows it (a double tap),
 # is gone, or is too old to edit. None of these is a failure of the bot.
@@ -41,9 +61,7 @@ async def send_html(
         message = await bot.send_message(
             chat_id,
             chunk,
-            parse_mode=ParseMode.HTML,
             reply_markup=markup if i == len(chunks) - 1 else None,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
             message_thread_id=thread_id,
         )
     return message
@@ -57,9 +75,7 @@ async def reply(update: Update, text: str, markup: ReplyMarkup | None = None) ->
 async def reply_photo(update: Update, photo: InputFile, caption: str | None = None) -> Message:
     """A photo with an HTML caption; what does not fit a caption follows as messages."""
     [first, *rest] = split_message(caption, first_limit=CAPTION_LIMIT) if caption else [None]
-    message = await update.effective_chat.send_photo(
-        photo, caption=first, parse_mode=ParseMode.HTML, message_thread_id=_thread_of(update)
-    )
+    message = await update.effective_chat.send_photo(photo, caption=first, message_thread_id=_thread_of(update))
     for part in rest:  # already cut to a message's size
         await reply(update, part)
     return message
@@ -67,7 +83,7 @@ async def reply_photo(update: Update, photo: InputFile, caption: str | None = No
 
 async def edit_text(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> bool:
     """Replace the pressed message's text; False when Telegram had nothing to change."""
-    return await _edit(query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup))
+    return await _edit(query.edit_message_text(text, reply_markup=markup))
 
 
 async def drop_buttons(query: CallbackQuery) -> bool:
@@ -94,16 +110,66 @@ def _thread_of(update: Update) -> int | None:
     return None
 
 
-def display_name(update: Update) -> str:
+def display_name(update: Update, fallback: str) -> str:
+    """How to greet the person: their first name, else their username, else `fallback`."""
     user = update.effective_user
     if user is not None:
-        return user.first_name or user.username or "there"
-    return update.effective_chat.title or "there"
+        return user.first_name or user.username or fallback
+    return update.effective_chat.title or fallback
 
 
-def schedule_for(subscriber: Subscriber, context: CoachContext) -> LessonSchedule | None:
-    from bot.delivery.engine import schedule_of
+def button_handler(
+    kind: type[Button], handle: Callable[[Update, CoachContext, Button], Awaitable[None]]
+) -> CallbackQueryHandler:
+    """A handler for one kind of button, given the typed button the access gate unpacked: no
+    feature handler reads callback data itself."""
 
-    if subscriber.lesson_time is None or subscriber.timezone is None:
-        return None
-    return schedule_of(subscriber.lesson_time, subscriber.timezone, context.services.settings)
+    async def callback(update: Update, context: CoachContext) -> None:
+        button = context.button
+        if not isinstance(button, kind):  # the gate lets no such press through: a guard, not a path
+            await update.callback_query.answer(context.services.content.texts.button_expired)
+            return
+        await handle(update, context, button)
+
+    callback.__name__ = callback.__qualname__ = handle.__name__
+    callback.__doc__ = handle.__doc__
+    return CallbackQueryHandler(callback, pattern=kind.pattern)
+
+
+async def note_member(context: CoachContext, chat_id: int, user: User | None) -> None:
+    """Whoever uses a group command or presses a group button joins the roster /summary accounts for."""
+    if user is None or user.is_bot:
+        return
+    async with context.services.db.session() as session:
+        await groups.note_member(
+            session=session, chat_id=chat_id, user_id=user.id, name=user.full_name, now=context.services.clock.now()
+        )
+
+
+async def ask_again(
+    update: Update,
+    context: CoachContext,
+    enrollment_id: int,
+    day: int,
+    node_id: str,
+    text: str,
+    decision: Decision,
+    keyboard: Callable[..., InlineKeyboardMarkup],
+) -> None:
+    """A typed check-in answer the coach could not read: the question again with its buttons (only
+    those in doubt when two answers fit); the text is kept, without a name, so the lexicon can
+    learn the words it missed. For private check-ins and group members' follow-ups alike."""
+    services = context.services
+    texts, node = services.content.texts, services.matcher.nodes[node_id]
+    async with services.db.session() as session:
+        await checkins.note_unread(
+            session=session,
+            enrollment_id=enrollment_id,
+            user_id=update.effective_user.id,
+            node=node_id,
+            text=text,
+            at=services.clock.now(),
+        )
+    intro = texts.checkin_ambiguous if decision.candidates else texts.checkin_unknown
+    markup = keyboard(enrollment_id, day, node, only=decision.candidates)
+    await reply(update, f"{intro.strip()}\n\n<b>{node.question}</b>", markup)

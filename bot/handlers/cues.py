@@ -6,9 +6,7 @@ The search itself lives in `bot.domain.cue_search`; its index is built once at s
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from html import unescape
 from typing import get_args
 
 from telegram import (
@@ -18,26 +16,21 @@ from telegram import (
     InputTextMessageContent,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, InlineQueryHandler, filters
+from telegram.constants import ChatType
+from telegram.ext import Application, CommandHandler, InlineQueryHandler, filters
 
 from bot.callback_data import CueTopic
 from bot.content.models import Advice, Content, Texts, Topic
 from bot.context import CoachContext
-from bot.handlers.common import reply
+from bot.domain.text import plain_text
+from bot.handlers.common import button_handler, reply
 from bot.render import user_text
-from bot.storage import queries
+from bot.storage import checkins, courses
 
 TOPICS: tuple[str, ...] = get_args(Topic)
 INLINE_RESULTS = 5
 # Cue results are the same for everyone and change only with a deploy: let Telegram cache them.
 INLINE_CACHE = timedelta(minutes=5)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def _plain(html: str) -> str:
-    """Content HTML as plain text, for inline result titles and descriptions."""
-    return unescape(_TAG.sub("", html))
 
 
 def cue_card(content: Content, cue_id: str) -> str:
@@ -82,7 +75,7 @@ def _drill_list(content: Content) -> str:
 
 
 def _advice(content: Content, advice_id: str | None) -> Advice | None:
-    return next((item for item in content.checkin.advice if item.id == advice_id), None)
+    return content.checkin.advice_by_id.get(advice_id)
 
 
 async def cue_command(update: Update, context: CoachContext) -> None:
@@ -112,8 +105,8 @@ async def _personal(update: Update, context: CoachContext) -> None:
     content = context.services.content
     texts = content.texts
     async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        advice_id = await queries.latest_checkin_advice(session=session, user_id=update.effective_user.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
+        advice_id = await checkins.latest_checkin_advice(session=session, user_id=update.effective_user.id)
     sections, shown = [], []
     if enrollment is not None and enrollment.current_day >= 1:
         day = min(enrollment.current_day, content.days)
@@ -129,11 +122,10 @@ async def _personal(update: Update, context: CoachContext) -> None:
     await reply(update, "\n\n".join(sections), _topic_keyboard(texts))
 
 
-async def topic_pressed(update: Update, context: CoachContext) -> None:
+async def topic_pressed(update: Update, context: CoachContext, button: CueTopic) -> None:
     """A topic button: every cue of that topic, with its reason, in the chat the button is in."""
     content = context.services.content
-    query = update.callback_query
-    topic = CueTopic.unpack(query.data).topic  # the pattern below lets only real topics through
+    query, topic = update.callback_query, button.topic
     await query.answer()
     cards = "\n\n".join(
         f"<b>{content.cues[c].text}</b>\n<i>{content.cues[c].why}</i>" for c in context.services.cue_index.topic(topic)
@@ -166,9 +158,9 @@ async def inline_cue(update: Update, context: CoachContext) -> None:
     results = [
         InlineQueryResultArticle(
             id=cue_id,
-            title=_plain(content.cues[cue_id].text),
-            description=_plain(content.cues[cue_id].why),
-            input_message_content=InputTextMessageContent(cue_card(content, cue_id), parse_mode=ParseMode.HTML),
+            title=plain_text(content.cues[cue_id].text),
+            description=plain_text(content.cues[cue_id].why),
+            input_message_content=InputTextMessageContent(cue_card(content, cue_id)),
         )
         for cue_id in cue_ids
     ]
@@ -181,5 +173,5 @@ def register(application: Application) -> None:
     chats = filters.ChatType.PRIVATE | filters.ChatType.GROUPS
     application.add_handler(CommandHandler("cue", cue_command, filters=chats))
     application.add_handler(CommandHandler("drill", drill_command, filters=chats))
-    application.add_handler(CallbackQueryHandler(topic_pressed, pattern=rf"^cue:topic:({'|'.join(TOPICS)})$"))
+    application.add_handler(button_handler(CueTopic, topic_pressed))
     application.add_handler(InlineQueryHandler(inline_cue))

@@ -6,16 +6,15 @@ Registered last, so every feature module gets the first look at an update.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import CoachContext
-from bot.handlers import checkin, group, onboarding
-from bot.handlers.common import reply
+from bot.handlers.common import TextReader, reply
 from bot.render import user_text
-from bot.storage import queries
 
 log = logging.getLogger(__name__)
 
@@ -24,30 +23,23 @@ log = logging.getLogger(__name__)
 QUERY_TOO_OLD = "query is too old"
 
 
-async def private_text(update: Update, context: CoachContext) -> None:
-    """Free text in a private chat: an answer to the open question (private, or a group member's
-    follow-up), if there is one; a red flag read in any other text still stops the course."""
-    async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-    if subscriber is not None and subscriber.awaiting:
-        await onboarding.typed_answer(update, context, subscriber)
-        return
-    if checkin.open_question(enrollment):
-        await checkin.typed(update, context, enrollment)
-        return
-    if await group.typed_follow_up(update, context):
-        return
-    if enrollment is not None and context.services.matcher.is_red_flag(update.effective_message.text):
-        await checkin.red_flag(
-            update, context, enrollment, max(1, enrollment.current_day), None, update.effective_message.text
-        )
-        return
-    texts = context.services.content.texts
-    if subscriber is None or not subscriber.onboarded:
-        await reply(update, texts.today_not_started)
-    else:
-        await reply(update, texts.unexpected_message)
+def private_text(readers: Sequence[TextReader]) -> Callable[[Update, CoachContext], Awaitable[None]]:
+    """Free text in a private chat, offered to each feature's reader in turn (an onboarding answer,
+    a check-in answer, a group member's follow-up, a red flag in any words); when none takes it, a
+    pointer to what the bot can do."""
+
+    async def read(update: Update, context: CoachContext) -> None:
+        subscriber, enrollment = await context.services.course.current(update.effective_chat.id)
+        for reader in readers:
+            if await reader(update, context, subscriber, enrollment):
+                return
+        texts = context.services.content.texts
+        if subscriber is None or not subscriber.onboarded:
+            await reply(update, texts.today_not_started)
+        else:
+            await reply(update, texts.unexpected_message)
+
+    return read
 
 
 async def unknown_command(update: Update, context: CoachContext) -> None:
@@ -78,18 +70,21 @@ async def on_error(update: object, context: CoachContext) -> None:
     log.error("update %s failed: %s", update_id, error, exc_info=error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
         try:
+            texts = context.services.content.texts
             if update.callback_query is not None:
-                await update.callback_query.answer("Sorry, that didn't work. Please try again.")
+                await update.callback_query.answer(texts.error_press)
             else:
-                await update.effective_chat.send_message("Sorry, something went wrong on my side. Please try again.")
+                await update.effective_chat.send_message(texts.error_message)
         except TelegramError:
             log.warning("update %s: could not tell the person about the failure", update_id)
 
 
-def register(application: Application) -> None:
+def register(application: Application, readers: Sequence[TextReader]) -> None:
+    """`readers` try free text in order (the composition root lists them: no handler module
+    imports another)."""
     private = filters.ChatType.PRIVATE
     application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
-    application.add_handler(MessageHandler(private & filters.TEXT, private_text))
+    application.add_handler(MessageHandler(private & filters.TEXT, private_text(readers)))
     application.add_handler(MessageHandler(private & ~filters.StatusUpdate.ALL, unexpected_message))
     application.add_handler(CallbackQueryHandler(expired_button))
     application.add_error_handler(on_error)

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from html import escape
 
-from telegram import ChatMember, ChatMemberUpdated, LinkPreviewOptions, Update, User
-from telegram.constants import ChatType, ParseMode
+from telegram import ChatMember, ChatMemberUpdated, Message, Update, User
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
-    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
@@ -29,230 +27,51 @@ from bot import metrics
 from bot.callback_data import GroupCheckinPress
 from bot.context import CoachContext
 from bot.domain.checkin import Step, descendants, step
+from bot.domain.course import CourseStatus
 from bot.domain.groups import (
+    StartLink,
     fit,
     parse_start_payload,
     short_tip,
-    split_time_and_zone,
     start_link,
     summary_link_payload,
 )
-from bot.domain.schedule import describe_due, next_due
-from bot.domain.timeparse import format_time, parse_lesson_time
-from bot.domain.timezones import resolve_timezone
-from bot.handlers.checkin import answer_write, ask_again, read_typed
-from bot.handlers.common import reply, schedule_for, send_html
-from bot.handlers.course import RESUMABLE, pause_course, resume_course
-from bot.keyboards import group_checkin_keyboard
-from bot.language import current_language, from_telegram, language_name, speaking
+from bot.handlers.common import ask_again, button_handler, display_name, note_member, reply, send_html
+from bot.keyboards import coach_page_keyboard, group_checkin_keyboard, profile_keyboard
+from bot.language import speaking
 from bot.render import advice_text, opening_line, user_text
-from bot.storage import queries
-from bot.storage.answer_writer import enrollments_on_screen
+from bot.services.answers import answer_write, enrollments_on_screen, read_typed
+from bot.storage import checkins, courses, groups
 from bot.storage.models import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIME, DEFAULT_ZONE = "07:00", "Etc/UTC"
-CHANNEL_COMMAND = re.compile(r"^/(groupcourse|summary)(@\w+)?(\s|$)", re.IGNORECASE)
+CHANNEL_SUMMARY = re.compile(r"^/summary(@\w+)?(\s|$)", re.IGNORECASE)
 PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
-
-
-# ----------------------------------------------------------------------------- who is who
-
-
-async def _note_member(context: CoachContext, chat_id: int, user: User | None) -> None:
-    """Whoever uses a command or presses a button joins the roster /summary accounts for."""
-    if user is None or user.is_bot:
-        return
-    async with context.services.db.session() as session:
-        await queries.note_member(
-            session=session, chat_id=chat_id, user_id=user.id, name=user.full_name, now=context.services.clock.now()
-        )
 
 
 # ----------------------------------------------------------------------------- coach commands
 
 
-async def groupcourse_command(update: Update, context: CoachContext) -> None:
-    await _coach_command(update, context, "groupcourse", context.args or [])
-
-
 async def summary_command(update: Update, context: CoachContext) -> None:
-    await _coach_command(update, context, "summary", [])
+    await _summary_command(update, context)
 
 
-async def channel_command(update: Update, context: CoachContext) -> None:
-    """A channel post carries no sender and may carry no command entity: read the command from the text."""
-    words = update.effective_message.text.split()
-    command, _, addressee = words[0][1:].partition("@")
+async def channel_summary(update: Update, context: CoachContext) -> None:
+    """A channel post carries no sender and may carry no command entity: read it from the text."""
+    _, _, addressee = update.effective_message.text.split()[0][1:].partition("@")
     if addressee and addressee.lower() != context.bot.username.lower():
         return
-    await _coach_command(update, context, command.lower(), words[1:])
+    await _summary_command(update, context)
 
 
-async def _coach_command(update: Update, context: CoachContext, command: str, args: list[str]) -> None:
-    texts = context.services.content.texts
-    await _note_member(context, update.effective_chat.id, update.effective_user)
+async def _summary_command(update: Update, context: CoachContext) -> None:
+    await note_member(context, update.effective_chat.id, update.effective_user)
     if not await context.services.access.is_admin(update, context.bot):
-        await reply(update, texts.group_admins_only)
+        await reply(update, context.services.content.texts.group_admins_only)
         return
-    if command == "summary":
-        await _summary(update, context)
-        return
-    actions = {
-        "start": _start,
-        "pause": _pause,
-        "resume": _resume,
-        "stop": _stop,
-        "here": _here,
-        "language": _language,
-    }
-    action = actions.get(args[0].lower() if args else "")
-    if action is None:
-        await reply(update, texts.group_usage)
-        return
-    await action(update, context, args[1:])
-
-
-def _read_schedule(args: list[str], context: CoachContext) -> tuple[str, str, bool] | str:
-    """(lesson time, zone, whether a default filled a gap) from '18:30 Europe/Berlin', or the reply
-    explaining what could not be read."""
-    texts = context.services.content.texts
-    time_text, zone_text = split_time_and_zone(args, parse_lesson_time)
-    zone = DEFAULT_ZONE
-    if zone_text:
-        choices = resolve_timezone(zone_text)
-        if not choices:
-            return texts.group_time_invalid.format(text=user_text(" ".join(args)))
-        if len(choices) > 1:
-            zones = ", ".join(escape(choice.zone) for choice in choices)
-            return texts.group_zone_choices.format(text=user_text(zone_text), zones=zones, zone=escape(choices[0].zone))
-        zone = choices[0].zone
-    lesson_time = format_time(parse_lesson_time(time_text)) if time_text else DEFAULT_TIME
-    return lesson_time, zone, not (time_text and zone_text)
-
-
-async def _start(update: Update, context: CoachContext, args: list[str]) -> None:
-    """Start the group's course (day 1 right away), or set a new time for the one running here."""
-    services = context.services
-    texts, now, chat = services.content.texts, services.clock.now(), update.effective_chat
-    schedule = _read_schedule(args, context)
-    if isinstance(schedule, str):
-        await reply(update, schedule)
-        return
-    lesson_time, zone, defaulted = schedule
-    started, due = None, None
-    async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
-            session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=now
-        )
-        subscriber.kind, subscriber.profile, subscriber.onboarded = str(chat.type), "both", True
-        subscriber.lesson_time, subscriber.timezone = lesson_time, zone
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat.id)
-        status = None if enrollment is None else enrollment.status
-        if status in ("active", "paused", "held"):
-            due = await _move_next_lesson(session, subscriber, enrollment, context, now)
-        elif status == "stopped":  # None when a command at the same moment resumed it
-            due = await resume_course(session, subscriber, enrollment, context, now)
-        else:
-            started = await queries.start_enrollment(session=session, chat_id=chat.id, now=now)
-    defaults = f"\n{texts.group_defaults_note}" if defaulted else ""
-    if started is not None:
-        await reply(update, texts.group_started.format(time=lesson_time, timezone=zone, defaults=defaults))
-        await services.delivery.deliver_now(context.bot, started.id)
-        return
-    next_lesson = ""
-    if due is not None:
-        when = describe_due(schedule_for(subscriber, context), due, now, texts)
-        next_lesson = texts.group_next_lesson.format(next_day=enrollment.current_day + 1, when=when)
-    await reply(
-        update, texts.group_updated.format(time=lesson_time, timezone=zone, next_lesson=next_lesson, defaults=defaults)
-    )
-    if due is not None and due <= now:
-        await services.delivery.deliver_now(context.bot, enrollment.id)
-
-
-async def _move_next_lesson(
-    session, subscriber: Subscriber, enrollment: Enrollment, context: CoachContext, now: datetime
-) -> datetime | None:
-    """A new lesson time: the waiting lesson moves to the next slot; returns when it is due."""
-    pending = await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
-    if pending is None or enrollment.status != "active":
-        return None
-    if enrollment.current_day > 0:
-        pending.due_at = next_due(schedule_for(subscriber, context), now=now, last_sent=enrollment.last_sent_at)
-    return pending.due_at
-
-
-async def _language(update: Update, context: CoachContext, args: list[str]) -> None:
-    """The group's language: its lessons, tallies and replies here. Members' private advice keeps theirs."""
-    languages = context.services.languages
-    wanted = from_telegram(args[0] if args else None, languages.available)
-    if wanted is None or not await languages.choose(update.effective_chat.id, wanted):
-        known = ", ".join(f"{code} ({language_name(code)})" for code in languages.available)
-        text = user_text(args[0] if args else "", 20)
-        await reply(update, context.services.content.texts.group_language_unknown.format(text=text, languages=known))
-        return
-    current_language.set(wanted)
-    await reply(update, context.services.content.texts.group_language_set)
-
-
-async def _pause(update: Update, context: CoachContext, _args: list[str]) -> None:
-    texts = context.services.content.texts
-    status, enrollment = await pause_course(context, update.effective_chat.id)
-    if status == "active":
-        await reply(update, texts.group_paused.format(day=max(1, enrollment.current_day)))
-    elif status == "paused":
-        await reply(update, texts.group_pause_already)
-    else:
-        await reply(update, texts.group_not_started)
-
-
-async def _resume(update: Update, context: CoachContext, _args: list[str]) -> None:
-    services = context.services
-    texts, now, chat_id = services.content.texts, services.clock.now(), update.effective_chat.id
-    async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=chat_id)
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat_id)
-        status = None if enrollment is None else enrollment.status
-        due = await resume_course(session, subscriber, enrollment, context, now) if status in RESUMABLE else None
-    if due is not None:
-        when = describe_due(schedule_for(subscriber, context), due, now, texts)
-        await reply(update, texts.group_resumed.format(next_day=enrollment.current_day + 1, when=when))
-        if due <= now:
-            await services.delivery.deliver_now(context.bot, enrollment.id)
-    elif status in RESUMABLE or status == "active":
-        await reply(update, texts.group_resume_not_paused)
-    else:
-        await reply(update, texts.group_not_started)
-
-
-async def _stop(update: Update, context: CoachContext, _args: list[str]) -> None:
-    texts = context.services.content.texts
-    async with context.services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        live = enrollment is not None and await queries.change_status(
-            session=session, enrollment=enrollment, to="stopped", from_=("active", "paused", "held")
-        )
-        if live:
-            await queries.cancel_pending(session=session, enrollment_id=enrollment.id)
-    await reply(update, texts.group_stopped if live else texts.group_not_started)
-
-
-async def _here(update: Update, context: CoachContext, _args: list[str]) -> None:
-    """In a forum: the lessons go to the topic this was sent in (General when sent there)."""
-    services = context.services
-    texts, chat, message = services.content.texts, update.effective_chat, update.effective_message
-    if not chat.is_forum:
-        await reply(update, texts.group_here_no_topics)
-        return
-    thread_id = message.message_thread_id if message.is_topic_message else None
-    async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
-            session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
-        )
-        subscriber.thread_id = thread_id
-    await reply(update, texts.group_here_topic if thread_id else texts.group_here_general)
+    await _summary(update, context)
 
 
 async def _summary(update: Update, context: CoachContext) -> None:
@@ -261,15 +80,15 @@ async def _summary(update: Update, context: CoachContext) -> None:
     admins who have started the bot get the detail."""
     services = context.services
     texts, chat, user = services.content.texts, update.effective_chat, update.effective_user
-    groups, send = services.delivery.groups, services.delivery.send
+    coaching, send = services.groups, services.delivery.send
     async with services.db.session() as session:
-        enrollment = await queries.current_enrollment(session=session, chat_id=chat.id)
+        enrollment = await courses.current_enrollment(session=session, chat_id=chat.id)
     if enrollment is None or enrollment.current_day == 0:
         await reply(update, texts.group_summary_not_yet if enrollment else texts.group_not_started)
         return
     if user is None or user.is_bot:
         day = min(enrollment.current_day, services.content.days)
-        await groups.send_digest(context.bot, chat.id, day, send)
+        await coaching.send_digest(context.bot, chat.id, day, send)
         node = services.content.lesson(day).checkin
         if node is None:
             tally = texts.group_summary_no_question
@@ -280,9 +99,9 @@ async def _summary(update: Update, context: CoachContext) -> None:
         await reply(update, texts.group_summary_to_admins.format(day=day, tally=tally))
         return
     async with services.db.session() as session:
-        started_bot = await queries.private_chats_of(session=session, user_ids=[user.id])
-    text = await groups.summary_text(context.bot, chat.id)
-    if started_bot and await groups.send_private(context.bot, user.id, text, send):
+        started_bot = await groups.private_chats_of(session=session, user_ids=[user.id])
+    text = await coaching.summary_text(context.bot, chat.id)
+    if started_bot and await coaching.send_private(context.bot, user.id, text, send, about=chat.id):
         await reply(update, texts.group_summary_sent.format(name=user_text(user.first_name)))
         return
     link = start_link(context.bot.username, summary_link_payload(enrollment.id))
@@ -292,20 +111,19 @@ async def _summary(update: Update, context: CoachContext) -> None:
 # ----------------------------------------------------------------------------- members' check-ins
 
 
-async def pressed(update: Update, context: CoachContext) -> None:
+async def pressed(update: Update, context: CoachContext, button: GroupCheckinPress) -> None:
     """A check-in button: under the group lesson (the day's question) or, in private, a follow-up."""
     services, query = context.services, update.callback_query
     texts, matcher = services.content.texts, services.matcher
-    button = GroupCheckinPress.unpack(query.data)
-    next_step = button and step(matcher, button.node, button.option)
-    if button is None or next_step is None:
+    next_step = step(matcher, button.node, button.option)
+    if next_step is None:
         await query.answer(texts.button_expired)
         return
     enrollment, subscriber = await _run_on_screen(context, button.enrollment)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE or not 1 <= button.day <= enrollment.current_day:
         await query.answer(texts.button_expired)
         return
-    if enrollment.status == "replaced":
+    if enrollment.status == CourseStatus.REPLACED:
         await query.answer(texts.checkin_expired)
         return
     entry = services.content.lesson(button.day).checkin
@@ -345,7 +163,8 @@ async def _record(
     services = context.services
     async with services.db.session() as session:
         write = answer_write(
-            context,
+            services.matcher,
+            services.clock.now(),
             enrollment_id=enrollment.id,
             chat_id=enrollment.chat_id,
             user_id=user.id,
@@ -355,8 +174,8 @@ async def _record(
             text=text,
             next_step=next_step,
         )
-        changed = await queries.store_answers(session=session, writes=[write])
-        await queries.note_member(
+        changed = await checkins.store_answers(session=session, writes=[write])
+        await groups.note_member(
             session=session, chat_id=enrollment.chat_id, user_id=user.id, name=user.full_name, now=services.clock.now()
         )
     if changed:
@@ -385,12 +204,14 @@ async def _answer_privately(
         await reply(update, f"{first}{advice_text(context.services.content, next_step.advice)}")
 
 
-async def typed_follow_up(update: Update, context: CoachContext) -> bool:
+async def typed_follow_up(
+    update: Update, context: CoachContext, _subscriber: Subscriber | None, _enrollment: Enrollment | None
+) -> bool:
     """Text in private from a member whose group check-in today waits on a follow-up (why the back
     worked, the pain-check): read as its answer, as in a private check-in. False when none waits."""
     services, user, text = context.services, update.effective_user, update.effective_message.text
     async with services.db.session() as session:
-        latest = await queries.latest_group_answer(session=session, user_id=user.id)
+        latest = await checkins.latest_group_answer(session=session, user_id=user.id)
         enrollment = None if latest is None else await session.get(Enrollment, latest.enrollment_id)
     if latest is None or latest.advice is not None or enrollment is None or latest.day != enrollment.current_day:
         return False
@@ -398,7 +219,7 @@ async def typed_follow_up(update: Update, context: CoachContext) -> bool:
     if following is None or following.node is None:
         return False
     day, node_id = latest.day, following.node.id
-    decision, answer = await read_typed(context, enrollment.id, user.id, day, node_id, text)
+    decision, answer = await read_typed(services.db, services.matcher, enrollment.id, user.id, day, node_id, text)
     if answer is None:
         await ask_again(update, context, enrollment.id, day, node_id, text, decision, group_checkin_keyboard)
         return True
@@ -429,14 +250,7 @@ async def _edit_tally(context: CoachContext) -> None:
         parts = await composer.compose_group(enrollment_id=enrollment_id, day=day, bot_username=context.bot.username)
     last = parts[-1]
     try:
-        await context.bot.edit_message_text(
-            last.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=last.markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
+        await context.bot.edit_message_text(last.text, chat_id=chat_id, message_id=message_id, reply_markup=last.markup)
     except TelegramError as exc:  # unchanged counts, a deleted message, a migrated group: the next press retries
         log.debug("tally of message %s in chat %s not edited: %s", message_id, chat_id, exc)
 
@@ -453,12 +267,26 @@ async def _run_on_screen(context: CoachContext, enrollment_id: int) -> tuple[Enr
         return enrollment, None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
 
 
-async def open_link(update: Update, context: CoachContext, payload: str) -> bool:
+class _GroupLink(filters.MessageFilter):
+    """`/start` with a payload from a group's link; any other /start is onboarding's."""
+
+    def filter(self, message: Message) -> bool:
+        words = (message.text or "").split()
+        return len(words) == 2 and parse_start_payload(words[1]) is not None
+
+
+async def open_group_link(update: Update, context: CoachContext) -> None:
     """`/start g<enrollment>_<day>` (a member's advice) or `/start s<enrollment>` (a coach's summary)
-    from a group; False when the payload is neither, so /start goes on as usual."""
-    link = parse_start_payload(payload)
-    if link is None:
-        return False
+    from a group: what the link points to; then someone with no course of their own is invited to
+    start one."""
+    services = context.services
+    texts = services.content.texts
+    await _open_link(update, context, parse_start_payload(context.args[0]))
+    if await services.course.begin_onboarding(update.effective_chat.id, display_name(update, texts.name_fallback)):
+        await reply(update, texts.group_offer_course, profile_keyboard(texts))
+
+
+async def _open_link(update: Update, context: CoachContext, link: StartLink) -> None:
     services = context.services
     enrollment, subscriber = await _run_on_screen(context, link.enrollment_id)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE:
@@ -471,7 +299,6 @@ async def open_link(update: Update, context: CoachContext, payload: str) -> bool
         await _summary_link(update, context, subscriber)
     else:
         await _advice_link(update, context, enrollment, subscriber, link.day)
-    return True
 
 
 async def _summary_link(update: Update, context: CoachContext, subscriber: Subscriber) -> None:
@@ -479,7 +306,12 @@ async def _summary_link(update: Update, context: CoachContext, subscriber: Subsc
     if not await services.access.is_admin_of(context.bot, subscriber.chat_id, update.effective_user.id):
         await reply(update, services.content.texts.group_summary_admins_only)
         return
-    await reply(update, await services.delivery.groups.summary_text(context.bot, subscriber.chat_id))
+    coaching = services.groups
+    await reply(
+        update,
+        await coaching.summary_text(context.bot, subscriber.chat_id),
+        coach_page_keyboard(services.content.texts, coaching.mini_app_url, subscriber.chat_id),
+    )
 
 
 async def _advice_link(
@@ -493,7 +325,7 @@ async def _advice_link(
         await reply(update, texts.group_link_expired)
         return
     async with services.db.session() as session:
-        rows = await queries.checkin_history(
+        rows = await checkins.checkin_history(
             session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
         )
     answered = {row.node: row for row in rows if row.day == day}
@@ -532,23 +364,22 @@ async def membership(update: Update, context: CoachContext) -> None:
     if chat.type == ChatType.PRIVATE:
         async with services.db.session() as session:
             if new.status == ChatMember.BANNED:
-                await queries.mark_unreachable(session=session, chat_id=chat.id)
+                await courses.mark_unreachable(session=session, chat_id=chat.id)
             elif old.status == ChatMember.BANNED:
-                await queries.mark_reachable(session=session, chat_id=chat.id)
+                await courses.mark_reachable(session=session, chat_id=chat.id)
         return
-    services.delivery.groups.forget_admins(chat.id)
+    services.groups.forget_admins(chat.id)
     was_present, present = _present(chat.type, old), _present(chat.type, new)
     if present and not was_present:
         async with services.db.session() as session:
-            await queries.get_or_create_subscriber(
+            await courses.get_or_create_subscriber(
                 session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
             )
         if chat.type != ChatType.CHANNEL:  # a channel's readers need no word about the bot's set-up
             await send_html(context.bot, chat.id, services.content.texts.group_welcome)
     elif was_present and not present:
         log.info("removed from %s %s: deliveries there stop", chat.type, chat.id)
-        async with services.db.session() as session:
-            await queries.stop_chat(session=session, chat_id=chat.id)
+        await services.course.unreachable(chat.id)
 
 
 async def migrated(update: Update, context: CoachContext) -> None:
@@ -558,7 +389,7 @@ async def migrated(update: Update, context: CoachContext) -> None:
         old, new = message.chat.id, message.migrate_to_chat_id
     else:
         old, new = message.migrate_from_chat_id, message.chat.id
-    await context.services.delivery.groups.move(old, new)
+    await context.services.groups.move(old, new)
 
 
 async def addressed_command(update: Update, context: CoachContext) -> None:
@@ -570,13 +401,18 @@ async def addressed_command(update: Update, context: CoachContext) -> None:
 
 
 def register(application: Application) -> None:
-    groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
-    application.add_handler(CommandHandler("groupcourse", groupcourse_command, filters=groups))
-    application.add_handler(CommandHandler("summary", summary_command, filters=groups))
+    in_groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("summary", summary_command, filters=in_groups))
     application.add_handler(
-        MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(CHANNEL_COMMAND), channel_command)
+        MessageHandler(filters.UpdateType.CHANNEL_POST & filters.Regex(CHANNEL_SUMMARY), channel_summary)
     )
-    application.add_handler(CallbackQueryHandler(pressed, pattern=r"^gci:"))
+    application.add_handler(button_handler(GroupCheckinPress, pressed))
     application.add_handler(ChatMemberHandler(membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, migrated))
-    application.add_handler(MessageHandler(groups & filters.COMMAND, addressed_command))
+    application.add_handler(MessageHandler(in_groups & filters.COMMAND, addressed_command))
+
+
+def register_links(application: Application) -> None:
+    """`/start g…` and `/start s…` from a group: ahead of onboarding's /start."""
+    private = filters.ChatType.PRIVATE
+    application.add_handler(CommandHandler("start", open_group_link, filters=private & _GroupLink()))

@@ -12,9 +12,8 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callback_data import PlatesFor, RestTimer
 from bot.content.models import Texts
@@ -25,10 +24,10 @@ from bot.domain import tracker_csv
 from bot.domain.rest import read_rest, rest_text
 from bot.domain.strength import records_of
 from bot.domain.training import MAX_KG, SetDone, Unit, format_number, from_kg, set_groups, to_kg
-from bot.handlers.common import drop_buttons, reply
+from bot.handlers.common import button_handler, drop_buttons, reply
 from bot.logbook import catalogue, lift_sets, local_date, record_line, zone_of
 from bot.render import user_text
-from bot.storage import models, queries
+from bot.storage import models, training_log
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +49,8 @@ async def records(update: Update, context: CoachContext) -> None:
         key = match.exercise.key
     user_id, chat_id = update.effective_user.id, update.effective_chat.id
     async with services.db.session() as session:
-        rows = await queries.whole_log(session=session, user_id=user_id)
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        rows = await training_log.whole_log(session=session, user_id=user_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         zone = await zone_of(session, chat_id)
     unit = preference.units
     blocks = []
@@ -106,20 +105,17 @@ async def plates(update: Update, context: CoachContext) -> None:
     await _plates(update, context, context.args or [])
 
 
-async def plates_pressed(update: Update, context: CoachContext) -> None:
+async def plates_pressed(update: Update, context: CoachContext, button: PlatesFor) -> None:
     """The 'plates for next time' button: its numbers are read like typed ones, the same bounds."""
-    query = update.callback_query
-    button = PlatesFor.unpack(query.data)
-    await query.answer(None if button else context.services.content.texts.button_expired)
-    if button is not None:
-        await _plates(update, context, [button.weight, button.unit])
+    await update.callback_query.answer()
+    await _plates(update, context, [button.weight, button.unit])
 
 
 async def _plates(update: Update, context: CoachContext, words: list[str]) -> None:
     services = context.services
     texts = services.content.texts
     async with services.db.session() as session:
-        preference = await queries.preference_of(session=session, chat_id=update.effective_chat.id)
+        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
         units: Unit = preference.units
         request = plate_maths.read_plates(words, units) if words else None
         if request is not None and request.bar is not None:
@@ -160,13 +156,10 @@ async def rest(update: Update, context: CoachContext) -> None:
     await _start_rest(update, context, seconds)
 
 
-async def rest_pressed(update: Update, context: CoachContext) -> None:
+async def rest_pressed(update: Update, context: CoachContext, button: RestTimer) -> None:
     """A 1:30 / 3:00 / 5:00 button, or 'stop the timer'; the length is read like a typed one."""
     query = update.callback_query
-    button = RestTimer.unpack(query.data)
-    await query.answer(None if button else context.services.content.texts.button_expired)
-    if button is None:
-        return
+    await query.answer()
     if button.length == "off":
         if await drop_buttons(query):  # a double tap stops once
             await _stop_rest(update, context)
@@ -181,7 +174,7 @@ async def _start_rest(update: Update, context: CoachContext, seconds: int) -> No
     texts = services.content.texts
     due = services.clock.now() + timedelta(seconds=seconds)
     async with services.db.session() as session:
-        await queries.schedule_message(
+        await training_log.schedule_message(
             session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST, seconds=seconds, due_at=due
         )
     stop_button = InlineKeyboardButton(texts.rest_cancel_button, callback_data=RestTimer("off").pack())
@@ -192,7 +185,7 @@ async def _start_rest(update: Update, context: CoachContext, seconds: int) -> No
 async def _stop_rest(update: Update, context: CoachContext) -> None:
     texts = context.services.content.texts
     async with context.services.db.session() as session:
-        stopped = await queries.cancel_scheduled(
+        stopped = await training_log.cancel_scheduled(
             session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST
         )
     await reply(update, texts.rest_cancelled if stopped else texts.rest_nothing)
@@ -207,8 +200,8 @@ async def export_csv(update: Update, context: CoachContext) -> None:
     texts, known = services.content.texts, catalogue(services.content)
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
-        rows = await queries.whole_log(session=session, user_id=user_id)
-        preference = await queries.preference_of(session=session, chat_id=chat_id)
+        rows = await training_log.whole_log(session=session, user_id=user_id)
+        preference = await training_log.preference_of(session=session, chat_id=chat_id)
         zone = ZoneInfo(await zone_of(session, chat_id) or "UTC")
     if not rows:
         await reply(update, texts.export_csv_empty)
@@ -219,7 +212,6 @@ async def export_csv(update: Update, context: CoachContext) -> None:
     await update.effective_chat.send_document(
         InputFile(io.BytesIO(data), filename="hinge-coach-log.csv"),
         caption=texts.export_csv_caption.format(sets=len(sets)),
-        parse_mode=ParseMode.HTML,
     )
 
 
@@ -288,7 +280,7 @@ async def _import(update: Update, context: CoachContext, plan: tracker_csv.Impor
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     async with services.db.session() as session:
         zone = ZoneInfo(await zone_of(session, chat_id) or "UTC")
-        history = await queries.whole_log(session=session, user_id=user_id)
+        history = await training_log.whole_log(session=session, user_id=user_id)
         logged = {(row.exercise, local_date(row.logged_at, zone.key)) for row in history}
         fresh = [s for s in plan.sets if (s.exercise, s.started.date()) not in logged]
         lines = []
@@ -310,7 +302,7 @@ async def _import(update: Update, context: CoachContext, plan: tracker_csv.Impor
                     for count, done in set_groups([SetDone(s.reps, s.rpe) for s in group])
                 ]
             )
-        await queries.add_log_lines(session=session, lines=lines)
+        await training_log.add_log_lines(session=session, lines=lines)
     parts = []
     if fresh:
         names = ", ".join(sorted({escape(known.name_of(s.exercise)) for s in fresh}))
@@ -336,11 +328,11 @@ def _same_line(imported: tracker_csv.ImportedSet) -> tuple:
 
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
-    # Before the /export of bot/handlers/training.py: '/export csv' is this module's.
+    # Before the /export of bot/handlers/privacy.py: '/export csv' is this module's.
     application.add_handler(MessageHandler(private & filters.Regex(r"^/export(@\w+)?\s+csv\s*$"), export_csv))
     application.add_handler(CommandHandler("records", records, filters=private))
     application.add_handler(CommandHandler("plates", plates, filters=private))
     application.add_handler(CommandHandler("rest", rest, filters=private))
     application.add_handler(MessageHandler(private & filters.Document.FileExtension("csv"), import_csv))
-    application.add_handler(CallbackQueryHandler(plates_pressed, pattern=r"^pl:"))
-    application.add_handler(CallbackQueryHandler(rest_pressed, pattern=r"^rest:"))
+    application.add_handler(button_handler(PlatesFor, plates_pressed))
+    application.add_handler(button_handler(RestTimer, rest_pressed))

@@ -6,8 +6,6 @@ restart between question and answer loses nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -16,33 +14,23 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callback_data import ProfileChoice, SettingsChoice, TimeChoice, UnitsChoice, ZonePick
 from bot.context import CoachContext
-from bot.domain.schedule import describe_due, local_now, next_due
+from bot.domain.course import CourseStatus
+from bot.domain.schedule import local_now
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
-from bot.handlers import group
-from bot.handlers.common import display_name, reply, schedule_for
-from bot.handlers.course import resume_course
-from bot.keyboards import language_keyboard
-from bot.render import user_text
-from bot.storage import queries
-from bot.storage.models import Subscriber
+from bot.handlers.common import button_handler, display_name, reply
+from bot.keyboards import language_keyboard, profile_keyboard
+from bot.render import user_text, when_text
+from bot.services.course import Setting
+from bot.storage import courses
+from bot.storage.models import Enrollment, Subscriber
 
 TIME_CHOICES = ("06:00", "07:00", "12:00", "17:00", "19:00")
-PROFILES = ("runner", "lifter", "both")
-STEPS = ("profile", "time", "timezone")  # what onboarding asks, in this order
-TYPED = ("time", "timezone")  # what can be typed as well as tapped
-
-
-def _profile_keyboard(context: CoachContext) -> InlineKeyboardMarkup:
-    texts = context.services.content.texts
-    labels = {"runner": texts.profile_runner, "lifter": texts.profile_lifter, "both": texts.profile_both}
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(labels[p], callback_data=ProfileChoice(p).pack()) for p in PROFILES]]
-    )
+TYPED = (Setting.TIME, Setting.TIMEZONE)  # what can be typed as well as tapped
 
 
 def _time_keyboard() -> InlineKeyboardMarkup:
@@ -61,67 +49,49 @@ def _zone_keyboard(choices: list[ZoneChoice]) -> InlineKeyboardMarkup:
 
 
 async def start(update: Update, context: CoachContext) -> None:
-    """Welcome a new person into onboarding; tell a known one where they are, changing nothing.
-    A link from a group (`/start g...`, `/start s...`) first shows what it points to."""
-    if context.args and await group.open_link(update, context, context.args[0]):
-        await _offer_course(update, context)
-        return
+    """Welcome a new person into onboarding; tell a known one where they are. A stopped course
+    carries on (as /resume would); nothing else changes."""
     services = context.services
     texts, now = services.content.texts, services.clock.now()
-    name = user_text(display_name(update))
-    enrollment, resumed = None, False
+    name = display_name(update, texts.name_fallback)
     async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
-            session=session, chat_id=update.effective_chat.id, name=display_name(update), kind="private", now=now
+        subscriber, _ = await courses.get_or_create_subscriber(
+            session=session, chat_id=update.effective_chat.id, name=name, kind="private", now=now
         )
         if not subscriber.onboarded:
-            subscriber.awaiting = "profile"
-        else:
-            enrollment = await queries.current_enrollment(session=session, chat_id=subscriber.chat_id)
-            resumed = enrollment is not None and enrollment.status == "stopped"
-            if resumed:
-                await resume_course(session, subscriber, enrollment, context, now)
+            subscriber.awaiting = Setting.PROFILE
     if not subscriber.onboarded:
         course = services.content.course
-        await reply(update, f"{texts.start_intro.format(name=name)}\n{course.welcome}\n<i>{course.safety.strip()}</i>")
-        await reply(update, texts.ask_profile, _profile_keyboard(context))
+        intro = texts.start_intro.format(name=user_text(name))
+        await reply(update, f"{intro}\n{course.welcome}\n<i>{course.safety.strip()}</i>")
+        await reply(update, texts.ask_profile, profile_keyboard(texts))
         return
-    if enrollment is None or enrollment.status in ("finished", "replaced"):
-        await reply(update, texts.start_finished.format(name=name))
+    _, enrollment = await services.course.current(subscriber.chat_id)
+    resumed = None
+    if enrollment is not None and enrollment.status == CourseStatus.STOPPED:
+        resumed = await services.course.resume(subscriber.chat_id)
+        _, enrollment = await services.course.current(subscriber.chat_id)
+    if enrollment is None or enrollment.status in (CourseStatus.FINISHED, CourseStatus.REPLACED):
+        await reply(update, texts.start_finished.format(name=user_text(name)))
         return
-    paused = " (paused: /resume carries on)" if enrollment.status == "paused" else ""
+    note = {CourseStatus.PAUSED: texts.start_paused_note, CourseStatus.HELD: texts.start_held_note}
     await reply(
         update,
         texts.start_known.format(
-            name=name, day=max(1, enrollment.current_day), days=services.content.days, paused=paused
+            name=user_text(name),
+            day=max(1, enrollment.current_day),
+            days=services.content.days,
+            paused=note.get(enrollment.status, ""),
         ),
     )
-    if resumed:
-        await services.delivery.deliver_now(context.bot, enrollment.id)
-
-
-async def _offer_course(update: Update, context: CoachContext) -> None:
-    """Someone who came from a group and has no course of their own is invited to start one."""
-    services = context.services
-    async with services.db.session() as session:
-        subscriber, _ = await queries.get_or_create_subscriber(
-            session=session,
-            chat_id=update.effective_chat.id,
-            name=display_name(update),
-            kind="private",
-            now=services.clock.now(),
-        )
-        if subscriber.onboarded:
-            return
-        subscriber.awaiting = "profile"
-    await reply(update, services.content.texts.group_offer_course, _profile_keyboard(context))
+    if resumed is not None:
+        await services.course.deliver(context.bot, resumed)
 
 
 async def settings_menu(update: Update, context: CoachContext) -> None:
     """Show the current schedule and let the person change any part of it."""
     texts = context.services.content.texts
-    async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+    subscriber, _ = await context.services.course.current(update.effective_chat.id)
     if subscriber is None or not subscriber.onboarded:
         await reply(update, texts.today_not_started)
         return
@@ -147,28 +117,23 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
     )
 
 
-async def settings_choice(update: Update, context: CoachContext) -> None:
+async def settings_choice(update: Update, context: CoachContext, choice: SettingsChoice) -> None:
     """A settings button: ask the matching question, remembering what the answer is for."""
-    query = update.callback_query
-    choice = SettingsChoice.unpack(query.data)
-    await query.answer(None if choice else context.services.content.texts.button_expired)
-    if choice is None:
-        return
-    field = choice.field
+    await update.callback_query.answer()
     async with context.services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
+        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
         if subscriber is None or not subscriber.onboarded:
             await reply(update, context.services.content.texts.today_not_started)
             return
-        subscriber.awaiting = field
-    await _ask(update, context, field, subscriber)
+        subscriber.awaiting = choice.field
+    await _ask(update, context, Setting(choice.field), subscriber)
 
 
-async def _ask(update: Update, context: CoachContext, field: str, subscriber: Subscriber) -> None:
+async def _ask(update: Update, context: CoachContext, field: Setting, subscriber: Subscriber) -> None:
     texts = context.services.content.texts
-    if field == "profile":
-        await reply(update, texts.ask_profile, _profile_keyboard(context))
-    elif field == "time":
+    if field is Setting.PROFILE:
+        await reply(update, texts.ask_profile, profile_keyboard(texts))
+    elif field is Setting.TIME:
         await reply(update, texts.ask_time, _time_keyboard())
     else:
         await reply(
@@ -176,28 +141,25 @@ async def _ask(update: Update, context: CoachContext, field: str, subscriber: Su
         )
 
 
-async def choose_profile(update: Update, context: CoachContext) -> None:
-    choice = ProfileChoice.unpack(update.callback_query.data)
-    if await _answered(update, context, choice):
-        await _save(update, context, "profile", choice.profile)
+async def choose_profile(update: Update, context: CoachContext, choice: ProfileChoice) -> None:
+    await update.callback_query.answer()
+    await _save(update, context, Setting.PROFILE, choice.profile)
 
 
-async def choose_time(update: Update, context: CoachContext) -> None:
-    choice = TimeChoice.unpack(update.callback_query.data)
-    chosen = None if choice is None else parse_lesson_time(choice.time)
+async def choose_time(update: Update, context: CoachContext, choice: TimeChoice) -> None:
+    chosen = parse_lesson_time(choice.time)
     if await _answered(update, context, chosen):
-        await _save(update, context, "time", format_time(chosen))
+        await _save(update, context, Setting.TIME, format_time(chosen))
 
 
-async def choose_zone(update: Update, context: CoachContext) -> None:
-    choice = ZonePick.unpack(update.callback_query.data)
-    choices = [] if choice is None else resolve_timezone(choice.zone)
+async def choose_zone(update: Update, context: CoachContext, choice: ZonePick) -> None:
+    choices = resolve_timezone(choice.zone)
     if await _answered(update, context, choices if len(choices) == 1 else None):
-        await _save(update, context, "timezone", choices[0].zone)
+        await _save(update, context, Setting.TIMEZONE, choices[0].zone)
 
 
 async def _answered(update: Update, context: CoachContext, read: object) -> bool:
-    """Answer the press: silently when its data could be read, with 'expired' when not."""
+    """Answer the press: silently when its value is one the bot can use, with 'expired' when not."""
     await update.callback_query.answer(None if read else context.services.content.texts.button_expired)
     return bool(read)
 
@@ -207,12 +169,20 @@ async def shared_location(update: Update, context: CoachContext) -> None:
     location = update.effective_message.location
     zone = timezone_at(location.latitude, location.longitude)
     if zone is None:
-        await reply(
-            update,
-            context.services.content.texts.timezone_invalid.format(text=context.services.content.texts.shared_location),
-        )
+        texts = context.services.content.texts
+        await reply(update, texts.timezone_invalid.format(text=texts.shared_location_label))
         return
-    await _save(update, context, "timezone", zone)
+    await _save(update, context, Setting.TIMEZONE, zone)
+
+
+async def read_answer(
+    update: Update, context: CoachContext, subscriber: Subscriber | None, _enrollment: Enrollment | None
+) -> bool:
+    """Free text while an onboarding or settings question is open is its answer (a `TextReader`)."""
+    if subscriber is None or not subscriber.awaiting:
+        return False
+    await typed_answer(update, context, subscriber)
+    return True
 
 
 async def typed_answer(update: Update, context: CoachContext, subscriber: Subscriber) -> None:
@@ -222,12 +192,12 @@ async def typed_answer(update: Update, context: CoachContext, subscriber: Subscr
     texts = context.services.content.texts
     text, awaited = update.effective_message.text, subscriber.awaiting
     for field in sorted(TYPED, key=lambda typed: typed != awaited):
-        if field == "time" and (chosen := parse_lesson_time(text)) is not None:
-            await _save(update, context, "time", format_time(chosen))
+        if field is Setting.TIME and (chosen := parse_lesson_time(text)) is not None:
+            await _save(update, context, Setting.TIME, format_time(chosen))
             return
-        if field == "timezone" and (choices := resolve_timezone(text)):
+        if field is Setting.TIMEZONE and (choices := resolve_timezone(text)):
             if len(choices) == 1:
-                await _save(update, context, "timezone", choices[0].zone)
+                await _save(update, context, Setting.TIMEZONE, choices[0].zone)
             else:
                 await reply(update, texts.timezone_choices.format(text=user_text(text)), _zone_keyboard(choices))
             return
@@ -236,73 +206,45 @@ async def typed_answer(update: Update, context: CoachContext, subscriber: Subscr
     elif awaited == "timezone":
         await reply(update, texts.timezone_invalid.format(text=user_text(text)))
     else:  # awaiting a button answer (profile): show the buttons again
-        await _ask(update, context, awaited, subscriber)
+        await _ask(update, context, Setting(awaited), subscriber)
 
 
-async def _save(update: Update, context: CoachContext, field: str, value: str) -> None:
+async def _save(update: Update, context: CoachContext, field: Setting, value: str) -> None:
     """Store one answer, whatever step it came at (a button or location may come at any time);
-    during onboarding ask for whatever is still missing, afterwards reschedule. Someone the bot
-    does not know (never started, or forgotten) is sent to /start and nothing is stored."""
+    during onboarding ask for whatever is still missing, afterwards say when the next lesson comes.
+    Someone the bot does not know (never started, or forgotten) is sent to /start."""
     services = context.services
-    texts, now = services.content.texts, services.clock.now()
-    enrollment, next_field, note = None, None, ""
-    async with services.db.session() as session:
-        subscriber = await queries.get_subscriber(session=session, chat_id=update.effective_chat.id)
-        if subscriber is None:
-            await reply(update, texts.today_not_started)
-            return
-        setattr(subscriber, {"time": "lesson_time"}.get(field, field), value)
-        if not subscriber.onboarded:
-            next_field = _missing(subscriber)
-            subscriber.awaiting = next_field
-            if next_field is None and await queries.finish_onboarding(session=session, chat_id=subscriber.chat_id):
-                subscriber.onboarded = True
-                enrollment = await queries.start_enrollment(session=session, chat_id=subscriber.chat_id, now=now)
-        else:
-            subscriber.awaiting = None
-            note = await _reschedule(session, subscriber, context, now)
-    if next_field:
-        await _ask(update, context, next_field, subscriber)
-    elif enrollment is not None:
-        await reply(
-            update,
-            texts.onboarding_done.format(
-                time=subscriber.lesson_time,
-                timezone=subscriber.timezone,
-                local_now=local_now(subscriber.timezone, now).strftime("%H:%M"),
-            ),
-            ReplyKeyboardRemove(),
-        )
-        await services.delivery.deliver_now(context.bot, enrollment.id)
+    texts, chat_id = services.content.texts, update.effective_chat.id
+    change = {
+        Setting.PROFILE: services.course.change_profile,
+        Setting.TIME: services.course.change_time,
+        Setting.TIMEZONE: services.course.change_timezone,
+    }[field]
+    saved = await change(chat_id, value)
+    subscriber = saved.subscriber
+    if saved.refused:  # the buttons and readers offer only usable values: a forged or stale one
+        await reply(update, texts.button_expired)
+    elif not saved.known:
+        await reply(update, texts.today_not_started)
+    elif saved.ask_next is not None:
+        await _ask(update, context, saved.ask_next, subscriber)
+    elif saved.started is not None:
+        local = local_now(subscriber.timezone, services.clock.now()).strftime("%H:%M")
+        done = texts.onboarding_done.format(time=subscriber.lesson_time, timezone=subscriber.timezone, local_now=local)
+        await reply(update, done, ReplyKeyboardRemove())
+        await services.course.deliver(context.bot, saved.started)
     else:  # a setting changed, or onboarding finished by a press at the same moment
+        moved = saved.next_lesson
+        note = "" if moved is None else texts.settings_next_lesson.format(when=when_text(texts, moved.when))
         await reply(update, texts.settings_saved.format(next_lesson=note), ReplyKeyboardRemove())
-
-
-def _missing(subscriber: Subscriber) -> str | None:
-    """The first onboarding step still unanswered, or None when all are."""
-    answers = {"profile": subscriber.profile, "time": subscriber.lesson_time, "timezone": subscriber.timezone}
-    return next((step for step in STEPS if not answers[step]), None)
-
-
-async def _reschedule(session, subscriber: Subscriber, context: CoachContext, now: datetime) -> str:
-    """Move the waiting lesson to the new time; returns a sentence saying when it comes."""
-    enrollment = await queries.current_enrollment(session=session, chat_id=subscriber.chat_id)
-    pending = None if enrollment is None else await queries.pending_lesson(session=session, enrollment_id=enrollment.id)
-    if pending is None or enrollment.status != "active":
-        return ""
-    schedule = schedule_for(subscriber, context)
-    if enrollment.current_day > 0:
-        pending.due_at = next_due(schedule, now=now, last_sent=enrollment.last_sent_at)
-    texts = context.services.content.texts
-    return texts.next_lesson_arrives.format(when=describe_due(schedule, pending.due_at, now, texts))
 
 
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("start", start, filters=private))
     application.add_handler(CommandHandler("settings", settings_menu, filters=private))
-    application.add_handler(CallbackQueryHandler(choose_profile, pattern=r"^onb:profile:"))
-    application.add_handler(CallbackQueryHandler(choose_time, pattern=r"^onb:time:"))
-    application.add_handler(CallbackQueryHandler(choose_zone, pattern=r"^onb:tz:"))
-    application.add_handler(CallbackQueryHandler(settings_choice, pattern=r"^set:(time|timezone|profile)$"))
+    application.add_handler(button_handler(ProfileChoice, choose_profile))
+    application.add_handler(button_handler(TimeChoice, choose_time))
+    application.add_handler(button_handler(ZonePick, choose_zone))
+    application.add_handler(button_handler(SettingsChoice, settings_choice))
     application.add_handler(MessageHandler(private & filters.LOCATION, shared_location))

@@ -28,8 +28,9 @@ from bot.callback_data import GroupCheckinPress, prefix_of
 from bot.clock import Clock
 from bot.content.models import Texts
 from bot.delivery.groups import ADMIN_CACHE, GroupDelivery
+from bot.storage import groups
 from bot.storage.db import Database
-from bot.storage.models import Enrollment, LogEntry, PendingLog, Preference, ScheduledMessage, Subscriber
+from bot.storage.models import LogEntry, PendingLog, Preference, ScheduledMessage, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -164,13 +165,7 @@ class Access:
     async def _chat_of(self, enrollment_id: int) -> int | None:
         """The group a run of the course belongs to (None for a private run or none at all)."""
         async with self._db.session() as session:
-            row = (
-                await session.execute(
-                    select(Subscriber.chat_id, Subscriber.kind)
-                    .join(Enrollment, Enrollment.chat_id == Subscriber.chat_id)
-                    .where(Enrollment.id == enrollment_id)
-                )
-            ).one_or_none()
+            row = await groups.run_chat(session=session, enrollment_id=enrollment_id)
         return None if row is None or row.kind == ChatType.PRIVATE else row.chat_id
 
 

@@ -9,8 +9,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+
+
+def dialect_insert(session: AsyncSession, model: type[SQLModel]):
+    """INSERT in the session's dialect, which knows ON CONFLICT."""
+    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model)
 
 
 class Database:
@@ -36,6 +44,13 @@ class Database:
         """One unit of work: commits on success, rolls back on any error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """One unit of work on a bare connection, for Core statements over many rows (the fan-out's
+        claims and outcomes): no session to set up; commits on success, rolls back on any error."""
+        async with self.engine.begin() as connection:
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

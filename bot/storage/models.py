@@ -53,8 +53,7 @@ class Enrollment(SQLModel, table=True):
     chat_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("subscriber.chat_id", ondelete="CASCADE"), nullable=False, index=True)
     )
-    # active|paused|held (red flag: waits until the person says they are fine)|stopped|finished|replaced
-    status: str = Field(default="active", max_length=16)
+    status: str = Field(default="active", max_length=16)  # a `bot.domain.course.CourseStatus`
     current_day: int = 0  # the last lesson delivered; 0 before day 1
     started_at: datetime = Field(sa_column=_utc(nullable=False))
     last_sent_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
@@ -93,7 +92,7 @@ class Delivery(SQLModel, table=True):
     enrollment_id: int = Field(sa_column=Column(ForeignKey("enrollment.id", ondelete="CASCADE"), nullable=False))
     day: int
     due_at: datetime = Field(sa_column=_utc(nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed|cancelled
+    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

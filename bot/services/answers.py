@@ -3,7 +3,7 @@
 After a fan-out many people answer at once. Each answer on its own takes a transaction of three
 statements; while one transaction is being written, the answers that come in meanwhile wait, and
 the next transaction takes them all: one read of their enrollments, one statement for all the
-answers, one for all the open questions (`queries.store_answers`). A lone answer is written at once,
+answers, one for all the open questions (`checkins.store_answers`). A lone answer is written at once,
 so nobody waits for a batch to fill, and every answer is committed before it is acknowledged.
 When a shared transaction fails, each of its answers is tried again on its own: one bad answer
 fails alone and the honest answers beside it are stored.
@@ -11,6 +11,10 @@ fails alone and the honest answers beside it are stored.
 A button can be pressed before its lesson's outcome is written (a moment after Telegram's answer,
 perhaps by another process): the lesson is then still claimed, and `decide` sees the enrollment as
 that outcome will leave it (`as_on_screen`), so the press counts.
+
+A red-flag answer holds its run in the same transaction (`bot.services.course.hold_runs`).
+Also here: an answer as stored (`answer_write`) and a typed answer as read (`read_typed`), for
+private check-ins and group members' follow-ups alike.
 """
 
 from __future__ import annotations
@@ -18,16 +22,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import queries
+from bot.content.models import PAIN_OPTION
+from bot.domain.checkin import CheckinMatcher, Step, TypedAnswer, answer_typed, descendants
+from bot.domain.checkin import Decision as MatchDecision
+from bot.services.course import hold_runs
+from bot.storage import checkins
 from bot.storage.db import Database
 from bot.storage.models import Enrollment
 
 # What to write for an enrollment as read in the transaction (None when it no longer exists), or a
 # refusal to show the person instead.
-Decision = Callable[[Enrollment | None], "queries.AnswerWrite | str"]
+Decision = Callable[[Enrollment | None], "checkins.AnswerWrite | str"]
 # The check-in question a day's lesson opens (None: it asks none, or there is no such day).
 QuestionOf = Callable[[int], str | None]
 
@@ -48,7 +58,7 @@ async def enrollments_on_screen(
     session: AsyncSession, ids: list[int], question_of: QuestionOf
 ) -> dict[int, Enrollment]:
     """The enrollments with these ids as their people see them (`as_on_screen`), in one statement."""
-    found = await queries.enrollments_with_lesson_out(session=session, ids=ids)
+    found = await checkins.enrollments_with_lesson_out(session=session, ids=ids)
     return {key: as_on_screen(*row, question_of) for key, row in found.items()}
 
 
@@ -56,7 +66,7 @@ async def enrollments_on_screen(
 class Recorded:
     """An answer written; `changed` is False for a button pressed again with the same answer."""
 
-    write: queries.AnswerWrite
+    write: checkins.AnswerWrite
     changed: bool
 
 
@@ -111,6 +121,56 @@ class AnswerWriter:
             enrollments = await enrollments_on_screen(session, ids, self._question_of)
             outcomes = [waiting.decide(enrollments.get(waiting.enrollment_id)) for waiting in batch]
             writes = [outcome for outcome in outcomes if not isinstance(outcome, str)]
-            fresh = await queries.store_answers(session=session, writes=writes) if writes else []
+            fresh = await checkins.store_answers(session=session, writes=writes) if writes else []
+            await hold_runs(session, [write.enrollment_id for write in fresh if write.holds])
         for waiting, outcome in zip(batch, outcomes, strict=True):
             waiting.outcome.set_result(outcome if isinstance(outcome, str) else Recorded(outcome, outcome in fresh))
+
+
+def answer_write(
+    matcher: CheckinMatcher,
+    at: datetime,
+    *,
+    enrollment_id: int,
+    chat_id: int,
+    user_id: int,
+    day: int,
+    node_id: str,
+    option_id: str,
+    text: str | None,
+    next_step: Step,
+    clear_follow_ups: bool = True,
+    **enrollment_changes: Any,
+) -> checkins.AnswerWrite:
+    """An answer as stored, with the advice it led to, clearing the answers to the follow-ups
+    below it (a changed answer makes them stale), and what it changes in the enrollment."""
+    advice = next_step.advice
+    return checkins.AnswerWrite(
+        enrollment_id=enrollment_id,
+        chat_id=chat_id,
+        user_id=user_id,
+        day=day,
+        node=node_id,
+        option=option_id,
+        text=text,
+        advice=advice.id if advice else None,
+        effect=advice.effect if advice else None,
+        at=at,
+        clear_nodes=frozenset(descendants(matcher, node_id)) if clear_follow_ups else frozenset(),
+        **enrollment_changes,
+    )
+
+
+async def read_typed(
+    db: Database, matcher: CheckinMatcher, enrollment_id: int, user_id: int, day: int, node_id: str, text: str
+) -> tuple[MatchDecision, TypedAnswer | None]:
+    """How a typed answer to `node_id` was read, and what it is stored as and leads to (None when
+    the coach must ask). An answer to the pain-check is read with the answer that led to it."""
+    decision = matcher.read(node_id, text)
+    first = None
+    if node_id == matcher.tree.pain_check:
+        async with db.session() as session:
+            rows = await checkins.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
+        opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
+        first = (opened[-1].node, opened[-1].text) if opened else None
+    return decision, answer_typed(matcher, node_id, decision, first)
