@@ -435,6 +435,7 @@ SensationId = Literal[
     "weak",
     "pressure",
     "visible",
+    "dragging",
 ]
 EventId = Literal[
     "pulled",

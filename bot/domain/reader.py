@@ -97,13 +97,14 @@ LIMB_SIGNS = {
     "buzz": ("tingling", NERVE_PARTS | {"arms", "grip"}),
     "asleep": ("numb", NERVE_PARTS | {"arms", "grip"}),
     "quiet": ("numb", NERVE_PARTS - {"legs"} | {"arms"}),  # "legs were dead" is tired legs
-    "heavy": ("weakness", frozenset({"arms", "feet"})),
-    "weak": ("weakness", frozenset({"arms", "feet", "calves"})),
+    "heavy": ("weakness", frozenset({"arms"})),
+    "weak": ("weakness", frozenset({"arms"})),  # "weak ankles" on the single-leg day is balance
+    "dragging": ("weakness", frozenset({"feet"})),  # a foot that drags: foot drop
     "visible": ("swelling", frozenset(get_args(RegionId))),  # "calf is purple", "a bump behind the knee"
 }
 # Signs that on one side only are a nerve sign on these parts too: "my left leg went weak" (both
 # legs weak or heavy after a session is tiredness).
-ONE_SIDED = {"weak": frozenset({"legs"}), "heavy": frozenset({"legs"})}
+ONE_SIDED = {"weak": frozenset({"legs"}), "heavy": frozenset({"legs"}), "dragging": frozenset({"legs"})}
 # Parts where any discomfort is an alarm of its own: chest pain, a headache under load.
 ALARM_PARTS = {"chest": "chest-pain", "head": "head-pain"}
 # A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
@@ -617,7 +618,7 @@ class Reader:
             near = _nearest(mention, regions) or _referred(mention, same, regions)
             if near is None:
                 return None
-            one_side = near.start > 0 and words[near.start - 1] in self._one_side
+            one_side = words[near.start] in self._one_side or near.start > 0 and words[near.start - 1] in self._one_side
             return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
             return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
