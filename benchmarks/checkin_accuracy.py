@@ -32,6 +32,7 @@ CORPORA = {
     "held-out": DATA / "checkin_heldout.yaml",
     "blind A": DATA / "checkin_blind_a.yaml",
     "blind B": DATA / "checkin_blind_b.yaml",
+    "blind C": DATA / "checkin_blind_c.yaml",
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 
