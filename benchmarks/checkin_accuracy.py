@@ -1,6 +1,7 @@
 """How well the check-in reader hears people: accuracy per category, red-flag recall, false
 alarms, needless questions, the confusions, and the time per message, for the development corpus,
-the held-out corpus and the two blind sets (written after the reader, never tuned on) separately.
+the held-out corpus and the blind sets (written after the reader, never tuned on) separately, and
+for each other language's development and held-out corpora with the reader for that language.
 
     .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3]
 
@@ -27,12 +28,17 @@ from bot.content import load_content  # noqa: E402
 from bot.domain.reader import Outcome, Reader, decide  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+# name: (language of the reader, corpus file)
 CORPORA = {
-    "dev": DATA / "checkin_dev.yaml",
-    "held-out": DATA / "checkin_heldout.yaml",
-    "blind A": DATA / "checkin_blind_a.yaml",
-    "blind B": DATA / "checkin_blind_b.yaml",
-    "blind C": DATA / "checkin_blind_c.yaml",
+    "dev": ("en", DATA / "checkin_dev.yaml"),
+    "held-out": ("en", DATA / "checkin_heldout.yaml"),
+    "blind A": ("en", DATA / "checkin_blind_a.yaml"),
+    "blind B": ("en", DATA / "checkin_blind_b.yaml"),
+    "blind C": ("en", DATA / "checkin_blind_c.yaml"),
+    "es dev": ("es", DATA / "checkin_es_dev.yaml"),
+    "es held-out": ("es", DATA / "checkin_es_heldout.yaml"),
+    "ru dev": ("ru", DATA / "checkin_ru_dev.yaml"),
+    "ru held-out": ("ru", DATA / "checkin_ru_heldout.yaml"),
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 
@@ -111,18 +117,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="times each corpus is read, for the timings")
     args = parser.parse_args()
     content = load_content(CONTENT_DIR)
-    start = time.perf_counter()
-    reader = Reader(content.lexicons["en"])
-    print(f"reader built in {(time.perf_counter() - start) * 1000:.1f} ms")
-    for name, path in CORPORA.items():
-        if not path.exists():
-            print(f"== {name}: {path.name} not found")
+    readers: dict[str, Reader] = {}
+    for language in sorted({language for language, _path in CORPORA.values()} & set(content.lexicons)):
+        start = time.perf_counter()
+        readers[language] = Reader(content.lexicons[language])
+        print(f"reader for '{language}' built in {(time.perf_counter() - start) * 1000:.1f} ms")
+    for name, (language, path) in CORPORA.items():
+        if not path.exists() or language not in readers:
+            print(f"== {name}: {path.name} or the '{language}' lexicon not found")
             continue
+        reader = readers[language]
         rows = load_rows(path)
         rounds = [run(reader, rows) for _ in range(max(1, args.rounds))]
         fastest = [min((rr[i] for rr in rounds), key=lambda r: r.ms) for i in range(len(rows))]
         print(report(name, fastest, args.examples))
-    counts = Counter(r.cat for r in load_rows(CORPORA["dev"]))
+    counts = Counter(r.cat for r in load_rows(CORPORA["dev"][1]))
     print(f"dev rows per category: {dict(sorted(counts.items()))}")
 
 

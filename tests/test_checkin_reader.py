@@ -365,7 +365,7 @@ def test_tricky_answers(question, text, expected):
 
 
 def _red_flag_rows(name: str) -> list:
-    path = CORPORA[name]
+    _language, path = CORPORA[name]
     if not path.exists():
         pytest.skip(f"{path.name} is not on this branch yet")
     return [row for row in load_rows(path) if row.expect == RED]
@@ -385,7 +385,7 @@ def test_every_red_flag_row_reaches_the_safety_answer(corpus):
 
 
 def test_the_development_corpus_is_big_and_varied_enough():
-    rows = load_rows(CORPORA["dev"])
+    rows = load_rows(CORPORA["dev"][1])
     assert len(rows) >= 400
     assert sum(row.expect == RED for row in rows) >= 75
     assert sum(row.cat == "near-miss" for row in rows) >= 40
@@ -457,7 +457,7 @@ def test_every_question_can_lead_to_the_pain_check(tmp_path):
 
 def test_every_outcome_the_reader_gives_is_an_option_of_its_question():
     nodes = {node.id: {o.id for o in node.options} for node in CONTENT.checkin.nodes}
-    rows = load_rows(Path(CORPORA["dev"]))
+    rows = load_rows(CORPORA["dev"][1])
     special = {RED, SAFETY, ASK, NO_FLAG}
     for row in rows:
         outcome = decide(READER.read(row.text), row.q).outcome

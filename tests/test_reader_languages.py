@@ -68,7 +68,7 @@ def _with_lexicon(tmp_path: Path, language: str, text: str) -> Path:
 
 def test_content_check_validates_every_lexicon_present(tmp_path):
     root = _with_lexicon(tmp_path, "es", (FIXTURES / "es.yaml").read_text(encoding="utf-8"))
-    assert set(load_content(root).lexicons) == {"en", "es"}
+    assert set(load_content(root).lexicons) >= {"en", "es"}  # and every other language shipped
 
 
 def test_an_unknown_stemmer_is_reported_with_file_and_line(tmp_path):

@@ -504,6 +504,14 @@ class Sarcasm(Strict):
     inverting: Phrases = []
 
 
+class Scores(Strict):
+    """How a pain score out of ten is said: the words between the two numbers ("out of", "de",
+    "из"; "/" always counts) and the numbers written as words."""
+
+    of: Phrases = []
+    numbers: dict[str, int] = {}
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -529,6 +537,7 @@ class Lexicon(Strict):
     times: dict[TimeId, Phrases]
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)
+    scores: Scores = Scores()
     hardship: Hardship = Hardship()
     sarcasm: Sarcasm = Sarcasm()
     intensity: Intensity

@@ -37,7 +37,6 @@ _APOSTROPHES = re.compile(r"[’‘`´ʼ]")
 # Words in any script (Latin, Cyrillic, ñ...), with inner apostrophes; and the punctuation that
 # ends an item or a clause.
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|'[^\W_]+|[,.;!?]")
-_SCORE = re.compile(r"(\d{1,2})(?:\.\d)?\s*(?:/|out of)\s*10\b")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 
@@ -214,7 +213,7 @@ class Reader:
         self._stems: dict[str, str] = {}
         self._stem_word = stemmer.stemWord if stemmer is not None else None
         self._directions = frozenset(lexicon.directions)
-        self._one_side = frozenset(lexicon.one_side)
+        self._one_side = frozenset(lexicon.one_side) | {self._stem(w) for w in lexicon.one_side}
         self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
         self._endings = sorted(
             ((k, v) for k, v in lexicon.contractions.items() if k.startswith("'")), key=lambda kv: -len(kv[0])
@@ -251,9 +250,11 @@ class Reader:
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
-        for words, concepts in list(table.items()):
+        # "behind knee" as well as "behind knees"; a stemmer already reads every number of a word, and
+        # adding or dropping an "s" on a stem makes other words ("pers" is not "pero")
+        for words, concepts in list(table.items()) if stemmer is None else ():
             variant = _other_number(words)
-            if variant and variant not in table:  # "behind knee" as well as "behind knees"
+            if variant and variant not in table:
                 table[variant] = concepts
         for words, concepts in table.items():
             if words:
@@ -269,13 +270,15 @@ class Reader:
         negation = lexicon.negation
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
-        self._unable = frozenset(negation.inability)
+        self._unable = frozenset(negation.inability) | {self._stem(w) for w in negation.inability}
         self._sides = frozenset(lexicon.sides)
         self._ends = frozenset(negation.ends)
         self._joins = frozenset(negation.joins)
         self._places = frozenset(negation.places)
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
         self._breaks = frozenset(lexicon.breaks)
+        self._numbers = lexicon.scores.numbers
+        self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
         vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
         self._vocabulary = frozenset(vocabulary)
@@ -312,7 +315,9 @@ class Reader:
         plain = unicodedata.normalize("NFC", "".join(kept)).casefold()
         plain = _APOSTROPHES.sub("'", plain)
         for symbol, words in self.lexicon.symbols.items():
-            plain = plain.replace(symbol, words)
+            # an emoji or a sign stands as words of its own ("🔥🔥" is two words); a letter ("ё") is
+            # spelt another way inside its word
+            plain = plain.replace(symbol, words if symbol.isalpha() else f" {words} ")
         words: list[str] = []
         for token in _TOKEN.findall(plain):
             words += self._rewrite(token).split()
@@ -349,7 +354,7 @@ class Reader:
     def read(self, text: str) -> Hearing:
         """What a coach hears in `text`; pure, and the same for the same text."""
         lowered = text[:MAX_CHARS].casefold()
-        scores = [int(s) for s in _SCORE.findall(lowered)]
+        scores = [self._numbers.get(s) or int(s) for s in self._score.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]
         if raw and raw[-1] not in self._breaks:
             raw.append(".")  # the message ends a sentence: "my back went" as "my back went."
@@ -364,6 +369,12 @@ class Reader:
             clauses.append(clause)
             items.append(item)
         mentions, negators = self._match(words, clauses, items, before)
+        answered = negators[:1] == [0] and words[0] not in self._little and len(words) > 1
+        if answered and (words[1] == "," or words[1] in self._breaks):
+            # "no, just aching a bit", "нет, тупая боль": a no that answers the question and denies
+            # nothing after it; "no, but it's numb now" is still numb
+            negators = negators[1:]
+            mentions.append(Mention(Kind.ANSWER, "no", 0, 1, clauses[0], items[0]))
         mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
@@ -492,7 +503,7 @@ class Reader:
                     continue
                 break
             reach = max(reach, j)
-            unable = words[position] == "not" and position > 0 and words[position - 1] in self._unable
+            unable = self._unable_at(words, position)
             denied.update(k for k in covered if not (unable and mentions[k].kind == Kind.SEVERITY))
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
                 if words[position] in self._little and not inside:
@@ -508,6 +519,14 @@ class Reader:
             for i, m in enumerate(mentions)
         ]
         return changed + felt_little, bare_no
+
+    def _unable_at(self, words: list[str], position: int) -> bool:
+        """A negating word beside a word of ability is an inability, not a denial: "could not",
+        "no puedo", "не могу"."""
+        if words[position] not in self._negators:
+            return False
+        beside = [words[i] for i in (position - 1, position + 1) if 0 <= i < len(words)]
+        return any(word in self._unable or self._stem(word) in self._unable for word in beside)
 
     def _attach(self, mentions: list[Mention]) -> tuple[dict[str, Felt], set[str]]:
         """Each feeling and quality goes to the nearest region named with it; the qualities
@@ -618,7 +637,7 @@ class Reader:
             near = _nearest(mention, regions) or _referred(mention, same, regions)
             if near is None:
                 return None
-            one_side = words[near.start] in self._one_side or near.start > 0 and words[near.start - 1] in self._one_side
+            one_side = self._one_sided(words, near)
             return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
             return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
@@ -632,6 +651,11 @@ class Reader:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
         return None
 
+    def _one_sided(self, words: list[str], part: Mention) -> bool:
+        """A side named with the part, before it ("left leg") or after it ("pierna izquierda", "нога левая")."""
+        around = [words[i] for i in (part.start - 1, part.start, part.end) if 0 <= i < len(words)]
+        return any(word in self._one_side or self._stem(word) in self._one_side for word in around)
+
     @staticmethod
     def _pain(mentions: list[Mention]) -> bool:
         """Pain or hurt said and not denied, unless said to be the good kind."""
@@ -640,6 +664,15 @@ class Reader:
             m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN and not m.negated and m.clause not in good
             for m in mentions
         )
+
+
+def _score_pattern(numbers: Mapping[str, int], of: list[str]) -> re.Pattern[str]:
+    """A pain score out of ten in digits or words: "8/10", "8 out of 10", "eight out of ten", "8 de 10"."""
+    said = [r"\d{1,2}", *(re.escape(word) for word in sorted(numbers, key=len, reverse=True))]
+    tens = ["10", *(re.escape(word) for word, value in numbers.items() if value == 10)]
+    between = ["/", *(r"\s+".join(map(re.escape, phrase.split())) for phrase in of)]
+    score, out_of, ten = "|".join(said), "|".join(between), "|".join(tens)
+    return re.compile(rf"(?<!\w)({score})(?:[.,]\d)?\s*(?:{out_of})\s*(?:{ten})(?!\w)")
 
 
 def _other_number(words: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -800,10 +833,12 @@ def _pain_check(hearing: Hearing) -> Decision:
     signs = [m for m in hearing.mentions if m.kind in (Kind.SENSATION, Kind.TIME) and m.id in ASKED_ABOUT]
     noes = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no"}
     said_no = bool(noes) or hearing.bare_no
+    sore = {m.clause for m in hearing.live(Kind.SENSATION) if m.id in DISCOMFORT}
     for sign in signs:
         if sign.negated:
             continue
-        if sign.kind == Kind.SENSATION or sign.clause not in noes:
+        # "no, all fine this morning" is a no; "no, still sore this morning" is still there
+        if sign.kind == Kind.SENSATION or sign.clause not in noes or sign.clause in sore:
             return Decision(Outcome.RED_FLAG)
     if hearing.red_flag and not (said_no and set(hearing.red_flags) <= {f"time:{t}" for t in ASKED_ABOUT}):
         return Decision(Outcome.RED_FLAG)
@@ -820,12 +855,33 @@ MILD = frozenset({"sore", "burn", "tight", "stretch", "heavy"})
 ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
 
 
+# Parts other than the lower back that an answer to "why the lower back?" may name instead: "it was
+# more my upper back" gets that part's answer.
+WHY_REGIONS = {
+    region: outcome
+    for region, outcome in REGION_OUTCOMES.items()
+    if outcome in ("upper-back", "neck", "inner-thigh", "hip-flexor", "calves", "grip")
+}
+
+
 def _why(hearing: Hearing) -> Decision:
-    moved = hearing.movements & {"rounded", "drifted"}
-    if len(moved) == 2 or "both" in hearing.answers:
+    """Rounded or drifted; both, or neither known, is not sure, unless one is said to be the main
+    one ("both, but mostly rounded"); another part named instead gets its own answer."""
+    moves = [m for m in hearing.live(Kind.MOVEMENT) if m.id in ("rounded", "drifted")]
+    weights: dict[str, float] = {}
+    for move in moves:
+        weights[move.id] = max(weights.get(move.id, 0.0), Reader._weight(move, list(hearing.mentions)))
+    if len(weights) == 2 or "both" in hearing.answers:
+        top = max(weights.values(), default=0.0)
+        favoured = [move for move, weight in weights.items() if weight == top]
+        if len(favoured) == 1 and (top > 1.0 or len(weights) == 2):
+            return Decision(favoured[0])
         return Decision("not-sure")
-    if moved:
-        return Decision(next(iter(moved)))
+    if weights:
+        return Decision(next(iter(weights)))
+    regions = _faults(hearing, WHY_REGIONS)
+    if regions:
+        return Decision(max(regions, key=lambda outcome: regions[outcome]))
     if "unsure" in hearing.answers:
         return Decision("not-sure")
     return Decision(Outcome.ASK)
