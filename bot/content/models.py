@@ -512,6 +512,15 @@ class Scores(Strict):
     numbers: dict[str, int] = {}
 
 
+class Travel(Strict):
+    """Pain said to move along the body: `verbs` ("travelling", "spreading") or an `origin` ("from")
+    followed by a `route` word ("down", "into", "to") and a body part."""
+
+    verbs: Phrases = []
+    origins: Phrases = []
+    routes: Phrases = []
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -530,6 +539,7 @@ class Lexicon(Strict):
     sensations: dict[SensationId, Phrases]
     events: dict[EventId, Phrases]
     paths: Phrases = []
+    travel: Travel = Travel()
     sides: Phrases = []
     breaks: Phrases = []
     objects: Phrases = []

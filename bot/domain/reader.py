@@ -59,6 +59,7 @@ class Kind(StrEnum):
     PRONOUN = "pronoun"
     SARCASM = "sarcasm"
     IRONY = "irony"
+    TRAVEL = "travel"
 
 
 class Outcome(StrEnum):
@@ -86,6 +87,7 @@ ALARM = frozenset({"swelling", "dizzy", "chest-pain", "stabbing"})
 PAINFUL = frozenset({"pain", "sharp", "stabbing"})
 DISCOMFORT = frozenset({"pain", "sharp", "stabbing", "sore", "tight", "pressure"})
 TRAVELLING = frozenset({"pain", "sharp", "stabbing", "burn", "sore", "electric", "tingling", "numb", "buzz"})
+RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
 # Parts below the muscles a hinge trains, and the arms and hands: a buzz there, a part gone to sleep
@@ -109,7 +111,7 @@ ALARM_PARTS = {"chest": "chest-pain", "head": "head-pain"}
 # A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
 QUIET = frozenset({"quiet", "asleep"})
 # What may stand between a body part and what happened to it: "my hammy kind of let go".
-HEDGES = frozenset({Kind.MORE, Kind.LESS, Kind.ANSWER})
+HEDGES = frozenset({Kind.MORE, Kind.LESS, Kind.ANSWER, Kind.TRAVEL})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
 # Events that need the body part just before them: "my back just went".
@@ -167,7 +169,9 @@ class Felt:
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
         said = self.sensations - EFFORT
-        calm = bool(self.qualities & ({"fine", "steady", "little"} | QUIET))  # "back was off" is good news
+        # "back was off" is good news; "forearms were dead" is a tired grip
+        quiet = QUIET if self.region not in FATIGUE_ONLY else frozenset()
+        calm = bool(self.qualities & ({"fine", "steady", "little"} | quiet))
         return calm and not said or (bool(self.denied) and not self.sensations)
 
 
@@ -212,7 +216,7 @@ class Reader:
         stemmer = snowballstemmer.stemmer(lexicon.stemmer) if lexicon.stemmer else None
         self._stems: dict[str, str] = {}
         self._stem_word = stemmer.stemWord if stemmer is not None else None
-        self._directions = frozenset(lexicon.directions)
+        self._directions = frozenset(tuple(d.split()) for d in lexicon.directions)  # "in front of"
         self._one_side = frozenset(lexicon.one_side) | {self._stem(w) for w in lexicon.one_side}
         self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
         self._endings = sorted(
@@ -247,6 +251,7 @@ class Reader:
             (Kind.IGNORE, lexicon.ignore),
             (Kind.DENIAL, lexicon.negation.phrases),
             (Kind.PRONOUN, lexicon.pronouns),
+            (Kind.TRAVEL, [*lexicon.travel.verbs, *lexicon.travel.origins]),
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
@@ -277,6 +282,9 @@ class Reader:
         self._places = frozenset(negation.places)
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
         self._breaks = frozenset(lexicon.breaks)
+        self._feet = frozenset(w for phrase in lexicon.regions.get("feet", ()) for w in self._phrase_words(phrase))
+        self._origins = frozenset(lexicon.travel.origins)
+        self._routes = frozenset(lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
         self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
@@ -376,6 +384,9 @@ class Reader:
             negators = negators[1:]
             mentions.append(Mention(Kind.ANSWER, "no", 0, 1, clauses[0], items[0]))
         mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
+        # "dead wobbly", "dead easy": a quiet word before another state word only says how much
+        states = {m.start for m in mentions if m.kind in (Kind.SENSATION, Kind.QUALITY, Kind.MOVEMENT)}
+        mentions = [m for m in mentions if not (m.kind == Kind.QUALITY and m.id in QUIET and m.end in states)]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
@@ -457,7 +468,8 @@ class Reader:
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
         starting = defaultdict(list)
         for index, mention in enumerate(mentions):
-            starting[mention.start].append(index)
+            if mention.kind != Kind.TRAVEL:  # "went", "from" are plain words to a negation
+                starting[mention.start].append(index)
         denied: set[int] = set()
         bare_no = False
         felt_little: list[Mention] = []
@@ -532,6 +544,10 @@ class Reader:
         """Each feeling and quality goes to the nearest region named with it; the qualities
         with no region there are returned apart."""
         regions = [m for m in mentions if m.kind == Kind.REGION]
+        # "hams sore, the normal DOMS kind, lower back fine": a part with a feeling of its own in its
+        # list item does not take the feeling of the item beside it
+        feelings = [m for m in mentions if m.kind in (Kind.SENSATION, Kind.QUALITY)]
+        owners = {near.start for m in feelings if (near := _nearest(m, [r for r in regions if r.item == m.item]))}
         felt: dict[str, Felt] = {}
         loose: set[str] = set()
         for region in regions:
@@ -541,7 +557,7 @@ class Reader:
         for mention in mentions:
             if mention.kind not in (Kind.SENSATION, Kind.QUALITY):
                 continue
-            near = _nearest(mention, regions)
+            near = _nearest(mention, [r for r in regions if r.item == mention.item or r.start not in owners])
             if near is None:
                 if mention.kind == Kind.QUALITY and not mention.negated:
                     loose.add(mention.id)
@@ -586,7 +602,7 @@ class Reader:
         cue_starts = {m.start for m in mentions if m.kind in (Kind.MOVEMENT, Kind.IGNORE)}
 
         def directed(position: int) -> bool:
-            return position < len(words) and words[position] in self._directions
+            return any(tuple(words[position : position + len(d)]) == d for d in self._directions)
 
         def moving(mention: Mention) -> bool:
             """A body part moving, not hurt: 'shot up', 'knees shooting forward' (a direction after it,
@@ -611,6 +627,13 @@ class Reader:
                 for m in by_clause[region.clause]
             ):
                 flags.append(alarm)
+        for lost in (m for m in live if m.kind == Kind.MOVEMENT and m.id == "foot-lost"):
+            # an ankle rolling on the balance drill is balance; rolled and hurting, it is a sprain
+            same = by_clause[lost.clause]
+            hurt = any(m.kind == Kind.SENSATION and m.id in PAINFUL for m in same)
+            ankle = any(w in self._feet for w in words[lost.start : lost.end])  # "rolled my ankle"
+            if hurt and (ankle or any(m.kind == Kind.REGION and m.id == "feet" for m in same)):
+                flags.append("event:rolled")
         problems = [f for f in felt.values() if not f.negated and f.region not in GOOD_REGIONS]
         ironic = any(m.kind == Kind.IRONY for m in live)
         sarcastic = any(m.kind == Kind.SARCASM for m in live)
@@ -640,16 +663,34 @@ class Reader:
             one_side = self._one_sided(words, near)
             return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
-            return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
+            hurting = any(
+                m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN | {"stabbing"} and m.item == mention.item for m in same
+            )  # "pain shooting over my foot" is pain; "knees shooting past my toes" is a knee moving
+            return "sharp" if (hurting or not moving(mention)) and _sharp_is_pain(mention, same) else None
         if mention.kind == Kind.SEVERITY:
             return None if any(m.kind == Kind.QUALITY and m.id == "good-pain" for m in same) else "severe"
         if mention.kind == Kind.EVENT:
             return f"event:{mention.id}" if not moving(mention) and _injury(mention, same, words, self._sides) else None
+        if mention.kind == Kind.TRAVEL:
+            return "radiating" if self._travels(mention, same, words) else None
         if mention.kind == Kind.PATH:
             return "radiating" if any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same) else None
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
         return None
+
+    def _travels(self, travel: Mention, same: list[Mention], words: list[str]) -> bool:
+        """Pain said to move along the body: "pain travelling down to behind the knee", "spreading
+        into my buttock", "pain from my lower back down to my calf"; not "hurts when moving my back"."""
+        feelings = {m.id for m in same if m.kind == Kind.SENSATION and m.start != travel.start}
+        below = any(m.kind == Kind.REGION and m.id in NERVE_PARTS and m.start > travel.start for m in same)
+        if not feelings & RADIATING and not (below and "sore" in feelings):  # an ache reaching the calf
+            return False
+        later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end]
+        routed = [r for r in later if any(w in self._routes for w in words[travel.end : r.start])]
+        if words[travel.start] in self._origins:  # "from my back to my knee": a part, then a route to another
+            return bool(later) and later[0].start - travel.end <= NEAR and any(r is not later[0] for r in routed)
+        return bool(routed)
 
     def _one_sided(self, words: list[str], part: Mention) -> bool:
         """A side named with the part, before it ("left leg") or after it ("pierna izquierda", "нога левая")."""
