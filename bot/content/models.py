@@ -449,6 +449,7 @@ EventId = Literal[
     "gave-way",
     "locked",
     "went",
+    "grabbed",
     "put-out",
     "spasm",
     "injured",

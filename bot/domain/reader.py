@@ -114,8 +114,9 @@ QUIET = frozenset({"quiet", "asleep"})
 HEDGES = frozenset({Kind.MORE, Kind.LESS, Kind.ANSWER, Kind.TRAVEL})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
-# Events that need the body part just before them: "my back just went".
-SUBJECT_EVENTS = frozenset({"went"})
+# Events that need the body part just before them: "my back just went", "my hamstring grabbed on me"
+# (not "grabbed my hamstrings to stretch them", "the bell caught my shin").
+SUBJECT_EVENTS = frozenset({"went", "grabbed"})
 # Parts that tire or tear a callus rather than get injured by these events.
 FATIGUE_ONLY = frozenset({"grip"})
 # What can give way under someone ("my knee gave way"), unlike an arch or a grip.
@@ -283,8 +284,8 @@ class Reader:
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
         self._breaks = frozenset(lexicon.breaks)
         self._feet = frozenset(w for phrase in lexicon.regions.get("feet", ()) for w in self._phrase_words(phrase))
-        self._origins = frozenset(lexicon.travel.origins)
-        self._routes = frozenset(lexicon.travel.routes)
+        self._origins = frozenset(self._stem(w) for w in lexicon.travel.origins)
+        self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
         self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
@@ -686,9 +687,9 @@ class Reader:
         below = any(m.kind == Kind.REGION and m.id in NERVE_PARTS and m.start > travel.start for m in same)
         if not feelings & RADIATING and not (below and "sore" in feelings):  # an ache reaching the calf
             return False
-        later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end]
-        routed = [r for r in later if any(w in self._routes for w in words[travel.end : r.start])]
-        if words[travel.start] in self._origins:  # "from my back to my knee": a part, then a route to another
+        later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end and m.id not in FATIGUE_ONLY]
+        routed = [r for r in later if any(self._stem(w) in self._routes for w in words[travel.end : r.start])]
+        if self._stem(words[travel.start]) in self._origins:  # "from my back to my knee": a part, then a route to another
             return bool(later) and later[0].start - travel.end <= NEAR and any(r is not later[0] for r in routed)
         return bool(routed)
 
@@ -874,7 +875,8 @@ def _pain_check(hearing: Hearing) -> Decision:
     signs = [m for m in hearing.mentions if m.kind in (Kind.SENSATION, Kind.TIME) and m.id in ASKED_ABOUT]
     noes = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no"}
     said_no = bool(noes) or hearing.bare_no
-    sore = {m.clause for m in hearing.live(Kind.SENSATION) if m.id in DISCOMFORT}
+    gone = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no" and m.start > 0}  # "gone by the morning"
+    sore = {m.clause for m in hearing.live(Kind.SENSATION) if m.id in DISCOMFORT} - gone
     for sign in signs:
         if sign.negated:
             continue
