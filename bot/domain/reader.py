@@ -664,9 +664,9 @@ class Reader:
             one_side = self._one_sided(words, near)
             return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
-            hurting = any(
-                m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN | {"stabbing"} and m.item == mention.item for m in same
-            )  # "pain shooting over my foot" is pain; "knees shooting past my toes" is a knee moving
+            # "pain shooting over my foot" is pain; "knees shooting past my toes" is a knee moving
+            pains = UNCLEAR_PAIN | {"stabbing"}
+            hurting = any(m.kind == Kind.SENSATION and m.id in pains and m.item == mention.item for m in same)
             return "sharp" if (hurting or not moving(mention)) and _sharp_is_pain(mention, same) else None
         if mention.kind == Kind.SEVERITY:
             return None if any(m.kind == Kind.QUALITY and m.id == "good-pain" for m in same) else "severe"
@@ -689,7 +689,7 @@ class Reader:
             return False
         later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end and m.id not in FATIGUE_ONLY]
         routed = [r for r in later if any(self._stem(w) in self._routes for w in words[travel.end : r.start])]
-        if self._stem(words[travel.start]) in self._origins:  # "from my back to my knee": a part, then a route to another
+        if self._stem(words[travel.start]) in self._origins:  # "from my back to my knee": a part, a route, another
             return bool(later) and later[0].start - travel.end <= NEAR and any(r is not later[0] for r in routed)
         return bool(routed)
 
