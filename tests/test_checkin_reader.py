@@ -124,6 +124,8 @@ TRICKY = [
     (FELT, "pain running down the back of my leg to behind the knee", RED),
     (FELT, "sharp pain that travelled into my buttock and down", RED),
     (FELT, "pain from my lower back all the way to my foot", RED),
+    (FELT, "pain starting in my back and ending in my calf", RED),
+    (FELT, "hams worked, the stretch went all the way down to my knees", "hams-glutes"),
     (FELT, "the burn moved from my glutes to my hams", "hams-glutes"),  # effort spreading
     (FELT, "lower back pain when moving the bell", SAFETY),  # moving, but not along the body
     # an acute event with the muscle as the one acting
@@ -144,7 +146,14 @@ TRICKY = [
     (FELT, "saw white when my back went", RED),
     (FELT, "had to drop the bell, my back", RED),
     (FELT, "couldn't finish the set for the pain", RED),
+    (FELT, "screamed when I stood up", RED),  # a cry at the start of a clause is the person's
+    (FELT, "my wife heard me scream", RED),
+    (FELT, "I shouted out in pain", RED),
+    (FELT, "couldn't even finish the rep it hurt so much", RED),
     (FELT, "hams were screaming, loved it", "hams-glutes"),
+    (FELT, "my hams screamed on the last set", "hams-glutes"),  # a muscle's cry is effort
+    (FELT, "nearly cried laughing, hams were fine", "hams-glutes"),
+    (FELT, "hammies and traps, the traps fried from carrying two 20s", "upper-back"),  # not "crying"
     (FELT, "coach yelled at me to keep my back flat, hams worked", "hams-glutes"),
     (FELT, "had to drop the weight down to 8kg, hams still smoked", "hams-glutes"),
     # a body part sent in a direction moves, unless pain is said with it

@@ -541,6 +541,10 @@ class Lexicon(Strict):
     events: dict[EventId, Phrases]
     paths: Phrases = []
     travel: Travel = Travel()
+    # A cry that tells severe pain when the person made it: after a word for the person ("I
+    # screamed", "heard me scream") or at the start of a clause ("screamed when I stood up").
+    reactions: Phrases = []
+    persons: Phrases = []
     sides: Phrases = []
     breaks: Phrases = []
     objects: Phrases = []

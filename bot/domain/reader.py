@@ -87,6 +87,7 @@ ALARM = frozenset({"swelling", "dizzy", "chest-pain", "stabbing"})
 PAINFUL = frozenset({"pain", "sharp", "stabbing"})
 DISCOMFORT = frozenset({"pain", "sharp", "stabbing", "sore", "tight", "pressure"})
 TRAVELLING = frozenset({"pain", "sharp", "stabbing", "burn", "sore", "electric", "tingling", "numb", "buzz"})
+REACTION = "reaction"  # a severity said by a cry, which counts only when the person made it
 RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
@@ -256,6 +257,8 @@ class Reader:
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
+        for phrase in lexicon.reactions:  # a cry: severe pain only when the person made it
+            table[self._phrase_words(phrase)].append((Kind.SEVERITY, REACTION))
         # "behind knee" as well as "behind knees"; a stemmer already reads every number of a word, and
         # adding or dropping an "s" on a stem makes other words ("pers" is not "pero")
         for words, concepts in list(table.items()) if stemmer is None else ():
@@ -284,7 +287,8 @@ class Reader:
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
         self._breaks = frozenset(lexicon.breaks)
         self._feet = frozenset(w for phrase in lexicon.regions.get("feet", ()) for w in self._phrase_words(phrase))
-        self._origins = frozenset(self._stem(w) for w in lexicon.travel.origins)
+        self._persons = frozenset(lexicon.persons)
+        self._origins = frozenset(" ".join(self._phrase_words(p)) for p in lexicon.travel.origins)
         self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
         self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
@@ -668,6 +672,8 @@ class Reader:
             pains = UNCLEAR_PAIN | {"stabbing"}
             hurting = any(m.kind == Kind.SENSATION and m.id in pains and m.item == mention.item for m in same)
             return "sharp" if (hurting or not moving(mention)) and _sharp_is_pain(mention, same) else None
+        if mention.kind == Kind.SEVERITY and mention.id == REACTION:
+            return "severe" if self._reacted(mention, words) else None
         if mention.kind == Kind.SEVERITY:
             return None if any(m.kind == Kind.QUALITY and m.id == "good-pain" for m in same) else "severe"
         if mention.kind == Kind.EVENT:
@@ -675,10 +681,19 @@ class Reader:
         if mention.kind == Kind.TRAVEL:
             return "radiating" if self._travels(mention, same, words) else None
         if mention.kind == Kind.PATH:
-            return "radiating" if any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same) else None
+            # "burning down my leg"; not "hams worked, the stretch went all the way down to my knees"
+            travelling = [m for m in same if m.kind == Kind.SENSATION and m.id in TRAVELLING]
+            effort = [m for m in travelling if m.id in EFFORT and m.item != mention.item]
+            return "radiating" if len(travelling) > len(effort) else None
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
         return None
+
+    def _reacted(self, reaction: Mention, words: list[str]) -> bool:
+        """A cry said of the person ("I screamed", "heard me scream", "screamed when I stood up"),
+        not of a muscle ("hams screamed") or someone else ("coach yelled")."""
+        before = words[reaction.start - 1] if reaction.start > 0 else "."
+        return before in self._persons or before in self._breaks or before == ","
 
     def _travels(self, travel: Mention, same: list[Mention], words: list[str]) -> bool:
         """Pain said to move along the body: "pain travelling down to behind the knee", "spreading
@@ -689,7 +704,8 @@ class Reader:
             return False
         later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end and m.id not in FATIGUE_ONLY]
         routed = [r for r in later if any(self._stem(w) in self._routes for w in words[travel.end : r.start])]
-        if self._stem(words[travel.start]) in self._origins:  # "from my back to my knee": a part, a route, another
+        said = " ".join(self._stem(w) for w in words[travel.start : travel.end])
+        if said in self._origins:  # "from my back to my knee": a part, a route, another
             return bool(later) and later[0].start - travel.end <= NEAR and any(r is not later[0] for r in routed)
         return bool(routed)
 
@@ -880,8 +896,9 @@ def _pain_check(hearing: Hearing) -> Decision:
     for sign in signs:
         if sign.negated:
             continue
-        # "no, all fine this morning" is a no; "no, still sore this morning" is still there
-        if sign.kind == Kind.SENSATION or sign.clause not in noes or sign.clause in sore:
+        # "no, all fine this morning", "no, just stiff this morning" are a no; "no, still sore" is not
+        lingering = sign.clause in sore and sign.id != "next-day"
+        if sign.kind == Kind.SENSATION or sign.clause not in noes or lingering:
             return Decision(Outcome.RED_FLAG)
     if hearing.red_flag and not (said_no and set(hearing.red_flags) <= {f"time:{t}" for t in ASKED_ABOUT}):
         return Decision(Outcome.RED_FLAG)
