@@ -161,6 +161,9 @@ TRICKY = [
     (FELT, "knees shooting over my toes every rep", "quads-knees"),
     (FELT, "knees kept shooting out in front of me", "quads-knees"),
     (FELT, "pain shooting over the top of my foot", RED),
+    (FELT, "my knees kept shooting way past my toes", "quads-knees"),
+    (FELT, "hips shooting back and knees shooting forward", "quads-knees"),
+    (SINGLE, "my ankle kept turning out and I fell over twice", "foot-lost"),
     # losing balance is a lost foot; a rolled ankle that hurts or swells is a sprain
     (SINGLE, "kept falling over, dead wobbly, ankle rolling", "foot-lost"),
     (SINGLE, "ankle kept rolling out, no pain, just balance", "foot-lost"),
