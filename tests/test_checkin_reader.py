@@ -128,6 +128,8 @@ TRICKY = [
     (FELT, "hams worked, the stretch went all the way down to my knees", "hams-glutes"),
     (FELT, "the burn moved from my glutes to my hams", "hams-glutes"),  # effort spreading
     (FELT, "lower back pain when moving the bell", SAFETY),  # moving, but not along the body
+    (FELT, "back hurt a little when moving the bell from my knees to my hips", SAFETY),
+    (FELT, "pain when I go from my toes to my heels", SAFETY),  # the person moving
     # an acute event with the muscle as the one acting
     (FELT, "hamstring grabbed on me mid rep and I dropped the bell", RED),
     (FELT, "my back caught on the third rep", RED),
@@ -152,6 +154,7 @@ TRICKY = [
     (FELT, "couldn't even finish the rep it hurt so much", RED),
     (FELT, "hams were screaming, loved it", "hams-glutes"),
     (FELT, "my hams screamed on the last set", "hams-glutes"),  # a muscle's cry is effort
+    (FELT, "I screamed at my dog, hams fine", "hams-glutes"),  # a cry aimed elsewhere
     (FELT, "nearly cried laughing, hams were fine", "hams-glutes"),
     (FELT, "hammies and traps, the traps fried from carrying two 20s", "upper-back"),  # not "crying"
     (FELT, "coach yelled at me to keep my back flat, hams worked", "hams-glutes"),

@@ -513,6 +513,16 @@ class Scores(Strict):
     numbers: dict[str, int] = {}
 
 
+class Reactions(Strict):
+    """A cry that tells severe pain when the person made it: after one of `persons` ("I screamed",
+    "heard me scream") or at the start of a clause ("screamed when I stood up"), and not aimed
+    elsewhere (`not_before`: "screamed at my dog", "screamed yes")."""
+
+    words: Phrases = []
+    persons: Phrases = []
+    not_before: Phrases = []
+
+
 class Travel(Strict):
     """Pain said to move along the body: `verbs` ("travelling", "spreading") or an `origin` ("from")
     followed by a `route` word ("down", "into", "to") and a body part."""
@@ -520,6 +530,10 @@ class Travel(Strict):
     verbs: Phrases = []
     origins: Phrases = []
     routes: Phrases = []
+    # Words that may stand between a verb and its route ("spreading all the way down").
+    hedges: Phrases = []
+    # Words before a verb that make it the person moving ("when I go from my toes to my heels").
+    movers: Phrases = []
 
 
 class Lexicon(Strict):
@@ -541,10 +555,7 @@ class Lexicon(Strict):
     events: dict[EventId, Phrases]
     paths: Phrases = []
     travel: Travel = Travel()
-    # A cry that tells severe pain when the person made it: after a word for the person ("I
-    # screamed", "heard me scream") or at the start of a clause ("screamed when I stood up").
-    reactions: Phrases = []
-    persons: Phrases = []
+    reactions: Reactions = Reactions()
     sides: Phrases = []
     breaks: Phrases = []
     objects: Phrases = []

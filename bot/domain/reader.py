@@ -257,7 +257,7 @@ class Reader:
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
-        for phrase in lexicon.reactions:  # a cry: severe pain only when the person made it
+        for phrase in lexicon.reactions.words:  # a cry: severe pain only when the person made it
             table[self._phrase_words(phrase)].append((Kind.SEVERITY, REACTION))
         # "behind knee" as well as "behind knees"; a stemmer already reads every number of a word, and
         # adding or dropping an "s" on a stem makes other words ("pers" is not "pero")
@@ -287,7 +287,10 @@ class Reader:
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
         self._breaks = frozenset(lexicon.breaks)
         self._feet = frozenset(w for phrase in lexicon.regions.get("feet", ()) for w in self._phrase_words(phrase))
-        self._persons = frozenset(lexicon.persons)
+        self._persons = frozenset(lexicon.reactions.persons)
+        self._aimed = frozenset(lexicon.reactions.not_before)
+        self._travel_hedges = frozenset(self._stem(w) for w in lexicon.travel.hedges)
+        self._movers = frozenset(lexicon.travel.movers)
         self._origins = frozenset(" ".join(self._phrase_words(p)) for p in lexicon.travel.origins)
         self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
@@ -693,7 +696,8 @@ class Reader:
         """A cry said of the person ("I screamed", "heard me scream", "screamed when I stood up"),
         not of a muscle ("hams screamed") or someone else ("coach yelled")."""
         before = words[reaction.start - 1] if reaction.start > 0 else "."
-        return before in self._persons or before in self._breaks or before == ","
+        after = words[reaction.end] if reaction.end < len(words) else "."
+        return (before in self._persons or before in self._breaks or before == ",") and after not in self._aimed
 
     def _travels(self, travel: Mention, same: list[Mention], words: list[str]) -> bool:
         """Pain said to move along the body: "pain travelling down to behind the knee", "spreading
@@ -705,7 +709,18 @@ class Reader:
         later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end and m.id not in FATIGUE_ONLY]
         routed = [r for r in later if any(self._stem(w) in self._routes for w in words[travel.end : r.start])]
         said = " ".join(self._stem(w) for w in words[travel.start : travel.end])
-        if said in self._origins:  # "from my back to my knee": a part, a route, another
+        origin = said in self._origins
+        if any(w in self._movers for w in words[max(0, travel.start - (2 if origin else 1)) : travel.start]):
+            return False  # "when I go from my toes to my heels", "I moved my knee up": the person moving
+        if not origin and travel.end < len(words):
+            following = self._stem(words[travel.end])  # "moving the bell": the person moving something
+            if not (following in self._routes or following in self._origins or following in self._travel_hedges):
+                return False
+        if origin:  # "pain from my back to my knee": a part, a route, another; not "moving the bell from"
+            led = any(m.end == travel.start and m.kind in (Kind.SENSATION, Kind.TRAVEL) for m in same)
+            previous = self._stem(words[travel.start - 1]) if travel.start > 0 else ""
+            if not (led or previous in self._routes or previous in self._travel_hedges):
+                return False
             return bool(later) and later[0].start - travel.end <= NEAR and any(r is not later[0] for r in routed)
         return bool(routed)
 
