@@ -35,6 +35,7 @@ CORPORA = {
     "blind A": ("en", DATA / "checkin_blind_a.yaml"),
     "blind B": ("en", DATA / "checkin_blind_b.yaml"),
     "blind C": ("en", DATA / "checkin_blind_c.yaml"),
+    "blind D": ("en", DATA / "checkin_blind_d.yaml"),
     "es dev": ("es", DATA / "checkin_es_dev.yaml"),
     "es held-out": ("es", DATA / "checkin_es_heldout.yaml"),
     "ru dev": ("ru", DATA / "checkin_ru_dev.yaml"),
