@@ -386,7 +386,9 @@ class Reader:
             items.append(item)
         mentions, negators = self._match(words, clauses, items, before)
         answered = negators[:1] == [0] and words[0] not in self._little and len(words) > 1
-        if answered and (words[1] == "," or words[1] in self._breaks):
+        first = next((m for m in mentions if m.kind != Kind.PRONOUN), None)  # "no its fine today"
+        said_fine = first is not None and first.kind == Kind.QUALITY and first.id == "fine" and first.start <= 3
+        if answered and (words[1] == "," or words[1] in self._breaks or said_fine):
             # "no, just aching a bit", "нет, тупая боль": a no that answers the question and denies
             # nothing after it; "no, but it's numb now" is still numb
             negators = negators[1:]
@@ -458,8 +460,12 @@ class Reader:
                 following = words[end] if end < len(words) else ""
                 if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i], following):
                     continue  # "my back on the last rep" is the back, "back on track" is not
-                if concepts == ((Kind.DENIAL, Kind.DENIAL.value),):
-                    negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
+                if concepts == ((Kind.DENIAL, Kind.DENIAL.value),) or (
+                    (Kind.QUALITY, "little") in concepts and any(w in self._negators for w in words[i:end])
+                ):
+                    # "used to get back pain" denies like "no back pain"; "didn't feel anything pull,
+                    # tear or pop" denies the list after it
+                    negators.append(end - 1)
                 mentions += [Mention(kind, concept, i, end, clauses[i], items[i]) for kind, concept in concepts]
                 i = end
                 break
@@ -474,6 +480,7 @@ class Reader:
     ) -> tuple[list[Mention], bool]:
         """Each negation covers what follows it up to the end of its list: feelings, injury words and
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
+        negators, affirmed = self._affirmed(words, items, mentions, negators)
         starting = defaultdict(list)
         for index, mention in enumerate(mentions):
             if mention.kind != Kind.TRAVEL:  # "went", "from" are plain words to a negation
@@ -534,11 +541,53 @@ class Reader:
                     bare_no = True
         after = frozenset(self.lexicon.negation.after)
         denied.update(i for i, m in enumerate(mentions) if m.end < len(words) and words[m.end] in after)
+        denied.update(self._answered_no(words, clauses, mentions))
+        denied -= affirmed
         changed = [
             Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True) if i in denied else m
             for i, m in enumerate(mentions)
         ]
         return changed + felt_little, bare_no
+
+    def _affirmed(
+        self, words: list[str], items: list[int], mentions: list[Mention], negators: list[int]
+    ) -> tuple[list[int], set[int]]:
+        """Two negations with nothing read between them cancel out: "I can't say it didn't shoot down
+        my leg", "not that it wasn't numb" say it did. Returns the negators left and the mentions
+        the pair covers, which stay affirmed."""
+        said = [  # "can't say", "not sure" deny as well
+            m.end - 1
+            for m in mentions
+            if m.kind == Kind.ANSWER and any(w in self._negators for w in words[m.start : m.end])
+        ]
+        outer = sorted({p for p in negators if words[p] in self._negators} | set(said))
+        pairs = [
+            (a, b)
+            for a in outer
+            for b in negators
+            if 2 <= b - a <= 5
+            and items[a] == items[b]
+            and words[b] in self._negators
+            and not any(a < m.start < b and m.kind != Kind.PRONOUN for m in mentions)
+        ]
+        cancelled = {p for pair in pairs for p in pair}
+        affirmed = {
+            k
+            for _a, b in pairs
+            for k, m in enumerate(mentions)
+            if b < m.start and items[m.start] == items[b] and m.start - b <= SCOPE_LIMIT
+        }
+        return [p for p in negators if p not in cancelled], affirmed
+
+    def _answered_no(self, words: list[str], clauses: list[int], mentions: list[Mention]) -> set[int]:
+        """Signs asked and answered: "shooting? no. numb? nope" denies each sign before its no."""
+        noes = {m.start for m in mentions if m.kind == Kind.ANSWER and m.id == "no"}
+        asked = {
+            clauses[p] - 1
+            for p, word in enumerate(words[:-1])
+            if word == "?" and (words[p + 1] in self._negators or p + 1 in noes)
+        }
+        return {k for k, m in enumerate(mentions) if m.clause in asked and m.kind != Kind.ANSWER}
 
     def _unable_at(self, words: list[str], position: int) -> bool:
         """A negating word beside a word of ability is an inability, not a denial: "could not",
@@ -558,9 +607,13 @@ class Reader:
         owners = {near.start for m in feelings if (near := _nearest(m, [r for r in regions if r.item == m.item]))}
         felt: dict[str, Felt] = {}
         loose: set[str] = set()
+        # "pelvic floor: no leaking": a part named as a heading, then denied in its own words
+        headings = {
+            r.start for r in regions for d in regions if d.negated and d.id == r.id and 0 < d.start - r.end <= 2
+        }
         for region in regions:
             entry = felt.setdefault(region.id, Felt(region.id, weight=0.0, negated=True))
-            entry.negated = entry.negated and region.negated
+            entry.negated = entry.negated and (region.negated or region.start in headings)
             entry.weight = max(entry.weight, self._weight(region, mentions))
         for mention in mentions:
             if mention.kind not in (Kind.SENSATION, Kind.QUALITY):
@@ -687,6 +740,8 @@ class Reader:
             # "burning down my leg"; not "hams worked, the stretch went all the way down to my knees"
             travelling = [m for m in same if m.kind == Kind.SENSATION and m.id in TRAVELLING]
             effort = [m for m in travelling if m.id in EFFORT and m.item != mention.item]
+            if any(m.kind == Kind.QUALITY and m.id == "asleep" for m in same):
+                return "numb"  # "all down that leg feels like it's asleep"
             return "radiating" if len(travelling) > len(effort) else None
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
@@ -854,7 +909,8 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     if time.id == "lasting":  # "for a week", "since": only about a discomfort
         return bool(discomfort)
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
-        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions
+        lasting = any(m.kind == Kind.TIME and m.id == "lasting" for m in same)  # "a week on, still not right"
+        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions or lasting
     if any(m.id in PAINFUL for m in discomfort):
         return True
     return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
@@ -921,8 +977,8 @@ def _pain_check(hearing: Hearing) -> Decision:
         return Decision(Outcome.NO_RED_FLAG)
     if hearing.answers & {"yes", "unsure"} or hearing.pain:
         return Decision(Outcome.RED_FLAG)
-    if any(m.id in MILD for m in hearing.live(Kind.SENSATION)):
-        return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired"
+    if any(m.id in MILD for m in hearing.live(Kind.SENSATION)) or "fine" in hearing.qualities:
+        return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired", "its fine today"
     return Decision(Outcome.ASK)
 
 
