@@ -195,6 +195,45 @@ TRICKY = [
     # pain scores in words
     (FELT, "lower back pain, eight out of ten", RED),
     (FELT, "8 out of 10 reps felt good in my hams", "hams-glutes"),
+    # blind-D classes (issue 12). Negation over a list, over "X? no." pairs, "nothing X", "without any X",
+    # "zero X", "free of X": no alarm.
+    (FELT, "didn't feel anything tear, pop or twang, hams just worked", "hams-glutes"),
+    (FELT, "did not notice anything snap or pull, glutes cooked", "hams-glutes"),
+    (FELT, "tingling? no. numb? nope. hams? fried", "hams-glutes"),
+    (CHECK, "sharp? no. shooting? no. still sore? nah", NO_FLAG),
+    (CHECK, "nothing shooting, nothing tingly, and it cleared up by the morning", NO_FLAG),
+    (FELT, "hams tired, without any numbness or pins and needles", "hams-glutes"),
+    (FELT, "zero tingling, zero sharpness, glutes on fire", "hams-glutes"),
+    (FELT, "not tingly just knackered, hams did it all", "hams-glutes"),
+    (CHECK, "wasn't shooting at all", NO_FLAG),
+    (CHECK, "no it's all fine now", NO_FLAG),
+    (CHECK, "no its fine this morning", NO_FLAG),
+    # double negatives that affirm
+    (FELT, "I wouldn't say it didn't tingle, because it did", RED),
+    (FELT, "not that it wasn't numb down there, it was", RED),
+    (FELT, "can't say it wasn't sharp in my back", RED),
+    # figurative and non-body senses
+    (FELT, "my mind went numb doing the count but glutes were cooking", "hams-glutes"),
+    (FELT, "the 'pop your hips' cue finally clicked, hams on fire", "hams-glutes"),
+    (FELT, "weak in the knees after seeing my PR lol, hams did the work", "hams-glutes"),
+    (FELT, "snapped a pic of my hinge, back looked straight, hams lit", "hams-glutes"),
+    (FELT, "blew up my grip on the last set, forearms done", "grip"),
+    (FELT, "pelvic floor: no leaks this time, felt it in the hams", "hams-glutes"),
+    # anatomical terms, persistence with a hedge, spasms that hold, event metaphors, tenderness
+    (FELT, "felt my L4 go clunk at the top", RED),
+    (FELT, "SI joint locked on the last rep", RED),
+    (FELT, "my piriformis is pinching the nerve again", RED),
+    (FELT, "probably nothing but my lower back is still pulsing, 3 days now", RED),
+    (FELT, "my hammy hasn't been right since friday", RED),
+    (FELT, "it's been a week and my glute still isn't right", RED),
+    (FELT, "calf cramped into a knot and wouldn't let go", RED),
+    (FELT, "like someone flicked an elastic band in my glute", RED),
+    (FELT, "back of my leg is tender to the touch", RED),
+    (FELT, "my hamstring hurts when I press on it", RED),
+    (FELT, "the left side of my bum and down the leg feels like it's asleep", RED),
+    (FELT, "hams tender to touch, normal doms", "hams-glutes"),
+    # a knee caving on one leg
+    (SINGLE, "standing knee kept diving in toward the other knee", "hip-popped"),
 ]
 
 

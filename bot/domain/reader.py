@@ -520,6 +520,8 @@ class Reader:
                         last_region = True
                     elif any(m.kind in (Kind.IGNORE, Kind.ANSWER) for m in here):
                         break
+                    elif words[j - 1] == "," and covered and mentions[covered[-1]].kind == Kind.REGION:
+                        break  # "pelvic floor: no leaks, felt it in the hams": a new item, not the list
                     covered += starting[j]
                     j = max(m.end for m in here)
                     continue
@@ -568,7 +570,7 @@ class Reader:
             if 2 <= b - a <= 5
             and items[a] == items[b]
             and words[b] in self._negators
-            and not any(a < m.start < b and m.kind != Kind.PRONOUN for m in mentions)
+            and not any(a < m.start < b and m.kind not in (Kind.PRONOUN, Kind.REGION) for m in mentions)
         ]
         cancelled = {p for pair in pairs for p in pair}
         affirmed = {
