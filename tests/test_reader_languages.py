@@ -131,6 +131,17 @@ SHIPPED = Readers(CONTENT.lexicons)  # the product's lexicons, every language sh
         ("es", "lower-back-why", "las dos, pero sobre todo se me redondeó la espalda", "rounded"),
         ("ru", "lower-back-why", "скорее шея", "neck"),
         ("ru", "lower-back-why", "оба, но больше всего спина округлялась", "rounded"),
+        # blind-D classes: signs asked and answered, figurative numbness, vertebra levels, tenderness
+        # to the touch, a cramp that will not let go
+        ("es", "felt-where", "¿hormigueo? no. ¿pinchazos? tampoco. isquios cansados", "hams-glutes"),
+        ("es", "felt-where", "se me quedó el cerebro entumecido de contar, glúteos a tope", "hams-glutes"),
+        ("es", "felt-where", "noté la L4 hacer clac al subir", Outcome.RED_FLAG),
+        ("es", "felt-where", "el glúteo me duele al presionar", Outcome.RED_FLAG),
+        ("es", "felt-where", "el gemelo se hizo un nudo y no se soltaba", Outcome.RED_FLAG),
+        ("ru", "felt-where", "покалывание? нет. онемение? нет. ягодицы горят", "hams-glutes"),
+        ("ru", "felt-where", "мозги онемели считать повторы, а бицепс бедра работал", "hams-glutes"),
+        ("ru", "felt-where", "в районе L5 что-то хрустнуло", Outcome.RED_FLAG),
+        ("ru", "felt-where", "ягодицу больно трогать", Outcome.RED_FLAG),
     ],
 )
 def test_every_shipped_language_reads_the_same_classes(language, question, text, expected):
