@@ -232,6 +232,7 @@ TRICKY = [
     (FELT, "my hamstring hurts when I press on it", RED),
     (FELT, "the left side of my bum and down the leg feels like it's asleep", RED),
     (FELT, "hams tender to touch, normal doms", "hams-glutes"),
+    (FELT, "my hamstring feels like it's asleep", "nothing-much"),
     # a knee caving on one leg
     (SINGLE, "standing knee kept diving in toward the other knee", "hip-popped"),
 ]

@@ -720,11 +720,14 @@ class Reader:
             return mention.id
         if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
             sign, parts = LIMB_SIGNS[mention.id]
-            near = _nearest(mention, regions) or _referred(mention, same, regions)
-            if near is None:
-                return None
-            one_side = self._one_sided(words, near)
-            return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
+            # the nearest part, or the one an "it" stands for: "left leg feels like it's asleep from the bum down"
+            for near in (_nearest(mention, regions), _referred(mention, same, regions)):
+                if near is None:
+                    continue
+                one_side = self._one_sided(words, near)
+                if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()):
+                    return sign
+            return None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
             # "pain shooting over my foot" is pain; "knees shooting past my toes" is a knee moving
             pains = UNCLEAR_PAIN | {"stabbing"}
