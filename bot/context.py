@@ -24,7 +24,7 @@ from bot.storage.db import Database
 if TYPE_CHECKING:
     from bot.callback_data import CallbackData
     from bot.delivery.engine import DeliveryEngine
-    from bot.delivery.groups import GroupDelivery
+    from bot.services.groups import GroupCoaching
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Services:
     answers: AnswerWriter  # check-in answers, written together when they come together
     access: Access  # who may touch what: every button press is checked here first
     course: CourseService  # every command that changes a course or its schedule
-    groups: GroupDelivery  # group coaching: admins (cached), summaries, digests, a migrated chat's move
+    groups: GroupCoaching  # group coaching: admins (cached), summaries, a lesson's tally, a migrated chat's move
 
 
 class CoachApplication(Application):
