@@ -96,6 +96,8 @@ def test_every_text_placeholder_is_known(content):
         size="1,200 KB",
         max="1,000 KB",
         exercises="Deadlift, Romanian deadlift",
+        day_seconds=20,  # the demo's banner
+        url="http://127.0.0.1:8080/app",
     )
     for _field, text in content.texts:
         text.format(**values)

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Slug = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
 Topic = Literal["down", "up", "brace", "back", "knees", "glutes", "running"]
 Effect = Literal["clean", "regress", "activate", "none", "red_flag"]
-Profile = Literal["runner", "lifter", "both"]
 
 
 class Strict(BaseModel):
@@ -440,6 +439,19 @@ class Texts(Strict):
     command_weekly: str
     command_groupcourse: str
     command_summary: str
+    # `coach demo`'s own words in the terminal, around the bot's messages
+    demo_banner: str
+    demo_coach: str
+    demo_coach_edited: str
+    demo_you: str
+    demo_opens: str
+    demo_links_heading: str
+    demo_link_course: str
+    demo_link_coach: str
+    demo_link_operator: str
+    demo_person: str
+    demo_group_title: str
+    demo_bye: str
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words
