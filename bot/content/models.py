@@ -452,6 +452,23 @@ class Texts(Strict):
     demo_person: str
     demo_group_title: str
     demo_bye: str
+    # /stats and `coach stats`: the operators' report (plain text) and its chart
+    stats_heading: str
+    stats_people: str
+    stats_logging: str
+    stats_reached: str
+    stats_answers: str
+    stats_answers_day: str
+    stats_advice: str
+    stats_advice_line: str
+    stats_unmatched: str
+    stats_none_yet: str
+    stats_chart_reached: str
+    stats_chart_answers: str
+    stats_chart_clean: str
+    stats_chart_back: str
+    stats_chart_other: str
+    stats_chart_day: str
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words
