@@ -40,6 +40,7 @@ from bot.miniapp.buttons import announce_mini_app
 from bot.services.access import Access
 from bot.services.answers import AnswerWriter
 from bot.services.course import CourseService
+from bot.services.groups import GroupCoaching
 from bot.services.languages import Languages
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -105,7 +106,9 @@ def build_application(
         access=Access(db=db, clock=clock, groups=delivery.groups),
         languages=languages,
         course=CourseService(settings=settings, db=db, clock=clock, deliver_now=delivery.deliver_now),
-        groups=delivery.groups,
+        groups=GroupCoaching(
+            delivery=delivery.groups, composer=delivery.composer, send=delivery.send, db=db, content=library.base
+        ),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (
@@ -271,22 +274,17 @@ async def serve(application: CoachApplication, *, stop: asyncio.Event | None = N
         await application.start()
         await stop.wait()
         log.info("stopping: taking no new updates; lessons in flight finish or go back to the queue")
-        if application.updater.running:
-            await application.updater.stop()
-        for server in servers:
-            await server.stop()
-        # post_stop shuts delivery down (lessons in flight finish, unsent claims go back) while the
-        # handlers still run; the application stops after it
-        await application.post_stop(application)
-        await application.stop()
-    finally:
+    finally:  # the one way down, whether `stop` was set or something failed
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-        for server in servers:
-            await server.stop()
         if application.updater.running:
             await application.updater.stop()
+        for server in servers:
+            await server.stop()
         if application.running:
+            # post_stop shuts delivery down once (lessons in flight finish, unsent claims go back)
+            # while the handlers still run; the application stops after it
+            await application.post_stop(application)
             await application.stop()
         await application.shutdown()
         if lock is not None:

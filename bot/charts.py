@@ -136,19 +136,17 @@ def progress_chart(sessions: Sequence[Session], unit: Unit, labels: ProgressLabe
 
 @dataclass(frozen=True)
 class StatsLabels:
-    """The words on the operators' chart; operators read English, so these live with the code."""
+    """The words on the operators' chart (`stats_chart_*` in texts.yaml)."""
 
-    reached: str = "People who reached each day"
-    answers: str = "Check-in answers per day"
-    clean: str = "hamstrings/glutes"
-    back: str = "lower back"
-    other: str = "other"
-    day: str = "Course day"
+    reached: str
+    answers: str
+    clean: str
+    back: str
+    other: str
+    day: str
 
 
-def stats_chart(
-    reached: dict[int, int], answers: dict[int, dict[str, int]], days: int, labels: StatsLabels = StatsLabels()
-) -> bytes:
+def stats_chart(reached: dict[int, int], answers: dict[int, dict[str, int]], days: int, labels: StatsLabels) -> bytes:
     """Two panels: the day-by-day funnel, and where people felt each day's lesson."""
     with matplotlib.rc_context(FONT):
         figure = _figure(9, 8)

@@ -95,7 +95,8 @@ def _stats(args: argparse.Namespace) -> int:
     from bot.storage.db import Database
 
     settings = load_settings()
-    days = load_content(CONTENT_DIR).days
+    content = load_content(CONTENT_DIR)
+    days = content.days
 
     async def report():
         db = Database(settings.database_url)
@@ -107,11 +108,11 @@ def _stats(args: argparse.Namespace) -> int:
 
     stats = asyncio.run(report())
     if args.unmatched:
-        print(unmatched_text(stats))
+        print(unmatched_text(stats, content.texts))
         return 0
-    print(stats_text(stats))
+    print(stats_text(stats, content.texts))
     if args.chart:
-        Path(args.chart).write_bytes(stats_png(stats))
+        Path(args.chart).write_bytes(stats_png(stats, content.texts))
         print(f"chart written to {args.chart}")
     return 0
 

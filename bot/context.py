@@ -29,7 +29,7 @@ from bot.storage.db import Database
 if TYPE_CHECKING:
     from bot.callback_data import CallbackData
     from bot.delivery.engine import DeliveryEngine
-    from bot.delivery.groups import GroupDelivery
+    from bot.services.groups import GroupCoaching
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Services:
     access: Access  # who may touch what: every button press is checked here first
     languages: Languages  # who is spoken to in which language
     course: CourseService  # every command that changes a course or its schedule
-    groups: GroupDelivery  # group coaching: admins (cached), summaries, digests, a migrated chat's move
+    groups: GroupCoaching  # group coaching: admins (cached), summaries, a lesson's tally, a migrated chat's move
 
     @property
     def content(self) -> Content:

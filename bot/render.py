@@ -9,7 +9,7 @@ from html import escape, unescape
 from typing import TYPE_CHECKING
 
 from bot.content.models import Advice, Content, Lesson, Text, Texts
-from bot.domain.course import Command, Verdict
+from bot.domain.course import Command, Profile, Verdict
 from bot.domain.schedule import DueWhen
 from bot.language import weekday_date_text
 
@@ -127,9 +127,9 @@ def lesson_text(content: Content, lesson: Lesson, profile: str | None, *, openin
         f"<b>{texts.lesson_up_heading}</b>\n" + _bullets([content.cues[c].text for c in lesson.cues.up]),
         f"<b>{texts.lesson_why_heading}</b>\n{lesson.why}",
     ]
-    if lesson.notes.runner and profile in ("runner", "both", None):
+    if lesson.notes.runner and profile in (Profile.RUNNER, Profile.BOTH, None):
         parts.append(f"<b>{texts.lesson_runner_heading}</b>\n{lesson.notes.runner}")
-    if lesson.notes.lifter and profile in ("lifter", "both", None):
+    if lesson.notes.lifter and profile in (Profile.LIFTER, Profile.BOTH, None):
         parts.append(f"<b>{texts.lesson_lifter_heading}</b>\n{lesson.notes.lifter}")
     return "\n\n".join(part.strip() for part in parts)
 

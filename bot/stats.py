@@ -1,7 +1,8 @@
 """Numbers for the people who run the bot: who is enrolled, how far they get, where each lesson is
 felt, and which corrective advice is followed by a clean check-in. Used by `/stats` and `coach stats`.
 
-The report is for operators, in plain English, so its wording lives here rather than in content/.
+Its wording is content like every other sentence (`stats_*` in texts.yaml); only the numbers'
+layout is here.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.charts import stats_chart
-from bot.content.models import PAIN_OPTION
+from bot.charts import StatsLabels, stats_chart
+from bot.content.models import PAIN_OPTION, Texts
 from bot.domain.course import CourseStatus
 from bot.storage.checkins import unmatched_answers
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry
@@ -111,44 +112,61 @@ def _outcomes(leaves) -> list[AdviceOutcome]:
     )
 
 
-def stats_text(stats: Stats) -> str:
+def stats_text(stats: Stats, texts: Texts) -> str:
     """A plain-text report that reads the same in a terminal and in a Telegram <pre> block."""
     lines = [
-        "Hinge Coach stats",
-        f"People enrolled: {stats.enrolled} (course running: {stats.active}, finished: {stats.finished})",
-        f"People logging workouts: {stats.logging}",
+        texts.stats_heading,
+        texts.stats_people.format(enrolled=stats.enrolled, active=stats.active, finished=stats.finished),
+        texts.stats_logging.format(logging=stats.logging),
         "",
-        "Reached each day:",
+        texts.stats_reached,
         "  " + "  ".join(f"d{day}:{count}" for day, count in stats.reached.items()),
         "",
-        "Check-in answers per day (clean / lower back / other, lower-back share):",
+        texts.stats_answers,
     ]
     if not stats.answers:
-        lines.append("  none yet")
+        lines.append(f"  {texts.stats_none_yet}")
     for day, counts in stats.answers.items():
         clean, back, other = counts.get("clean", 0), counts.get("back", 0), counts.get("other", 0)
         share = back / (clean + back + other)
-        lines.append(f"  day {day}: {clean:3d} / {back:3d} / {other:3d}   {share:4.0%} lower back")
-    lines += ["", "Corrective advice followed by a clean check-in:"]
+        line = texts.stats_answers_day.format(
+            day=day, counts=f"{clean:3d} / {back:3d} / {other:3d}", share=f"{share:4.0%}"
+        )
+        lines.append(f"  {line}")
+    lines += ["", texts.stats_advice]
     if not stats.outcomes:
-        lines.append("  none yet")
+        lines.append(f"  {texts.stats_none_yet}")
     width = max((len(outcome.advice) for outcome in stats.outcomes), default=0)
     for outcome in stats.outcomes:
-        lines.append(f"  {outcome.advice:<{width}}  {outcome.clean_next} of {outcome.followed} ({outcome.rate:.0%})")
-    return "\n".join([*lines, "", unmatched_text(stats)])
+        line = texts.stats_advice_line.format(
+            advice=f"{outcome.advice:<{width}}",
+            clean_next=outcome.clean_next,
+            followed=outcome.followed,
+            rate=f"{outcome.rate:.0%}",
+        )
+        lines.append(f"  {line}")
+    return "\n".join([*lines, "", unmatched_text(stats, texts)])
 
 
-def unmatched_text(stats: Stats) -> str:
+def unmatched_text(stats: Stats, texts: Texts) -> str:
     """Typed answers the reader could not place (asked with buttons) or that needed the pain-check,
     without names: the words to add to content/lexicons/."""
-    lines = ["Typed answers the bot had to ask about (newest first):"]
+    lines = [texts.stats_unmatched]
     if not stats.unmatched:
-        lines.append("  none yet")
+        lines.append(f"  {texts.stats_none_yet}")
     for at, node, how, text in stats.unmatched:
         flat = " ".join(text.split())
         lines.append(f"  {at:%Y-%m-%d %H:%M}  {node:<22} {how:<10} {flat[:200]}")
     return "\n".join(lines)
 
 
-def stats_png(stats: Stats) -> bytes:
-    return stats_chart(stats.reached, stats.answers, stats.days)
+def stats_png(stats: Stats, texts: Texts) -> bytes:
+    labels = StatsLabels(
+        reached=texts.stats_chart_reached,
+        answers=texts.stats_chart_answers,
+        clean=texts.stats_chart_clean,
+        back=texts.stats_chart_back,
+        other=texts.stats_chart_other,
+        day=texts.stats_chart_day,
+    )
+    return stats_chart(stats.reached, stats.answers, stats.days, labels)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.charts import ProgressLabels, progress_chart, stats_chart
+from bot.charts import ProgressLabels, StatsLabels, progress_chart, stats_chart
 from bot.domain.training import LoggedSet, sessions_of, to_kg
 
 EXAMPLE_PNG = Path(__file__).resolve().parent.parent / "docs" / "progress-example.png"
@@ -94,7 +94,8 @@ def test_a_body_weight_exercise_plots_reps_and_a_single_session_works():
 
 
 def test_stats_chart_is_a_png():
-    png = stats_chart({1: 10, 2: 8, 3: 7}, {1: {"clean": 5, "back": 2}, 3: {"other": 1}}, days=7)
+    labels = StatsLabels(reached="Reached", answers="Answers", clean="clean", back="back", other="other", day="Day")
+    png = stats_chart({1: 10, 2: 8, 3: 7}, {1: {"clean": 5, "back": 2}, 3: {"other": 1}}, days=7, labels=labels)
     width, height = png_size(png)
     assert width > 600 and height > 600 and len(png) < 300_000
 

@@ -101,6 +101,17 @@ def test_every_text_placeholder_is_known():
         max="1,000 KB",
         exercises="Deadlift, Romanian deadlift",
         languages="en (English), es (Español)",
+        day_seconds=20,  # the demo's banner
+        url="http://127.0.0.1:8080/app",
+        enrolled=4,  # the operators' report
+        active=2,
+        finished=1,
+        logging=3,
+        counts="  1 /   2 /   1",
+        share=" 50%",
+        clean_next=1,
+        followed=2,
+        rate="50%",
     )
     for language in LIBRARY.contents.values():
         for _field, text in language.texts:

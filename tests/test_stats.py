@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.app import CONTENT_DIR
 from bot.cli import main
+from bot.content import load_content
 from bot.settings import Settings, SettingsError, load_settings
 from bot.stats import collect, stats_png, stats_text
 from bot.storage import checkins
@@ -14,6 +16,8 @@ from bot.storage.db import Database
 from bot.storage.models import CheckinAnswer, Enrollment, LogEntry, Subscriber
 from tests.conftest import Person, RunningBot, make_settings
 from tests.test_charts import png_size
+
+TEXTS = load_content(CONTENT_DIR).texts
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
@@ -74,16 +78,16 @@ async def test_stats_count_people_days_answers_and_what_works(database_url):
     }
     outcomes = {o.advice: (o.clean_next, o.followed) for o in stats.outcomes}
     assert outcomes == {"back-rounding": (1, 2), "weight-drift": (0, 1), "squatting": (1, 1)}
-    text = stats_text(stats)
+    text = stats_text(stats, TEXTS)
     assert "People enrolled: 4 (course running: 2, finished: 1)" in text
     assert "day 1:   1 /   2 /   1    50% lower back" in text
     assert "back-rounding  1 of 2 (50%)" in text
-    width, height = png_size(stats_png(stats))
+    width, height = png_size(stats_png(stats, TEXTS))
     assert width > 600 and height > 600
 
 
 async def test_stats_on_an_empty_database(sqlite_url):
-    text = stats_text(await _stats(sqlite_url))
+    text = stats_text(await _stats(sqlite_url), TEXTS)
     # three empty sections now: answers per day, advice outcomes, typed answers the bot asked about
     assert "People enrolled: 0" in text and text.count("none yet") == 3
 

@@ -13,7 +13,6 @@ from bot.language import BASE_LANGUAGE, plural_category
 Slug = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=40)
 Topic = Literal["down", "up", "brace", "back", "knees", "glutes", "running"]
 Effect = Literal["clean", "regress", "activate", "none", "red_flag"]
-Profile = Literal["runner", "lifter", "both"]
 
 
 class Strict(BaseModel):
@@ -483,6 +482,36 @@ class Texts(Strict):
     command_weekly: CommandDescription
     command_groupcourse: CommandDescription
     command_summary: CommandDescription
+    # `coach demo`'s own words in the terminal, around the bot's messages
+    demo_banner: str
+    demo_coach: str
+    demo_coach_edited: str
+    demo_you: str
+    demo_opens: str
+    demo_links_heading: str
+    demo_link_course: str
+    demo_link_coach: str
+    demo_link_operator: str
+    demo_person: str
+    demo_group_title: str
+    demo_bye: str
+    # /stats and `coach stats`: the operators' report (plain text) and its chart
+    stats_heading: str
+    stats_people: str
+    stats_logging: str
+    stats_reached: str
+    stats_answers: str
+    stats_answers_day: str
+    stats_advice: str
+    stats_advice_line: str
+    stats_unmatched: str
+    stats_none_yet: str
+    stats_chart_reached: str
+    stats_chart_answers: str
+    stats_chart_clean: str
+    stats_chart_back: str
+    stats_chart_other: str
+    stats_chart_day: str
 
 
 # ----------------------------------------------------------------------------- the check-in reader's words

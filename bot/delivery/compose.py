@@ -12,7 +12,9 @@ from telegram import InlineKeyboardMarkup
 
 from bot.content import Content
 from bot.content.languages import Library
+from bot.domain.chats import ChatKind
 from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
+from bot.domain.course import Profile
 from bot.domain.groups import member_link_payload, start_link, tally
 from bot.keyboards import checkin_keyboard, fix_keyboard, group_checkin_keyboard
 from bot.render import MESSAGE_LIMIT, drill_block, graduation_text, lesson_text, split_message
@@ -61,7 +63,7 @@ class LessonComposer:
         """The lesson for `day` as messages: adapted to the check-in `history` (read when not given),
         with its check-in question and buttons under the last part, and "did the fix help?" when
         that is open. A group or channel gets the group lesson instead."""
-        if kind != "private":
+        if kind != ChatKind.PRIVATE:
             return await self.compose_group(enrollment_id=enrollment_id, day=day, bot_username=bot_username)
         if history is None and day <= self.content.days:
             async with self.db.session() as session:
@@ -102,7 +104,7 @@ class LessonComposer:
         if day > content.days:
             return [Outgoing(chunk) for chunk in split_message(graduation_text(content))]
         lesson = content.lesson(day)
-        chunks = split_message(lesson_text(content, lesson, "both"))
+        chunks = split_message(lesson_text(content, lesson, Profile.BOTH))
         node = content.checkin.node_by_id.get(lesson.checkin or "")
         if node is None:
             return [Outgoing(chunk) for chunk in chunks]

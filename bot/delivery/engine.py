@@ -34,7 +34,6 @@ from datetime import timedelta
 import aiohttp
 import httpx
 from telegram import Bot, LinkPreviewOptions
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import metrics
@@ -355,7 +354,6 @@ class DeliveryEngine:
         sent = await bot.send_message(
             chat_id,
             message.text,
-            parse_mode=ParseMode.HTML,
             reply_markup=message.markup,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             message_thread_id=thread_id,

@@ -11,7 +11,6 @@ from datetime import timedelta
 from enum import StrEnum
 
 from telegram import Bot, InlineKeyboardMarkup
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
@@ -21,6 +20,7 @@ from bot.keyboards import rest_row
 from bot.services.languages import Languages
 from bot.storage import training_log
 from bot.storage.db import Database
+from bot.storage.models import SendStatus
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +71,25 @@ class TimerDelivery:
         spoken = await self.languages.of_chats(message.chat_id for message in due)
         sent = 0
         for message in due:
-            status, retry_at = "sent", None
+            status, retry_at = SendStatus.SENT, None
             texts = self.library[spoken[message.chat_id]].texts
             try:
                 await bot.send_message(
                     message.chat_id,
                     texts.rest_over.format(time=rest_text(message.seconds)).strip(),
-                    parse_mode=ParseMode.HTML,
                     reply_markup=InlineKeyboardMarkup([rest_row(texts)]),
                 )
                 sent += 1
             except (Forbidden, BadRequest) as exc:
                 log.info("rest timer to chat %s not sent: %s", message.chat_id, exc)
-                status = "failed"
+                status = SendStatus.FAILED
             except (RetryAfter, NetworkError) as exc:
                 if self.may_have_arrived(exc):
-                    status = "uncertain"
+                    status = SendStatus.UNCERTAIN
                 elif message.attempts < TIMER_ATTEMPTS:
-                    status, retry_at = "pending", self.clock.now() + timedelta(seconds=2**message.attempts)
+                    status, retry_at = SendStatus.PENDING, self.clock.now() + timedelta(seconds=2**message.attempts)
                 else:
-                    status = "failed"
+                    status = SendStatus.FAILED
                 log.warning("rest timer to chat %s: %s (%s)", message.chat_id, exc, status)
             async with self.db.session() as session:
                 await training_log.finish_scheduled(

@@ -9,11 +9,11 @@ import socket
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from bot.domain.chats import ChatKind
 from bot.miniapp.init_data import sign
 from bot.storage.db import Database
-from bot.storage.models import CheckinAnswer, Delivery, Enrollment, GroupMember, Subscriber
+from bot.storage.models import CheckinAnswer, Delivery, Enrollment, GroupMember, SendStatus, Subscriber
 
-GROUP_TITLE = "Demo running club"
 # (member, name, what they answered on days 1-3: the path through the check-in, or None for silence)
 _CLEAN = (("felt-where", "hams-glutes", "clean", "clean"),)
 _BACK = (("felt-where", "lower-back", None, None), ("lower-back-why", "drifted", "weight-drift", "regress"))
@@ -41,13 +41,13 @@ def page_link(page_url: str, token: str, person: dict, now: datetime) -> str:
     return f"{page_url}#tgWebAppData={quote(signed, safe='')}&tgWebAppVersion=8.0"
 
 
-async def seed_group(db: Database, *, group_id: int, coach_id: int, coach_name: str, now: datetime) -> None:
+async def seed_group(db: Database, *, group_id: int, title: str, coach_id: int, coach_name: str, now: datetime) -> None:
     """A group three days into the course, with check-ins, a red flag and people who went quiet."""
     start = now - timedelta(days=2, hours=1)
     async with db.session() as session:
         session.add(
             Subscriber(
-                chat_id=group_id, kind="supergroup", name=GROUP_TITLE, profile="both", lesson_time="07:00",
+                chat_id=group_id, kind=ChatKind.SUPERGROUP, name=title, profile="both", lesson_time="07:00",
                 timezone="Etc/UTC", onboarded=True, created_at=start,
             )
         )  # fmt: skip
@@ -57,7 +57,7 @@ async def seed_group(db: Database, *, group_id: int, coach_id: int, coach_name: 
         await session.flush()
         for day in (1, 2, 3):
             sent = start + timedelta(days=day - 1)
-            session.add(Delivery(enrollment_id=run.id, day=day, due_at=sent, status="sent", sent_at=sent))
+            session.add(Delivery(enrollment_id=run.id, day=day, due_at=sent, status=SendStatus.SENT, sent_at=sent))
         for user, name in ((coach_id, coach_name), *((user, name) for user, name, _ in MEMBERS)):
             session.add(GroupMember(chat_id=group_id, user_id=user, name=name, first_seen=start, last_seen=now))
         for user, _, days in MEMBERS:

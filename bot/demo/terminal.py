@@ -24,8 +24,10 @@ from typing import Any, TextIO
 from telegram.ext import Application
 
 from bot.app import build_application, serve
+from bot.content.models import Texts
 from bot.demo.fake_telegram import FakeBotApi, InProcessRequest, JSONDict
 from bot.demo.mini_app import free_port, page_link, seed_group
+from bot.domain.chats import ChatKind
 from bot.domain.text import plain_text
 from bot.logs import configure_logging
 from bot.settings import load_settings
@@ -38,7 +40,6 @@ DEMO_GROUP_ID = -1000000000042  # a group the person coaches, so the Mini App's 
 QUIET_SECONDS = 1.5  # no call from the bot for this long: it has answered everything
 SETTLE_LIMIT_SECONDS = 30.0
 BOLD, PLAIN = "\033[1m", "\033[0m"
-SPEAKER = "Coach: "
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,12 @@ def choices_of(message: JSONDict) -> list[Choice]:
 class Terminal:
     """Shows what the bot sends and turns typed lines into messages and button presses."""
 
-    def __init__(self, out: TextIO, *, echo: bool, bold: bool, telegram: FakeBotApi, person: JSONDict) -> None:
+    def __init__(
+        self, out: TextIO, *, echo: bool, bold: bool, telegram: FakeBotApi, person: JSONDict, texts: Texts
+    ) -> None:
         self.out = out
+        self.texts = texts  # the terminal's own words: who speaks, what a link opens
+        self.speaker = f"{texts.demo_coach}: "
         self.echo = echo  # piped input is not shown by a terminal, so say what was sent
         self.bold = bold
         self.choices: list[Choice] = []
@@ -91,7 +96,7 @@ class Terminal:
         """A new message's buttons replace the numbered choices; an edit changes them only if they are its own."""
         if message["chat"]["id"] != self.person["id"]:
             return
-        prefix = "Coach (edited): " if edited else SPEAKER
+        prefix = f"{self.texts.demo_coach_edited}: " if edited else self.speaker
         marks = (BOLD, PLAIN) if self.bold else ("", "")
         text = message.get("text") or message.get("caption") or ""
         if message.get("_file_bytes") is not None:  # a chart or an export: saved where the person can open it
@@ -108,7 +113,7 @@ class Terminal:
     def buttons_changed(self, message: JSONDict) -> None:
         """Buttons edited under a message: only those under the current choices matter."""
         if message["message_id"] == self._choices_from:
-            self._offer(message, indent=len(SPEAKER))
+            self._offer(message, indent=len(self.speaker))
 
     def _offer(self, message: JSONDict, *, indent: int) -> None:
         self.choices, self._choices_from = choices_of(message), message["message_id"]
@@ -129,14 +134,14 @@ class Terminal:
             self.choose(self.choices[int(line) - 1])
             return True
         if self.echo:
-            self._print(f"You: {line}")
+            self._print(f"{self.texts.demo_you}: {line}")
         self.telegram.send_text(self.person, line)
         return True
 
     def choose(self, choice: Choice) -> None:
-        self._print(f"You: [{choice.label}]")
+        self._print(f"{self.texts.demo_you}: [{choice.label}]")
         if choice.url is not None:
-            self._print(f"       (opens {choice.url})")
+            self.notice(self.texts.demo_opens.format(url=choice.url))
         elif choice.text is not None:
             self.telegram.send_text(self.person, choice.text)
         else:
@@ -171,14 +176,6 @@ def _lines_of(stream: TextIO) -> asyncio.Queue[str | None]:
     return queue
 
 
-def banner(day_seconds: int) -> str:
-    return (
-        "Hinge Coach demo: the real bot, talking to a pretend Telegram in this terminal.\n"
-        f"A course day lasts {day_seconds} seconds here, so the whole week takes a few minutes.\n"
-        "Type as you would in Telegram (start with /start). A number presses that button. /quit leaves."
-    )
-
-
 async def _once_serving(application: Application, then: Callable[[], None]) -> None:
     """Call `then` once the application (and so its Mini App server) is up; give up after a minute."""
     for _ in range(600):
@@ -188,24 +185,24 @@ async def _once_serving(application: Application, then: Callable[[], None]) -> N
         await asyncio.sleep(0.1)
 
 
-def mini_app_links(mini_app_url: str, person: JSONDict, now: datetime) -> str:
+def mini_app_links(mini_app_url: str, person: JSONDict, now: datetime, texts: Texts) -> str:
     """The Mini App's pages for this demo's person, to open in a desktop browser."""
     links = [
-        ("your course", mini_app_url),
-        ("the coach page of the demo group", f"{mini_app_url}coach?chat={DEMO_GROUP_ID}"),
-        ("the operator page", f"{mini_app_url}operator"),
+        (texts.demo_link_course, mini_app_url),
+        (texts.demo_link_coach, f"{mini_app_url}coach?chat={DEMO_GROUP_ID}"),
+        (texts.demo_link_operator, f"{mini_app_url}operator"),
     ]
-    lines = ["The Mini App, signed for you for a day (open a link in a browser on this machine):"]
+    lines = [texts.demo_links_heading]
     lines += [f"  {label}: {page_link(url, DEMO_TOKEN, person, now)}" for label, url in links]
     return "\n".join(lines)
 
 
-def _person_name() -> str:
+def _person_name(fallback: str) -> str:
     try:
         name = getpass.getuser()
     except (KeyError, OSError):
-        return "Friend"
-    return name.capitalize() if name and name != "root" else "Friend"
+        return fallback
+    return name.capitalize() if name and name != "root" else fallback
 
 
 async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO, language: str = "en") -> None:
@@ -230,21 +227,28 @@ async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO, language: str = 
         configure_logging(settings.log_level, secrets=[DEMO_TOKEN])
         await upgrade_async(url)
         telegram = FakeBotApi(DEMO_TOKEN, bot_username="HingeCoachDemoBot")
-        person = telegram.user(PERSON_ID, _person_name(), language_code=language)
-        terminal = Terminal(out, echo=not _is_tty(stdin), bold=_is_tty(out), telegram=telegram, person=person)
         application = build_application(settings, request=InProcessRequest(telegram))
-        now = application.services.clock.now()
-        telegram.add_chat(DEMO_GROUP_ID, "supergroup", "Demo group")
+        texts, now = application.services.library[language].texts, application.services.clock.now()
+        person = telegram.user(PERSON_ID, _person_name(texts.demo_person), language_code=language)
+        terminal = Terminal(
+            out, echo=not _is_tty(stdin), bold=_is_tty(out), telegram=telegram, person=person, texts=texts
+        )
+        telegram.add_chat(DEMO_GROUP_ID, ChatKind.SUPERGROUP, texts.demo_group_title)
         telegram.set_admins(DEMO_GROUP_ID, [person])
         database = Database(url)
         try:
             await seed_group(
-                database, group_id=DEMO_GROUP_ID, coach_id=PERSON_ID, coach_name=person["first_name"], now=now
+                database,
+                group_id=DEMO_GROUP_ID,
+                title=texts.demo_group_title,
+                coach_id=PERSON_ID,
+                coach_name=person["first_name"],
+                now=now,
             )
         finally:
             await database.dispose()
-        print(banner(day_seconds), file=out, flush=True)
-        links = mini_app_links(settings.mini_app_url, person, now)
+        print(texts.demo_banner.format(day_seconds=day_seconds), file=out, flush=True)
+        links = mini_app_links(settings.mini_app_url, person, now, texts)
         announce = asyncio.create_task(_once_serving(application, lambda: print(links, file=out, flush=True)))
         stop = asyncio.Event()
         chat = asyncio.create_task(terminal.chat(stdin, stop))
@@ -253,7 +257,7 @@ async def demo(*, day_seconds: int, stdin: TextIO, out: TextIO, language: str = 
         finally:
             chat.cancel()
             announce.cancel()
-        print("Bye! (the demo's database is gone with it)", file=out, flush=True)
+        print(texts.demo_bye, file=out, flush=True)
 
 
 def _is_tty(stream: Any) -> bool:

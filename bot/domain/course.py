@@ -25,6 +25,14 @@ class CourseStatus(StrEnum):
     REPLACED = "replaced"  # a newer run took its place (/restart): its buttons are history
 
 
+class Profile(StrEnum):
+    """Who the course speaks to: a lesson's runner notes, lifter notes, or both (groups get both)."""
+
+    RUNNER = "runner"
+    LIFTER = "lifter"
+    BOTH = "both"
+
+
 class Command(StrEnum):
     """What can happen to a run."""
 

@@ -128,6 +128,11 @@ class Catalogue:
         key = self._alias_to_key.get(normalise_name(name))
         return None if key is None else self.exercises[key]
 
+    def key_of(self, name: str) -> str | None:
+        """The key of the exercise a typed name means (typos tolerated), or None when it means none."""
+        exercise = self.match(name).exercise
+        return None if exercise is None else exercise.key
+
     def match(self, name: str) -> Match:
         """The exercise a typed name means, typos tolerated; otherwise the closest few to offer."""
         wanted = normalise_name(name)

@@ -7,6 +7,7 @@ Every answer is stored at once, so a restart between question and answer loses n
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, filters
 
 from bot import metrics
@@ -53,7 +54,7 @@ async def pressed(update: Update, context: CoachContext, button: CheckinPress) -
 def _refusal(update: Update, context: CoachContext, enrollment: Enrollment | None, day: int) -> str | None:
     """Why a pressed button cannot count, or None when it can."""
     texts, chat = context.services.content.texts, update.effective_chat
-    someone_else = chat.type == "private" and update.effective_user.id != chat.id
+    someone_else = chat.type == ChatType.PRIVATE and update.effective_user.id != chat.id
     if enrollment is None or enrollment.chat_id != chat.id or someone_else:
         return texts.checkin_not_yours
     if enrollment.status == CourseStatus.REPLACED:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
@@ -68,7 +69,7 @@ async def on_error(update: object, context: CoachContext) -> None:
         log.info("update %s: a press answered too late for Telegram (%s)", update_id, error)
         return
     log.error("update %s failed: %s", update_id, error, exc_info=error)
-    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
         try:
             texts = context.services.content.texts
             if update.callback_query is not None:

@@ -41,7 +41,9 @@ from bot.keyboards import coach_page_keyboard, group_checkin_keyboard, profile_k
 from bot.language import speaking
 from bot.render import advice_text, opening_line, user_text
 from bot.services.answers import answer_write, enrollments_on_screen, read_typed
-from bot.storage import checkins, courses, groups
+from bot.services.groups import SummaryVerdict
+from bot.storage import checkins, courses
+from bot.storage.checkins import AnswerWrite
 from bot.storage.models import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
@@ -75,37 +77,26 @@ async def _summary_command(update: Update, context: CoachContext) -> None:
 
 
 async def _summary(update: Update, context: CoachContext) -> None:
-    """The detail goes to the asking admin privately; the chat only hears that it was sent. With no
-    admin to send it to (a channel, an anonymous admin) the chat gets the anonymous tally and the
-    admins who have started the bot get the detail."""
-    services = context.services
-    texts, chat, user = services.content.texts, update.effective_chat, update.effective_user
-    coaching, send = services.groups, services.delivery.send
-    async with services.db.session() as session:
-        enrollment = await courses.current_enrollment(session=session, chat_id=chat.id)
-    if enrollment is None or enrollment.current_day == 0:
-        await reply(update, texts.group_summary_not_yet if enrollment else texts.group_not_started)
-        return
-    if user is None or user.is_bot:
-        day = min(enrollment.current_day, services.content.days)
-        await coaching.send_digest(context.bot, chat.id, day, send)
-        node = services.content.lesson(day).checkin
-        if node is None:
-            tally = texts.group_summary_no_question
-        else:
-            composer = services.delivery.composer
-            counts = await composer.tally_line(enrollment_id=enrollment.id, day=day, node_id=node)
-            tally = counts or texts.group_summary_no_answers
-        await reply(update, texts.group_summary_to_admins.format(day=day, tally=tally))
-        return
-    async with services.db.session() as session:
-        started_bot = await groups.private_chats_of(session=session, user_ids=[user.id])
-    text = await coaching.summary_text(context.bot, chat.id)
-    if started_bot and await coaching.send_private(context.bot, user.id, text, send, about=chat.id):
+    """The detail goes to the asking admin privately; the chat only hears that it was sent (or, with
+    nobody to answer privately, the anonymous tally)."""
+    services, chat, user = context.services, update.effective_chat, update.effective_user
+    texts = services.content.texts
+    asker = None if user is None or user.is_bot else user.id
+    summary = await services.groups.summary(context.bot, chat.id, asker)
+    if summary.verdict == SummaryVerdict.NOT_STARTED:
+        await reply(update, texts.group_not_started)
+    elif summary.verdict == SummaryVerdict.NOT_YET:
+        await reply(update, texts.group_summary_not_yet)
+    elif summary.verdict == SummaryVerdict.TO_ADMINS:
+        tally = summary.tally or (
+            texts.group_summary_no_answers if summary.has_question else texts.group_summary_no_question
+        )
+        await reply(update, texts.group_summary_to_admins.format(day=summary.day, tally=tally))
+    elif summary.verdict == SummaryVerdict.SENT:
         await reply(update, texts.group_summary_sent.format(name=user_text(user.first_name)))
-        return
-    link = start_link(context.bot.username, summary_link_payload(enrollment.id))
-    await reply(update, texts.group_summary_start_me.format(link=link))
+    else:
+        link = start_link(context.bot.username, summary_link_payload(summary.enrollment_id))
+        await reply(update, texts.group_summary_start_me.format(link=link))
 
 
 # ----------------------------------------------------------------------------- members' check-ins
@@ -158,11 +149,13 @@ async def _record(
     next_step: Step,
     text: str | None = None,
 ) -> bool:
-    """One member's answer for the day: pressing again changes it, never counts it twice. False
-    when the same answer was stored already."""
+    """One member's answer for the day, through the answers service like a private one: pressing
+    again changes it, never counts it twice. False when the same answer was stored already. A group
+    answer never holds the group's course."""
     services = context.services
-    async with services.db.session() as session:
-        write = answer_write(
+
+    def decide(_enrollment: Enrollment | None) -> AnswerWrite:
+        return answer_write(
             services.matcher,
             services.clock.now(),
             enrollment_id=enrollment.id,
@@ -174,13 +167,12 @@ async def _record(
             text=text,
             next_step=next_step,
         )
-        changed = await checkins.store_answers(session=session, writes=[write])
-        await groups.note_member(
-            session=session, chat_id=enrollment.chat_id, user_id=user.id, name=user.full_name, now=services.clock.now()
-        )
-    if changed:
+
+    outcome = await services.answers.write(enrollment.id, decide, member=user.id)
+    await note_member(context, enrollment.chat_id, user)
+    if outcome.changed:
         metrics.checkin_recorded()
-    return bool(changed)
+    return outcome.changed
 
 
 def _alert(context: CoachContext, next_step: Step) -> str:
@@ -245,10 +237,8 @@ def _schedule_tally(context: CoachContext, chat_id: int, message_id: int, enroll
 async def _edit_tally(context: CoachContext) -> None:
     """The lesson's last part again, with the counts as the database has them now. Best effort."""
     chat_id, message_id, enrollment_id, day = context.job.data
-    composer = context.services.delivery.composer
     with speaking(await context.services.languages.of_chat(chat_id)):  # a job: no update set the language
-        parts = await composer.compose_group(enrollment_id=enrollment_id, day=day, bot_username=context.bot.username)
-    last = parts[-1]
+        last = await context.services.groups.lesson_with_tally(enrollment_id, day, context.bot.username)
     try:
         await context.bot.edit_message_text(last.text, chat_id=chat_id, message_id=message_id, reply_markup=last.markup)
     except TelegramError as exc:  # unchanged counts, a deleted message, a migrated group: the next press retries

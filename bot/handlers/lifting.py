@@ -40,13 +40,10 @@ async def records(update: Update, context: CoachContext) -> None:
     services = context.services
     texts, known = services.content.texts, catalogue(services.content)
     wanted = " ".join(context.args or [])
-    key = None
-    if wanted:
-        match = known.match(wanted)
-        if match.exercise is None:
-            await reply(update, texts.records_unknown.format(name=user_text(wanted, 40)))
-            return
-        key = match.exercise.key
+    key = known.key_of(wanted) if wanted else None
+    if wanted and key is None:
+        await reply(update, texts.records_unknown.format(name=user_text(wanted, 40)))
+        return
     user_id, chat_id = update.effective_user.id, update.effective_chat.id
     async with services.db.session() as session:
         rows = await training_log.whole_log(session=session, user_id=user_id)

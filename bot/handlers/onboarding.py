@@ -18,7 +18,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callback_data import ProfileChoice, SettingsChoice, TimeChoice, UnitsChoice, ZonePick
 from bot.context import CoachContext
-from bot.domain.course import CourseStatus
+from bot.domain.course import CourseStatus, Profile
 from bot.domain.schedule import local_now
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
@@ -95,7 +95,7 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
     if subscriber is None or not subscriber.onboarded:
         await reply(update, texts.today_not_started)
         return
-    profile = {"runner": texts.profile_runner, "lifter": texts.profile_lifter}.get(
+    profile = {Profile.RUNNER: texts.profile_runner, Profile.LIFTER: texts.profile_lifter}.get(
         subscriber.profile, texts.profile_both
     )
     keyboard = InlineKeyboardMarkup(
@@ -201,9 +201,9 @@ async def typed_answer(update: Update, context: CoachContext, subscriber: Subscr
             else:
                 await reply(update, texts.timezone_choices.format(text=user_text(text)), _zone_keyboard(choices))
             return
-    if awaited == "time":
+    if awaited == Setting.TIME:
         await reply(update, texts.time_invalid.format(text=user_text(text)), _time_keyboard())
-    elif awaited == "timezone":
+    elif awaited == Setting.TIMEZONE:
         await reply(update, texts.timezone_invalid.format(text=user_text(text)))
     else:  # awaiting a button answer (profile): show the buttons again
         await _ask(update, context, Setting(awaited), subscriber)

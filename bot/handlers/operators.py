@@ -22,8 +22,9 @@ async def stats_command(update: Update, context: CoachContext) -> None:
         return
     async with services.db.session() as session:
         report = await stats.collect(session=session, days=services.content.days)
-    await reply(update, f"<pre>{escape(stats.stats_text(report))}</pre>")
-    png = await asyncio.to_thread(stats.stats_png, report)
+    texts = services.content.texts
+    await reply(update, f"<pre>{escape(stats.stats_text(report, texts))}</pre>")
+    png = await asyncio.to_thread(stats.stats_png, report, texts)
     await reply_photo(update, InputFile(io.BytesIO(png), filename="stats.png"))
 
 

@@ -269,15 +269,12 @@ async def progress(update: Update, context: CoachContext) -> None:
     texts, known = services.content.texts, catalogue(services.content)
     chat_id, user_id = update.effective_chat.id, update.effective_user.id
     wanted = " ".join(context.args or [])
+    key = known.key_of(wanted) if wanted else None
+    if wanted and key is None:
+        await reply(update, texts.progress_unknown.format(name=user_text(wanted, 40)))
+        return
     async with services.db.session() as session:
-        if wanted:
-            match = known.match(wanted)
-            if match.exercise is None:
-                await reply(update, texts.progress_unknown.format(name=user_text(wanted, 40)))
-                return
-            key = match.exercise.key
-        else:
-            key = await training_log.latest_exercise(session=session, user_id=user_id)
+        key = key or await training_log.latest_exercise(session=session, user_id=user_id)
         if key is None:
             await reply(update, texts.progress_empty)
             return

@@ -20,6 +20,7 @@ from pathlib import Path
 import tornado.web
 
 from bot.context import CoachApplication, Services
+from bot.domain.chats import ChatKind
 from bot.language import BASE_LANGUAGE, current_language, from_telegram
 from bot.miniapp.init_data import InitDataRefused, WebAppUser, verify
 from bot.miniapp.settings_actions import Setting, change
@@ -125,7 +126,7 @@ class _Signed(_Base):
         """The group whose coach page is asked for, if this person may see it (or 403/404)."""
         async with self.services.db.session() as session:
             group = await courses.get_subscriber(session=session, chat_id=chat_id)
-        if group is None or group.kind == "private":
+        if group is None or group.kind == ChatKind.PRIVATE:
             raise tornado.web.HTTPError(HTTPStatus.NOT_FOUND)
         if not self.operator and not await self.services.access.is_admin_of(self.coach.bot, chat_id, self.person.id):
             raise tornado.web.HTTPError(HTTPStatus.FORBIDDEN, reason="not an admin of that group")

@@ -10,6 +10,7 @@ from enum import StrEnum
 from telegram import Bot
 
 from bot.context import Services
+from bot.domain.chats import ChatKind
 from bot.domain.course import Command, Verdict
 from bot.domain.timezones import resolve_timezone
 from bot.domain.training import UNITS
@@ -39,7 +40,7 @@ async def change(services: Services, bot: Bot, chat_id: int, setting: Setting, v
     """Apply one setting for the person of this private chat and say so in the chat."""
     async with services.db.session() as session:
         subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
-    if subscriber is None or not subscriber.onboarded or subscriber.kind != "private":
+    if subscriber is None or not subscriber.onboarded or subscriber.kind != ChatKind.PRIVATE:
         return Change(False, "setting_not_started")
     texts, course = services.content.texts, services.course
     if setting in (Setting.TIME, Setting.ZONE):

@@ -15,6 +15,8 @@ from telegram.error import TelegramError
 from bot.content.models import PAIN_OPTION, MiniAppTexts
 from bot.context import CoachApplication, Services
 from bot.domain import dashboard
+from bot.domain.chats import ChatKind
+from bot.domain.course import CourseStatus
 from bot.domain.groups import plain
 from bot.domain.training import from_kg
 from bot.logbook import catalogue
@@ -69,9 +71,9 @@ async def learner_view(services: Services, chat_id: int, *, operator: bool) -> d
     zone = ZoneInfo(subscriber.timezone) if subscriber is not None and subscriber.timezone else None
     units = preference.units if preference is not None else "lb"
     course = None
-    if subscriber is not None and subscriber.kind == "private" and enrollment is not None:
+    if subscriber is not None and subscriber.kind == ChatKind.PRIVATE and enrollment is not None:
         next_lesson = None
-        if pending is not None and enrollment.status == "active":
+        if pending is not None and enrollment.status == CourseStatus.ACTIVE:
             at = pending.due_at.astimezone(zone) if zone else pending.due_at
             next_lesson = {"day": pending.day, "at": at.isoformat(), "zone": subscriber.timezone}
         course = {
@@ -124,7 +126,7 @@ async def learner_view(services: Services, chat_id: int, *, operator: bool) -> d
             "timezone": subscriber.timezone,
             "units": units,
             "weekly": bool(preference and preference.weekly),
-            "paused": enrollment is not None and enrollment.status == "paused",
+            "paused": enrollment is not None and enrollment.status == CourseStatus.PAUSED,
         },
     }
 

@@ -74,6 +74,7 @@ class Recorded:
 class _Waiting:
     enrollment_id: int
     decide: Decision
+    member: int | None  # a group member answering: members of one group are written together
     outcome: asyncio.Future[Recorded | str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -84,9 +85,11 @@ class AnswerWriter:
         self._waiting: list[_Waiting] = []
         self._writing = asyncio.Lock()
 
-    async def write(self, enrollment_id: int, decide: Decision) -> Recorded | str:
-        """Write the answer `decide` makes of the enrollment; returns what was written, or the refusal."""
-        waiting = _Waiting(enrollment_id, decide)
+    async def write(self, enrollment_id: int, decide: Decision, member: int | None = None) -> Recorded | str:
+        """Write the answer `decide` makes of the enrollment; returns what was written, or the refusal.
+        A group's answers name the `member` answering: one answer per member of the group's run goes
+        in each transaction (a group answer never moves or holds the run)."""
+        waiting = _Waiting(enrollment_id, decide, member)
         self._waiting.append(waiting)
         async with self._writing:
             if not waiting.outcome.done():  # not taken by the transaction that just ended
@@ -94,12 +97,13 @@ class AnswerWriter:
         return waiting.outcome.result()
 
     async def _write_waiting(self) -> None:
-        """One transaction for what is waiting, one answer per enrollment (a second waits its turn)."""
+        """One transaction for what is waiting, one answer per enrollment and member (a second waits
+        its turn)."""
         batch: list[_Waiting] = []
-        seen: set[int] = set()
+        seen: set[tuple[int, int | None]] = set()
         for waiting in self._waiting:
-            if waiting.enrollment_id not in seen:
-                seen.add(waiting.enrollment_id)
+            if (waiting.enrollment_id, waiting.member) not in seen:
+                seen.add((waiting.enrollment_id, waiting.member))
                 batch.append(waiting)
         self._waiting = [waiting for waiting in self._waiting if waiting not in batch]
         try:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.delivery.engine import schedule_of
-from bot.domain.course import Command, CourseStatus, Transition, Verdict, decide, sources
+from bot.domain.course import Command, CourseStatus, Profile, Transition, Verdict, decide, sources
 from bot.domain.schedule import DueWhen, LessonSchedule, describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.settings import Settings
@@ -33,9 +33,6 @@ from bot.storage.models import Enrollment, Preference, Subscriber
 if TYPE_CHECKING:
     from telegram import Bot
 
-ONBOARDING_STEPS = ("profile", "time", "timezone")  # what onboarding asks, in this order
-PROFILES = ("runner", "lifter", "both")
-
 
 class Setting(StrEnum):
     """What a person (or a group's admin) can change about their course."""
@@ -43,6 +40,9 @@ class Setting(StrEnum):
     PROFILE = "profile"
     TIME = "time"
     TIMEZONE = "timezone"
+
+
+ONBOARDING_STEPS = (Setting.PROFILE, Setting.TIME, Setting.TIMEZONE)  # what onboarding asks, in this order
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,7 @@ class CourseService:
             subscriber, _ = await courses.get_or_create_subscriber(
                 session=session, chat_id=chat_id, name=title, kind=kind, now=now
             )
-            subscriber.kind, subscriber.profile, subscriber.onboarded = kind, "both", True
+            subscriber.kind, subscriber.profile, subscriber.onboarded = kind, Profile.BOTH, True
             subscriber.lesson_time, subscriber.timezone = schedule.lesson_time, schedule.timezone
             enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
             status = _status(enrollment)
@@ -374,7 +374,7 @@ def _readable(setting: Setting, value: str) -> str | None:
         return None if time is None else format_time(time)
     if setting is Setting.TIMEZONE:
         return value if value in _zones() else None
-    return value if value in PROFILES else None
+    return value if value in tuple(Profile) else None
 
 
 def _status(enrollment: Enrollment | None) -> CourseStatus | None:
@@ -383,5 +383,9 @@ def _status(enrollment: Enrollment | None) -> CourseStatus | None:
 
 def _missing(subscriber: Subscriber) -> str | None:
     """The first onboarding step still unanswered, or None when all are."""
-    answers = {"profile": subscriber.profile, "time": subscriber.lesson_time, "timezone": subscriber.timezone}
+    answers = {
+        Setting.PROFILE: subscriber.profile,
+        Setting.TIME: subscriber.lesson_time,
+        Setting.TIMEZONE: subscriber.timezone,
+    }
     return next((step for step in ONBOARDING_STEPS if not answers[step]), None)

@@ -15,6 +15,7 @@ from bot.storage.models import (
     CheckinAnswer,
     Delivery,
     Enrollment,
+    SendStatus,
     UnreadAnswer,
 )
 
@@ -115,7 +116,7 @@ async def enrollments_with_lesson_out(
     seen in both or in neither."""
     out = (
         select(func.max(Delivery.day))
-        .where(Delivery.enrollment_id == Enrollment.id, Delivery.status == "sending")
+        .where(Delivery.enrollment_id == Enrollment.id, Delivery.status == SendStatus.SENDING)
         .scalar_subquery()
     )
     result = await session.execute(select(Enrollment, out).where(Enrollment.id.in_(ids)))

@@ -9,10 +9,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.chats import ChatKind
 from bot.domain.dashboard import Answer
-from bot.storage.models import CheckinAnswer, Delivery, Enrollment, GroupMember, Subscriber
+from bot.storage.models import CheckinAnswer, Delivery, Enrollment, GroupMember, SendStatus, Subscriber
 
-DELIVERED = ("sent", "uncertain")  # an uncertain lesson most likely arrived: Telegram lost only the answer
+# an uncertain lesson most likely arrived: Telegram lost only the answer
+DELIVERED = (SendStatus.SENT, SendStatus.UNCERTAIN)
 
 
 def as_answer(row: CheckinAnswer) -> Answer:
@@ -65,7 +67,7 @@ async def private_runs(*, session: AsyncSession) -> list[tuple[datetime, int]]:
     result = await session.execute(
         select(Enrollment.started_at, Enrollment.current_day)
         .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
-        .where(Subscriber.kind == "private")
+        .where(Subscriber.kind == ChatKind.PRIVATE)
     )
     return [(started, furthest) for started, furthest in result.all()]
 
@@ -88,7 +90,7 @@ async def group_runs(*, session: AsyncSession) -> list[GroupRun]:
         select(Enrollment.id, Subscriber.chat_id, Subscriber.name, Enrollment.started_at, members.c.members)
         .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
         .outerjoin(members, members.c.chat_id == Subscriber.chat_id)
-        .where(Subscriber.kind != "private")
+        .where(Subscriber.kind != ChatKind.PRIVATE)
         .order_by(Enrollment.started_at.desc(), Enrollment.id.desc())
     )
     return [GroupRun(row[0], row[1], row[2], row[3], row[4] or 0) for row in result.all()]

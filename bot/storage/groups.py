@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Row, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.chats import ChatKind
 from bot.storage.db import dialect_insert
 from bot.storage.models import (
     CheckinAnswer,
@@ -107,7 +108,7 @@ async def private_chats_of(*, session: AsyncSession, user_ids: list[int]) -> lis
         return []
     result = await session.execute(
         select(Subscriber.chat_id)
-        .where(Subscriber.chat_id.in_(user_ids), Subscriber.kind == "private", Subscriber.reachable.is_(True))
+        .where(Subscriber.chat_id.in_(user_ids), Subscriber.kind == ChatKind.PRIVATE, Subscriber.reachable.is_(True))
         .order_by(Subscriber.chat_id)
     )
     return list(result.scalars())

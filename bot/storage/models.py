@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+
+class SendStatus(StrEnum):
+    """Where a message the bot sends on its own (a lesson, a rest timer) is: claimed before the
+    send, its outcome recorded after."""
+
+    PENDING = "pending"  # waiting for its time (or handed back)
+    SENDING = "sending"  # claimed by a worker; the claim expires after the lease
+    SENT = "sent"
+    UNCERTAIN = "uncertain"  # the send's outcome is unknown: most likely arrived, never resent
+    FAILED = "failed"
 
 
 class UTCDateTime(TypeDecorator):
@@ -92,7 +104,7 @@ class Delivery(SQLModel, table=True):
     enrollment_id: int = Field(sa_column=Column(ForeignKey("enrollment.id", ondelete="CASCADE"), nullable=False))
     day: int
     due_at: datetime = Field(sa_column=_utc(nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed
+    status: str = Field(default=SendStatus.PENDING, max_length=16)  # a SendStatus
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))
@@ -204,7 +216,7 @@ class ScheduledMessage(SQLModel, table=True):
     kind: str = Field(max_length=16)  # ScheduledKind in bot/delivery/timers.py
     seconds: int  # the rest it ends, for the message
     due_at: datetime = Field(sa_column=_utc(nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending|sending|sent|uncertain|failed
+    status: str = Field(default=SendStatus.PENDING, max_length=16)  # a SendStatus
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = Field(default=None, sa_column=_utc(nullable=True))

@@ -15,6 +15,7 @@ from bot.storage.models import (
     PendingLog,
     Preference,
     ScheduledMessage,
+    SendStatus,
     Subscriber,
 )
 
@@ -166,10 +167,12 @@ async def schedule_message(*, session: AsyncSession, chat_id: int, kind: str, se
     clears the finished ones, so a chat keeps a row or two however often it rests."""
     await session.execute(
         delete(ScheduledMessage).where(
-            ScheduledMessage.chat_id == chat_id, ScheduledMessage.kind == kind, ScheduledMessage.status != "sending"
+            ScheduledMessage.chat_id == chat_id,
+            ScheduledMessage.kind == kind,
+            ScheduledMessage.status != SendStatus.SENDING,
         )
     )
-    session.add(ScheduledMessage(chat_id=chat_id, kind=kind, seconds=seconds, due_at=due_at, status="pending"))
+    session.add(ScheduledMessage(chat_id=chat_id, kind=kind, seconds=seconds, due_at=due_at, status=SendStatus.PENDING))
     await session.flush()
 
 
@@ -177,7 +180,9 @@ async def cancel_scheduled(*, session: AsyncSession, chat_id: int, kind: str) ->
     """Drop the chat's waiting messages of this kind; one already being sent is past stopping."""
     result = await session.execute(
         delete(ScheduledMessage).where(
-            ScheduledMessage.chat_id == chat_id, ScheduledMessage.kind == kind, ScheduledMessage.status == "pending"
+            ScheduledMessage.chat_id == chat_id,
+            ScheduledMessage.kind == kind,
+            ScheduledMessage.status == SendStatus.PENDING,
         )
     )
     return result.rowcount or 0
@@ -192,8 +197,8 @@ async def claim_scheduled(
         select(ScheduledMessage.id)
         .where(
             or_(
-                (ScheduledMessage.status == "pending") & (ScheduledMessage.due_at <= now),
-                (ScheduledMessage.status == "sending") & (ScheduledMessage.claimed_at < now - lease),
+                (ScheduledMessage.status == SendStatus.PENDING) & (ScheduledMessage.due_at <= now),
+                (ScheduledMessage.status == SendStatus.SENDING) & (ScheduledMessage.claimed_at < now - lease),
             )
         )
         .order_by(ScheduledMessage.due_at)
@@ -203,7 +208,7 @@ async def claim_scheduled(
     result = await session.execute(
         update(ScheduledMessage)
         .where(ScheduledMessage.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=ScheduledMessage.attempts + 1)
+        .values(status=SendStatus.SENDING, claimed_by=worker, claimed_at=now, attempts=ScheduledMessage.attempts + 1)
         .returning(ScheduledMessage)
     )
     return list(result.scalars())
@@ -211,19 +216,21 @@ async def claim_scheduled(
 
 async def scheduled_waiting(*, session: AsyncSession, now: datetime, lease: timedelta) -> bool:
     """One read: is any scheduled message due, or any claim gone stale?"""
-    due = select(ScheduledMessage.id).where(ScheduledMessage.status == "pending", ScheduledMessage.due_at <= now)
+    due = select(ScheduledMessage.id).where(
+        ScheduledMessage.status == SendStatus.PENDING, ScheduledMessage.due_at <= now
+    )
     stale = select(ScheduledMessage.id).where(
-        ScheduledMessage.status == "sending", ScheduledMessage.claimed_at < now - lease
+        ScheduledMessage.status == SendStatus.SENDING, ScheduledMessage.claimed_at < now - lease
     )
     return bool(await session.scalar(select(or_(due.exists(), stale.exists()))))
 
 
 async def finish_scheduled(
-    *, session: AsyncSession, message_id: int, status: str, at: datetime, due_at: datetime | None = None
+    *, session: AsyncSession, message_id: int, status: SendStatus, at: datetime, due_at: datetime | None = None
 ) -> None:
-    """Record a send's outcome; 'pending' with a new due time retries it."""
+    """Record a send's outcome; PENDING with a new due time retries it."""
     values: dict[str, object] = dict(status=status, claimed_by=None)
-    if status == "pending":
+    if status == SendStatus.PENDING:
         values["due_at"] = due_at
     else:
         values["sent_at"] = at
