@@ -108,10 +108,11 @@ def test_the_demo_runs_the_course_in_a_terminal(tmp_path):
 
 
 def test_the_demo_speaks_the_language_it_is_given(tmp_path):
-    """`coach demo --language ru`: the demo person's Telegram is in Russian, and so is the coach."""
+    """`coach demo --language ru`: the demo person's Telegram is in Russian, and so are the coach
+    and the demo's own words."""
     demo = Demo(tmp_path, "--language", "ru")
     try:
-        demo.wait_for(r"Hinge Coach demo", timeout=30)
+        demo.wait_for(r"Демо Hinge Coach", timeout=30)
         demo.type("/start")
         demo.wait_for(r"Привет")
         demo.wait_for(r"\[1\]")
@@ -122,7 +123,7 @@ def test_the_demo_speaks_the_language_it_is_given(tmp_path):
         demo.type("Europe/Berlin")
         demo.wait_for(r"День 1 из 7")
         demo.type("/quit")
-        demo.wait_for(r"Bye!")
+        demo.wait_for(r"Пока!")
         assert demo.process.wait(timeout=20) == 0
     finally:
         demo.close()
