@@ -1,11 +1,9 @@
 """How well the check-in reader hears people: accuracy per category, red-flag recall, false
 alarms, needless questions, the confusions, and the time per message, for the development corpus,
-the held-out corpus and the two blind sets (written after the reader, never tuned on) separately.
+the held-out corpus and the blind sets (written after the reader, never tuned on) separately, and
+for each other language's development and held-out corpora with the reader for that language.
 
-    .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3] [--language es]
-
-Every other language is measured the same way on its own corpora (tests/data/checkin_<code>_dev.yaml
-and checkin_<code>_heldout.yaml), read by its own lexicon.
+    .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3]
 
 Targets on the held-out part: red-flag recall 100 %, false alarms <= 1 %, overall >= 95 %,
 questions <= 10 % where the expected outcome is not a question, under 2 ms a message.
@@ -26,15 +24,22 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this tree's reader, not an installed one
 
 from bot.app import CONTENT_DIR  # noqa: E402
-from bot.content.languages import load_library  # noqa: E402
+from bot.content import load_content  # noqa: E402
 from bot.domain.reader import Outcome, Reader, decide  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+# name: (language of the reader, corpus file)
 CORPORA = {
-    "dev": DATA / "checkin_dev.yaml",
-    "held-out": DATA / "checkin_heldout.yaml",
-    "blind A": DATA / "checkin_blind_a.yaml",
-    "blind B": DATA / "checkin_blind_b.yaml",
+    "dev": ("en", DATA / "checkin_dev.yaml"),
+    "held-out": ("en", DATA / "checkin_heldout.yaml"),
+    "blind A": ("en", DATA / "checkin_blind_a.yaml"),
+    "blind B": ("en", DATA / "checkin_blind_b.yaml"),
+    "blind C": ("en", DATA / "checkin_blind_c.yaml"),
+    "blind D": ("en", DATA / "checkin_blind_d.yaml"),
+    "es dev": ("es", DATA / "checkin_es_dev.yaml"),
+    "es held-out": ("es", DATA / "checkin_es_heldout.yaml"),
+    "ru dev": ("ru", DATA / "checkin_ru_dev.yaml"),
+    "ru held-out": ("ru", DATA / "checkin_ru_heldout.yaml"),
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 
@@ -111,37 +116,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=3, help="examples shown per confusion")
     parser.add_argument("--rounds", type=int, default=5, help="times each corpus is read, for the timings")
-    parser.add_argument("--language", action="append", help="only these languages (default: every one)")
     args = parser.parse_args()
-    lexicons = load_library(CONTENT_DIR).base.lexicons
-    for language in args.language or sorted(lexicons, key=lambda code: (code != "en", code)):
-        corpora = CORPORA if language == "en" else _corpora_of(language)
+    content = load_content(CONTENT_DIR)
+    readers: dict[str, Reader] = {}
+    for language in sorted({language for language, _path in CORPORA.values()} & set(content.lexicons)):
         start = time.perf_counter()
-        reader = Reader(lexicons[language])
-        print(f"\n#### {language}: reader built in {(time.perf_counter() - start) * 1000:.1f} ms")
-        _measure(reader, corpora, args)
-
-
-def _corpora_of(language: str) -> dict[str, Path]:
-    return {
-        f"{language} dev": DATA / f"checkin_{language}_dev.yaml",
-        f"{language} held-out": DATA / f"checkin_{language}_heldout.yaml",
-    }
-
-
-def _measure(reader: Reader, corpora: dict[str, Path], args: argparse.Namespace) -> None:
-    for name, path in corpora.items():
-        if not path.exists():
-            print(f"== {name}: {path.name} not found")
+        readers[language] = Reader(content.lexicons[language])
+        print(f"reader for '{language}' built in {(time.perf_counter() - start) * 1000:.1f} ms")
+    for name, (language, path) in CORPORA.items():
+        if not path.exists() or language not in readers:
+            print(f"== {name}: {path.name} or the '{language}' lexicon not found")
             continue
+        reader = readers[language]
         rows = load_rows(path)
         rounds = [run(reader, rows) for _ in range(max(1, args.rounds))]
         fastest = [min((rr[i] for rr in rounds), key=lambda r: r.ms) for i in range(len(rows))]
         print(report(name, fastest, args.examples))
-    dev = next(iter(corpora.values()))
-    if dev.exists():
-        counts = Counter(r.cat for r in load_rows(dev))
-        print(f"dev rows per category: {dict(sorted(counts.items()))}")
+    counts = Counter(r.cat for r in load_rows(CORPORA["dev"][1]))
+    print(f"dev rows per category: {dict(sorted(counts.items()))}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,6 @@
 The tricky cases quoted in issue 12 and others like them, every red-flag row of both corpora, and
 the lexicon's validation (file:line errors like the rest of content/)."""
 
-from pathlib import Path
-
 import pytest
 
 from benchmarks.checkin_accuracy import CORPORA, load_rows
@@ -118,6 +116,125 @@ TRICKY = [
     (FELT, "put my shoes on and went for a walk, hams tired", "hams-glutes"),
     # a denied list keeps its items: "or nothing" closes it, "sore back" is one item of it
     (FELT, "nae tingles, sore back or nothin, just hams", "hams-glutes"),
+    # the classes blind set C showed. Radiating pain told as travel along the body:
+    (FELT, "pain travelling from my lower back down to behind the knee", RED),
+    (FELT, "pain moving from my back down into my calf", RED),
+    (FELT, "the pain was spreading from my lower back into my bum", RED),
+    (FELT, "a pain going from my hip down to my knee", RED),
+    (FELT, "pain running down the back of my leg to behind the knee", RED),
+    (FELT, "sharp pain that travelled into my buttock and down", RED),
+    (FELT, "pain from my lower back all the way to my foot", RED),
+    (FELT, "pain starting in my back and ending in my calf", RED),
+    (FELT, "hams worked, the stretch went all the way down to my knees", "hams-glutes"),
+    (FELT, "the burn moved from my glutes to my hams", "hams-glutes"),  # effort spreading
+    (FELT, "lower back pain when moving the bell", SAFETY),  # moving, but not along the body
+    (FELT, "back hurt a little when moving the bell from my knees to my hips", SAFETY),
+    (FELT, "pain when I go from my toes to my heels", SAFETY),  # the person moving
+    # an acute event with the muscle as the one acting
+    (FELT, "hamstring grabbed on me mid rep and I dropped the bell", RED),
+    (FELT, "my back caught on the third rep", RED),
+    (FELT, "calf seized on me during the walk out", RED),
+    (FELT, "something went in my hammy on the last rep", RED),
+    (FELT, "bent down to put the bell down and it bit", RED),
+    (FELT, "my knee gave out on me", RED),
+    (FELT, "caught the bell nicely at the top, hams worked", "hams-glutes"),
+    (FELT, "the bell caught on my shorts on the way down, hams worked", "hams-glutes"),
+    (FELT, "hams a bit tight", "tight-hams"),
+    # severity told by how the person reacted
+    (FELT, "I literally screamed bending to pick up the bell", RED),
+    (FELT, "I yelped when I stood up", RED),
+    (FELT, "cried out on the last rep, lower back", RED),
+    (FELT, "brought tears to my eyes when I bent over", RED),
+    (FELT, "saw white when my back went", RED),
+    (FELT, "had to drop the bell, my back", RED),
+    (FELT, "couldn't finish the set for the pain", RED),
+    (FELT, "screamed when I stood up", RED),  # a cry at the start of a clause is the person's
+    (FELT, "my wife heard me scream", RED),
+    (FELT, "I shouted out in pain", RED),
+    (FELT, "couldn't even finish the rep it hurt so much", RED),
+    (FELT, "hams were screaming, loved it", "hams-glutes"),
+    (FELT, "my hams screamed on the last set", "hams-glutes"),  # a muscle's cry is effort
+    (FELT, "I screamed at my dog, hams fine", "hams-glutes"),  # a cry aimed elsewhere
+    (FELT, "nearly cried laughing, hams were fine", "hams-glutes"),
+    (FELT, "hammies and traps, the traps fried from carrying two 20s", "upper-back"),  # not "crying"
+    (FELT, "coach yelled at me to keep my back flat, hams worked", "hams-glutes"),
+    (FELT, "had to drop the weight down to 8kg, hams still smoked", "hams-glutes"),
+    # a body part sent in a direction moves, unless pain is said with it
+    (FELT, "quads were burning and my knees kept shooting past my toes", "quads-knees"),
+    (FELT, "knees shooting over my toes every rep", "quads-knees"),
+    (FELT, "knees kept shooting out in front of me", "quads-knees"),
+    (FELT, "pain shooting over the top of my foot", RED),
+    (FELT, "my knees kept shooting way past my toes", "quads-knees"),
+    (FELT, "hips shooting back and knees shooting forward", "quads-knees"),
+    (SINGLE, "my ankle kept turning out and I fell over twice", "foot-lost"),
+    # losing balance is a lost foot; a rolled ankle that hurts or swells is a sprain
+    (SINGLE, "kept falling over, dead wobbly, ankle rolling", "foot-lost"),
+    (SINGLE, "ankle kept rolling out, no pain, just balance", "foot-lost"),
+    (SINGLE, "rolled my ankle and it hurts", RED),
+    (SINGLE, "rolled my ankle, it's swollen", RED),
+    (SINGLE, "went over on my ankle and it's really painful", RED),
+    # an answer that starts with a no answers the question; a sign after it is still a sign
+    (CHECK, "no, all fine this morning", NO_FLAG),
+    (CHECK, "no, just aching a bit", NO_FLAG),
+    (CHECK, "no, the soreness was gone by this morning", NO_FLAG),
+    (CHECK, "no, but it's numb now", RED),
+    (CHECK, "no, still sore today", RED),
+    (CHECK, "no. tingling in my foot though", RED),
+    # smaller ones: a part said to be fine, dead = tired hands, achilles, pelvic pressure, a torso
+    # opening, a range the hamstrings cut short, other parts and "mostly" on the why question
+    (FELT, "hams sore the next day, the normal DOMS kind, lower back totally fine", "hams-glutes"),
+    (FELT, "forearms were absolutely dead from holding the bells", "grip"),
+    (FELT, "backs of my ankles, achilles area, just tight", "calves"),
+    (FELT, "felt a heaviness down below, like pressure in my pelvis", "pelvic-floor"),
+    (SINGLE, "torso opened up to the side every rep", "turned-away"),
+    (FELT, "my range is tiny, back of legs won't let me go down", "tight-hams"),
+    (FELT, "hamstrings wouldn't let me go any lower", "tight-hams"),
+    (WHY, "both, but mostly the weight drifted", "drifted"),
+    (WHY, "it was more my upper back to be honest", "upper-back"),
+    (WHY, "neck mostly, not the lower back", "neck"),
+    # pain scores in words
+    (FELT, "lower back pain, eight out of ten", RED),
+    (FELT, "8 out of 10 reps felt good in my hams", "hams-glutes"),
+    # blind-D classes (issue 12). Negation over a list, over "X? no." pairs, "nothing X", "without any X",
+    # "zero X", "free of X": no alarm.
+    (FELT, "didn't feel anything tear, pop or twang, hams just worked", "hams-glutes"),
+    (FELT, "did not notice anything snap or pull, glutes cooked", "hams-glutes"),
+    (FELT, "tingling? no. numb? nope. hams? fried", "hams-glutes"),
+    (CHECK, "sharp? no. shooting? no. still sore? nah", NO_FLAG),
+    (CHECK, "nothing shooting, nothing tingly, and it cleared up by the morning", NO_FLAG),
+    (FELT, "hams tired, without any numbness or pins and needles", "hams-glutes"),
+    (FELT, "zero tingling, zero sharpness, glutes on fire", "hams-glutes"),
+    (FELT, "not tingly just knackered, hams did it all", "hams-glutes"),
+    (CHECK, "wasn't shooting at all", NO_FLAG),
+    (CHECK, "no it's all fine now", NO_FLAG),
+    (CHECK, "no its fine this morning", NO_FLAG),
+    # double negatives that affirm
+    (FELT, "I wouldn't say it didn't tingle, because it did", RED),
+    (FELT, "not that it wasn't numb down there, it was", RED),
+    (FELT, "can't say it wasn't sharp in my back", RED),
+    # figurative and non-body senses
+    (FELT, "my mind went numb doing the count but glutes were cooking", "hams-glutes"),
+    (FELT, "the 'pop your hips' cue finally clicked, hams on fire", "hams-glutes"),
+    (FELT, "weak in the knees after seeing my PR lol, hams did the work", "hams-glutes"),
+    (FELT, "snapped a pic of my hinge, back looked straight, hams lit", "hams-glutes"),
+    (FELT, "blew up my grip on the last set, forearms done", "grip"),
+    (FELT, "pelvic floor: no leaks this time, felt it in the hams", "hams-glutes"),
+    # anatomical terms, persistence with a hedge, spasms that hold, event metaphors, tenderness
+    (FELT, "felt my L4 go clunk at the top", RED),
+    (FELT, "SI joint locked on the last rep", RED),
+    (FELT, "my piriformis is pinching the nerve again", RED),
+    (FELT, "probably nothing but my lower back is still pulsing, 3 days now", RED),
+    (FELT, "my hammy hasn't been right since friday", RED),
+    (FELT, "it's been a week and my glute still isn't right", RED),
+    (FELT, "calf cramped into a knot and wouldn't let go", RED),
+    (FELT, "like someone flicked an elastic band in my glute", RED),
+    (FELT, "back of my leg is tender to the touch", RED),
+    (FELT, "my hamstring hurts when I press on it", RED),
+    (FELT, "the left side of my bum and down the leg feels like it's asleep", RED),
+    (FELT, "hams tender to touch, normal doms", "hams-glutes"),
+    (FELT, "my hamstring feels like it's asleep", "nothing-much"),
+    # a knee caving on one leg
+    (SINGLE, "standing knee kept diving in toward the other knee", "hip-popped"),
 ]
 
 
@@ -227,6 +344,18 @@ RED_FLAG_CLASSES = [
         "nice and smooth, but my left foot went numb",
     ),
     (FELT, "hams, glutes, lower back a bit, quads a bit, but pins and needles in my toes"),
+    (FELT, "right foot a bit weak and slappy when i walk"),
+    (FELT, "my foot drags when i walk"),
+    (FELT, "my left leg went weak"),
+    (FELT, "left leg feels weak since"),
+    (FELT, "arm went weak"),
+    (FELT, "my knee looks wrong"),
+    (FELT, "my ankle looks funny and swollen"),
+    (FELT, "ankle went fat"),
+    (FELT, "thought i was going to be sick"),
+    (FELT, "got a horrible twinge and it locked"),
+    (FELT, "whole calf is purple"),
+    (FELT, "ankle is twice the size"),
 ]
 # Words with a sense that is not pain, and soreness where it belongs: never the safety answer.
 NOT_RED_FLAGS = [
@@ -268,6 +397,30 @@ NOT_RED_FLAGS = [
     (FELT, "knees shot forward a bit"),
     (FELT, "hips kept shooting back too far, hams felt it"),
     (FELT, "felt sharp and focused, hams worked"),
+    (FELT, "er, not sure, hams i guess"),
+    (FELT, "I'm confused about the cue but hams worked"),
+    (FELT, "been sick all week so missed a day, hams today"),
+    (FELT, "up all night with the baby, hams still worked"),
+    (FELT, "used a golf ball on my feet after, hams tired"),
+    (FELT, "purple band above my knees, glutes burned"),
+    (FELT, "my form looks wrong on video, hams though"),
+    (FELT, "I have gone fat over winter lol, hams worked"),
+    (FELT, "hurled the bell up, glutes fired"),
+    (FELT, "played poker after, hams sore"),
+    (FELT, "red hot session, glutes lit"),
+    (FELT, "no pressure, hams did it"),
+    (FELT, "under pressure to finish, glutes"),
+    (FELT, "done something different today, hams felt it"),
+    (FELT, "something shifted in my technique, hams working"),
+    (FELT, "it went like a dream, hams"),
+    (FELT, "hams went like clockwork"),
+    (FELT, "the session drags a bit but hams worked"),
+    (FELT, "blue band round my knees, glutes burned"),
+    (FELT, "legs felt weak after 100 swings, hams cooked"),
+    (FELT, "shot through the reps, hams fried"),
+    (FELT, "the hip pop at the top felt good, glutes"),
+    (SINGLE, "weak ankles so i wobbled a lot"),
+    (SINGLE, "left ankle a bit weak and wobbly"),
 ]
 RAMBLE = (
     "ok so today was day 3 and honestly it went pretty well overall, I set up the dowel like the video said, "
@@ -329,7 +482,7 @@ def test_tricky_answers(question, text, expected):
 
 
 def _red_flag_rows(name: str) -> list:
-    path = CORPORA[name]
+    _language, path = CORPORA[name]
     if not path.exists():
         pytest.skip(f"{path.name} is not on this branch yet")
     return [row for row in load_rows(path) if row.expect == RED]
@@ -349,7 +502,7 @@ def test_every_red_flag_row_reaches_the_safety_answer(corpus):
 
 
 def test_the_development_corpus_is_big_and_varied_enough():
-    rows = load_rows(CORPORA["dev"])
+    rows = load_rows(CORPORA["dev"][1])
     assert len(rows) >= 400
     assert sum(row.expect == RED for row in rows) >= 75
     assert sum(row.cat == "near-miss" for row in rows) >= 40
@@ -421,7 +574,7 @@ def test_every_question_can_lead_to_the_pain_check(tmp_path):
 
 def test_every_outcome_the_reader_gives_is_an_option_of_its_question():
     nodes = {node.id: {o.id for o in node.options} for node in CONTENT.checkin.nodes}
-    rows = load_rows(Path(CORPORA["dev"]))
+    rows = load_rows(CORPORA["dev"][1])
     special = {RED, SAFETY, ASK, NO_FLAG}
     for row in rows:
         outcome = decide(READER.read(row.text), row.q).outcome
@@ -441,7 +594,7 @@ def test_every_outcome_the_reader_gives_is_an_option_of_its_question():
 def test_once_the_pain_check_is_cleared_the_described_fault_gets_its_fix(first, leads_to, opening):
     from bot.domain.checkin import CheckinMatcher, answer_typed
 
-    matcher = CheckinMatcher(CONTENT.checkin, CONTENT.lexicons["en"])
+    matcher = CheckinMatcher(CONTENT.checkin, Reader(CONTENT.lexicons["en"]))
     answer = answer_typed(matcher, CHECK, matcher.read(CHECK, "no, just a dull ache"), (FELT, first))
     reached = answer.step.node.id if answer.step.node else answer.step.advice.id
     assert (answer.option, reached, answer.opening) == ("no-red-flag", leads_to, opening)

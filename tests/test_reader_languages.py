@@ -68,7 +68,7 @@ def _with_lexicon(tmp_path: Path, language: str, text: str) -> Path:
 
 def test_content_check_validates_every_lexicon_present(tmp_path):
     root = _with_lexicon(tmp_path, "es", (FIXTURES / "es.yaml").read_text(encoding="utf-8"))
-    assert {"en", "es"} <= set(load_content(root).lexicons)  # beside whichever languages content/ ships
+    assert set(load_content(root).lexicons) >= {"en", "es"}  # and every other language shipped
 
 
 def test_an_unknown_stemmer_is_reported_with_file_and_line(tmp_path):
@@ -88,3 +88,71 @@ def test_two_meanings_of_one_stem_are_reported(tmp_path):
     assert "'hormigueos' (read as 'hormigueo') is under both sensations.tingling and sensations.numb" in str(
         caught.value
     )
+
+
+SHIPPED = Readers(CONTENT.lexicons)  # the product's lexicons, every language shipped
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "text", "expected"),
+    [
+        # pain said to travel along the body
+        ("es", "felt-where", "un dolor que baja desde la lumbar hasta detrás de la rodilla", Outcome.RED_FLAG),
+        ("es", "felt-where", "dolor que va desde la cadera hasta el gemelo", Outcome.RED_FLAG),
+        ("ru", "felt-where", "боль шла от поясницы вниз до колена", Outcome.RED_FLAG),
+        ("ru", "felt-where", "боль отдаёт в ягодицу и вниз по ноге", Outcome.RED_FLAG),
+        # severity told by a reaction
+        ("es", "felt-where", "se me saltaron las lágrimas al levantarme", Outcome.RED_FLAG),
+        ("es", "felt-where", "no pude terminar la serie por el dolor", Outcome.RED_FLAG),
+        ("ru", "felt-where", "аж слёзы из глаз, когда встал", Outcome.RED_FLAG),
+        ("ru", "felt-where", "я закричал, когда наклонился за гирей", Outcome.RED_FLAG),
+        # a leading no answers the pain-check; a sign after it is still a sign
+        ("es", "pain-check", "no, todo bien esta mañana", Outcome.NO_RED_FLAG),
+        ("es", "pain-check", "no, solo unas agujetas", Outcome.NO_RED_FLAG),
+        ("es", "pain-check", "no, pero ahora tengo la pierna entumecida", Outcome.RED_FLAG),
+        ("ru", "pain-check", "нет, просто немного ноет", Outcome.NO_RED_FLAG),
+        ("ru", "pain-check", "нет, но сейчас немеет нога", Outcome.RED_FLAG),
+        # inability from the lexicon: "no puedo", "не могу" never deny severe pain
+        ("es", "felt-where", "no puedo caminar del dolor", Outcome.RED_FLAG),
+        ("ru", "felt-where", "не могу встать с кровати", Outcome.RED_FLAG),
+        # the side named after the part
+        ("es", "felt-where", "la pierna izquierda se quedó débil", Outcome.RED_FLAG),
+        # scores out of ten in every language's words
+        ("es", "felt-where", "dolor 8 de 10 en la lumbar", Outcome.RED_FLAG),
+        ("ru", "felt-where", "боль 8 из 10 в пояснице", Outcome.RED_FLAG),
+        ("ru", "felt-where", "боль в спине восемь из десяти", Outcome.RED_FLAG),
+        ("en", "felt-where", "back pain 8/10", Outcome.RED_FLAG),
+        # repeated emoji are words of their own; a letter symbol ("ё") stays inside its word
+        ("es", "felt-where", "los glúteos 🔥🔥", "hams-glutes"),
+        ("ru", "felt-where", "ягодицы 🔥🔥", "hams-glutes"),
+        ("ru", "felt-where", "спина не болит, всё в хамстрингах", "hams-glutes"),
+        # the lower-back-why question: another part named gets its answer, "mostly" beats "both"
+        ("es", "lower-back-why", "era más la espalda alta", "upper-back"),
+        ("es", "lower-back-why", "las dos, pero sobre todo se me redondeó la espalda", "rounded"),
+        ("ru", "lower-back-why", "скорее шея", "neck"),
+        ("ru", "lower-back-why", "оба, но больше всего спина округлялась", "rounded"),
+        # blind-D classes: signs asked and answered, figurative numbness, vertebra levels, tenderness
+        # to the touch, a cramp that will not let go
+        ("es", "felt-where", "¿hormigueo? no. ¿pinchazos? tampoco. isquios cansados", "hams-glutes"),
+        ("es", "felt-where", "se me quedó el cerebro entumecido de contar, glúteos a tope", "hams-glutes"),
+        ("es", "felt-where", "noté la L4 hacer clac al subir", Outcome.RED_FLAG),
+        ("es", "felt-where", "el glúteo me duele al presionar", Outcome.RED_FLAG),
+        ("es", "felt-where", "el gemelo se hizo un nudo y no se soltaba", Outcome.RED_FLAG),
+        ("ru", "felt-where", "покалывание? нет. онемение? нет. ягодицы горят", "hams-glutes"),
+        ("ru", "felt-where", "мозги онемели считать повторы, а бицепс бедра работал", "hams-glutes"),
+        ("ru", "felt-where", "в районе L5 что-то хрустнуло", Outcome.RED_FLAG),
+        ("ru", "felt-where", "ягодицу больно трогать", Outcome.RED_FLAG),
+    ],
+)
+def test_every_shipped_language_reads_the_same_classes(language, question, text, expected):
+    assert decide(SHIPPED.for_language(language).read(text), question).outcome == expected
+
+
+def test_a_stemmed_lexicon_adds_no_plural_s_to_its_stems():
+    """A stemmer already reads every number of a word; dropping a final "s" from the stem of
+    "persa" ("pers") would make it match "pero" ("per")."""
+    lexicon = CONTENT.lexicons["es"]
+    regions = {**lexicon.regions, "hams": [*lexicon.regions["hams"], "persa"]}
+    reader = Readers({"en": CONTENT.lexicons["en"], "es": lexicon.model_copy(update={"regions": regions})})
+    assert [m.id for m in reader.for_language("es").read("pero").mentions] == []
+    assert [m.id for m in reader.for_language("es").read("persas").mentions] == ["hams"]

@@ -528,6 +528,7 @@ SensationId = Literal[
     "weak",
     "pressure",
     "visible",
+    "dragging",
 ]
 EventId = Literal[
     "pulled",
@@ -541,6 +542,7 @@ EventId = Literal[
     "gave-way",
     "locked",
     "went",
+    "grabbed",
     "put-out",
     "spasm",
     "injured",
@@ -696,6 +698,37 @@ class MiniAppTexts(Strict):
     unread_pain: str
 
 
+class Scores(Strict):
+    """How a pain score out of ten is said: the words between the two numbers ("out of", "de",
+    "из"; "/" always counts) and the numbers written as words."""
+
+    of: Phrases = []
+    numbers: dict[str, int] = {}
+
+
+class Reactions(Strict):
+    """A cry that tells severe pain when the person made it: after one of `persons` ("I screamed",
+    "heard me scream") or at the start of a clause ("screamed when I stood up"), and not aimed
+    elsewhere (`not_before`: "screamed at my dog", "screamed yes")."""
+
+    words: Phrases = []
+    persons: Phrases = []
+    not_before: Phrases = []
+
+
+class Travel(Strict):
+    """Pain said to move along the body: `verbs` ("travelling", "spreading") or an `origin` ("from")
+    followed by a `route` word ("down", "into", "to") and a body part."""
+
+    verbs: Phrases = []
+    origins: Phrases = []
+    routes: Phrases = []
+    # Words that may stand between a verb and its route ("spreading all the way down").
+    hedges: Phrases = []
+    # Words before a verb that make it the person moving ("when I go from my toes to my heels").
+    movers: Phrases = []
+
+
 class Lexicon(Strict):
     """How people write about a workout in one language: the words the check-in reader knows."""
 
@@ -714,6 +747,8 @@ class Lexicon(Strict):
     sensations: dict[SensationId, Phrases]
     events: dict[EventId, Phrases]
     paths: Phrases = []
+    travel: Travel = Travel()
+    reactions: Reactions = Reactions()
     sides: Phrases = []
     breaks: Phrases = []
     objects: Phrases = []
@@ -721,6 +756,7 @@ class Lexicon(Strict):
     times: dict[TimeId, Phrases]
     severity: Phrases = Field(min_length=1)
     severe_score: int = Field(ge=1, le=10)
+    scores: Scores = Scores()
     hardship: Hardship = Hardship()
     sarcasm: Sarcasm = Sarcasm()
     intensity: Intensity

@@ -37,7 +37,6 @@ _APOSTROPHES = re.compile(r"[’‘`´ʼ]")
 # Words in any script (Latin, Cyrillic, ñ...), with inner apostrophes; and the punctuation that
 # ends an item or a clause.
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|'[^\W_]+|[,.;!?]")
-_SCORE = re.compile(r"(\d{1,2})(?:\.\d)?\s*(?:/|out of)\s*10\b")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 
@@ -60,6 +59,7 @@ class Kind(StrEnum):
     PRONOUN = "pronoun"
     SARCASM = "sarcasm"
     IRONY = "irony"
+    TRAVEL = "travel"
 
 
 class Outcome(StrEnum):
@@ -87,6 +87,8 @@ ALARM = frozenset({"swelling", "dizzy", "chest-pain", "stabbing"})
 PAINFUL = frozenset({"pain", "sharp", "stabbing"})
 DISCOMFORT = frozenset({"pain", "sharp", "stabbing", "sore", "tight", "pressure"})
 TRAVELLING = frozenset({"pain", "sharp", "stabbing", "burn", "sore", "electric", "tingling", "numb", "buzz"})
+REACTION = "reaction"  # a severity said by a cry, which counts only when the person made it
+RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
 # Parts below the muscles a hinge trains, and the arms and hands: a buzz there, a part gone to sleep
@@ -97,23 +99,25 @@ LIMB_SIGNS = {
     "buzz": ("tingling", NERVE_PARTS | {"arms", "grip"}),
     "asleep": ("numb", NERVE_PARTS | {"arms", "grip"}),
     "quiet": ("numb", NERVE_PARTS - {"legs"} | {"arms"}),  # "legs were dead" is tired legs
-    "heavy": ("weakness", frozenset({"arms", "feet"})),
-    "weak": ("weakness", frozenset({"arms", "feet", "calves"})),
+    "heavy": ("weakness", frozenset({"arms"})),
+    "weak": ("weakness", frozenset({"arms"})),  # "weak ankles" on the single-leg day is balance
+    "dragging": ("weakness", frozenset({"feet"})),  # a foot that drags: foot drop
     "visible": ("swelling", frozenset(get_args(RegionId))),  # "calf is purple", "a bump behind the knee"
 }
 # Signs that on one side only are a nerve sign on these parts too: "my left leg went weak" (both
 # legs weak or heavy after a session is tiredness).
-ONE_SIDED = {"weak": frozenset({"legs"}), "heavy": frozenset({"legs"})}
+ONE_SIDED = {"weak": frozenset({"legs"}), "heavy": frozenset({"legs"}), "dragging": frozenset({"legs"})}
 # Parts where any discomfort is an alarm of its own: chest pain, a headache under load.
 ALARM_PARTS = {"chest": "chest-pain", "head": "head-pain"}
 # A muscle that did not work; "asleep" apart, as a leg or foot asleep is numb.
 QUIET = frozenset({"quiet", "asleep"})
 # What may stand between a body part and what happened to it: "my hammy kind of let go".
-HEDGES = frozenset({Kind.MORE, Kind.LESS, Kind.ANSWER})
+HEDGES = frozenset({Kind.MORE, Kind.LESS, Kind.ANSWER, Kind.TRAVEL})
 # Injury events that need no body part named with them ("felt something give", "spasm").
 STANDALONE_EVENTS = frozenset({"put-out", "spasm", "injured", "gave"})
-# Events that need the body part just before them: "my back just went".
-SUBJECT_EVENTS = frozenset({"went"})
+# Events that need the body part just before them: "my back just went", "my hamstring grabbed on me"
+# (not "grabbed my hamstrings to stretch them", "the bell caught my shin").
+SUBJECT_EVENTS = frozenset({"went", "grabbed"})
 # Parts that tire or tear a callus rather than get injured by these events.
 FATIGUE_ONLY = frozenset({"grip"})
 # What can give way under someone ("my knee gave way"), unlike an arch or a grip.
@@ -167,7 +171,9 @@ class Felt:
     def fine(self) -> bool:
         """'lower back was fine', 'back didn't hurt': named, but as not a problem."""
         said = self.sensations - EFFORT
-        calm = bool(self.qualities & ({"fine", "steady", "little"} | QUIET))  # "back was off" is good news
+        # "back was off" is good news; "forearms were dead" is a tired grip
+        quiet = QUIET if self.region not in FATIGUE_ONLY else frozenset()
+        calm = bool(self.qualities & ({"fine", "steady", "little"} | quiet))
         return calm and not said or (bool(self.denied) and not self.sensations)
 
 
@@ -212,8 +218,8 @@ class Reader:
         stemmer = snowballstemmer.stemmer(lexicon.stemmer) if lexicon.stemmer else None
         self._stems: dict[str, str] = {}
         self._stem_word = stemmer.stemWord if stemmer is not None else None
-        self._directions = frozenset(lexicon.directions)
-        self._one_side = frozenset(lexicon.one_side)
+        self._directions = frozenset(tuple(d.split()) for d in lexicon.directions)  # "in front of"
+        self._one_side = frozenset(lexicon.one_side) | {self._stem(w) for w in lexicon.one_side}
         self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
         self._endings = sorted(
             ((k, v) for k, v in lexicon.contractions.items() if k.startswith("'")), key=lambda kv: -len(kv[0])
@@ -247,12 +253,17 @@ class Reader:
             (Kind.IGNORE, lexicon.ignore),
             (Kind.DENIAL, lexicon.negation.phrases),
             (Kind.PRONOUN, lexicon.pronouns),
+            (Kind.TRAVEL, [*lexicon.travel.verbs, *lexicon.travel.origins]),
         ):
             for phrase in phrases:
                 table[self._phrase_words(phrase)].append((kind, kind.value))
-        for words, concepts in list(table.items()):
+        for phrase in lexicon.reactions.words:  # a cry: severe pain only when the person made it
+            table[self._phrase_words(phrase)].append((Kind.SEVERITY, REACTION))
+        # "behind knee" as well as "behind knees"; a stemmer already reads every number of a word, and
+        # adding or dropping an "s" on a stem makes other words ("pers" is not "pero")
+        for words, concepts in list(table.items()) if stemmer is None else ():
             variant = _other_number(words)
-            if variant and variant not in table:  # "behind knee" as well as "behind knees"
+            if variant and variant not in table:
                 table[variant] = concepts
         for words, concepts in table.items():
             if words:
@@ -268,13 +279,22 @@ class Reader:
         negation = lexicon.negation
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
-        self._unable = frozenset(negation.inability)
+        self._unable = frozenset(negation.inability) | {self._stem(w) for w in negation.inability}
         self._sides = frozenset(lexicon.sides)
         self._ends = frozenset(negation.ends)
         self._joins = frozenset(negation.joins)
         self._places = frozenset(negation.places)
         self._fillers = frozenset(w for phrase in negation.fillers for w in phrase.split())
         self._breaks = frozenset(lexicon.breaks)
+        self._feet = frozenset(w for phrase in lexicon.regions.get("feet", ()) for w in self._phrase_words(phrase))
+        self._persons = frozenset(lexicon.reactions.persons)
+        self._aimed = frozenset(lexicon.reactions.not_before)
+        self._travel_hedges = frozenset(self._stem(w) for w in lexicon.travel.hedges)
+        self._movers = frozenset(lexicon.travel.movers)
+        self._origins = frozenset(" ".join(self._phrase_words(p)) for p in lexicon.travel.origins)
+        self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
+        self._numbers = lexicon.scores.numbers
+        self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
         vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
         self._vocabulary = frozenset(vocabulary)
@@ -311,7 +331,9 @@ class Reader:
         plain = unicodedata.normalize("NFC", "".join(kept)).casefold()
         plain = _APOSTROPHES.sub("'", plain)
         for symbol, words in self.lexicon.symbols.items():
-            plain = plain.replace(symbol, words)
+            # an emoji or a sign stands as words of its own ("🔥🔥" is two words); a letter ("ё") is
+            # spelt another way inside its word
+            plain = plain.replace(symbol, words if symbol.isalpha() else f" {words} ")
         words: list[str] = []
         for token in _TOKEN.findall(plain):
             words += self._rewrite(token).split()
@@ -348,7 +370,7 @@ class Reader:
     def read(self, text: str) -> Hearing:
         """What a coach hears in `text`; pure, and the same for the same text."""
         lowered = text[:MAX_CHARS].casefold()
-        scores = [int(s) for s in _SCORE.findall(lowered)]
+        scores = [self._numbers.get(s) or int(s) for s in self._score.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]
         if raw and raw[-1] not in self._breaks:
             raw.append(".")  # the message ends a sentence: "my back went" as "my back went."
@@ -363,7 +385,18 @@ class Reader:
             clauses.append(clause)
             items.append(item)
         mentions, negators = self._match(words, clauses, items, before)
+        answered = negators[:1] == [0] and words[0] not in self._little and len(words) > 1
+        first = next((m for m in mentions if m.kind != Kind.PRONOUN), None)  # "no its fine today"
+        said_fine = first is not None and first.kind == Kind.QUALITY and first.id == "fine" and first.start <= 3
+        if answered and (words[1] == "," or words[1] in self._breaks or said_fine):
+            # "no, just aching a bit", "нет, тупая боль": a no that answers the question and denies
+            # nothing after it; "no, but it's numb now" is still numb
+            negators = negators[1:]
+            mentions.append(Mention(Kind.ANSWER, "no", 0, 1, clauses[0], items[0]))
         mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
+        # "dead wobbly", "dead easy": a quiet word before another state word only says how much
+        states = {m.start for m in mentions if m.kind in (Kind.SENSATION, Kind.QUALITY, Kind.MOVEMENT)}
+        mentions = [m for m in mentions if not (m.kind == Kind.QUALITY and m.id in QUIET and m.end in states)]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
@@ -427,8 +460,12 @@ class Reader:
                 following = words[end] if end < len(words) else ""
                 if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i], following):
                     continue  # "my back on the last rep" is the back, "back on track" is not
-                if concepts == ((Kind.DENIAL, Kind.DENIAL.value),):
-                    negators.append(end - 1)  # "used to get back pain" denies like "no back pain"
+                if concepts == ((Kind.DENIAL, Kind.DENIAL.value),) or (
+                    (Kind.QUALITY, "little") in concepts and any(w in self._negators for w in words[i:end])
+                ):
+                    # "used to get back pain" denies like "no back pain"; "didn't feel anything pull,
+                    # tear or pop" denies the list after it
+                    negators.append(end - 1)
                 mentions += [Mention(kind, concept, i, end, clauses[i], items[i]) for kind, concept in concepts]
                 i = end
                 break
@@ -443,9 +480,11 @@ class Reader:
     ) -> tuple[list[Mention], bool]:
         """Each negation covers what follows it up to the end of its list: feelings, injury words and
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
+        negators, affirmed = self._affirmed(words, items, mentions, negators)
         starting = defaultdict(list)
         for index, mention in enumerate(mentions):
-            starting[mention.start].append(index)
+            if mention.kind != Kind.TRAVEL:  # "went", "from" are plain words to a negation
+                starting[mention.start].append(index)
         denied: set[int] = set()
         bare_no = False
         felt_little: list[Mention] = []
@@ -481,6 +520,8 @@ class Reader:
                         last_region = True
                     elif any(m.kind in (Kind.IGNORE, Kind.ANSWER) for m in here):
                         break
+                    elif words[j - 1] == "," and covered and mentions[covered[-1]].kind == Kind.REGION:
+                        break  # "pelvic floor: no leaks, felt it in the hams": a new item, not the list
                     covered += starting[j]
                     j = max(m.end for m in here)
                     continue
@@ -491,7 +532,7 @@ class Reader:
                     continue
                 break
             reach = max(reach, j)
-            unable = words[position] == "not" and position > 0 and words[position - 1] in self._unable
+            unable = self._unable_at(words, position)
             denied.update(k for k in covered if not (unable and mentions[k].kind == Kind.SEVERITY))
             if not any(mentions[k].kind == Kind.REGION or mentions[k].kind == Kind.SENSATION for k in covered):
                 if words[position] in self._little and not inside:
@@ -502,26 +543,84 @@ class Reader:
                     bare_no = True
         after = frozenset(self.lexicon.negation.after)
         denied.update(i for i, m in enumerate(mentions) if m.end < len(words) and words[m.end] in after)
+        denied.update(self._answered_no(words, clauses, mentions))
+        denied -= affirmed
         changed = [
             Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True) if i in denied else m
             for i, m in enumerate(mentions)
         ]
         return changed + felt_little, bare_no
 
+    def _affirmed(
+        self, words: list[str], items: list[int], mentions: list[Mention], negators: list[int]
+    ) -> tuple[list[int], set[int]]:
+        """Two negations with nothing read between them cancel out: "I can't say it didn't shoot down
+        my leg", "not that it wasn't numb" say it did. Returns the negators left and the mentions
+        the pair covers, which stay affirmed."""
+        said = [  # "can't say", "not sure" deny as well
+            m.end - 1
+            for m in mentions
+            if m.kind == Kind.ANSWER and any(w in self._negators for w in words[m.start : m.end])
+        ]
+        outer = sorted({p for p in negators if words[p] in self._negators} | set(said))
+        pairs = [
+            (a, b)
+            for a in outer
+            for b in negators
+            if 2 <= b - a <= 5
+            and items[a] == items[b]
+            and words[b] in self._negators
+            and not any(a < m.start < b and m.kind not in (Kind.PRONOUN, Kind.REGION) for m in mentions)
+        ]
+        cancelled = {p for pair in pairs for p in pair}
+        affirmed = {
+            k
+            for _a, b in pairs
+            for k, m in enumerate(mentions)
+            if b < m.start and items[m.start] == items[b] and m.start - b <= SCOPE_LIMIT
+        }
+        return [p for p in negators if p not in cancelled], affirmed
+
+    def _answered_no(self, words: list[str], clauses: list[int], mentions: list[Mention]) -> set[int]:
+        """Signs asked and answered: "shooting? no. numb? nope" denies each sign before its no."""
+        noes = {m.start for m in mentions if m.kind == Kind.ANSWER and m.id == "no"}
+        asked = {
+            clauses[p] - 1
+            for p, word in enumerate(words[:-1])
+            if word == "?" and (words[p + 1] in self._negators or p + 1 in noes)
+        }
+        return {k for k, m in enumerate(mentions) if m.clause in asked and m.kind != Kind.ANSWER}
+
+    def _unable_at(self, words: list[str], position: int) -> bool:
+        """A negating word beside a word of ability is an inability, not a denial: "could not",
+        "no puedo", "не могу"."""
+        if words[position] not in self._negators:
+            return False
+        beside = [words[i] for i in (position - 1, position + 1) if 0 <= i < len(words)]
+        return any(word in self._unable or self._stem(word) in self._unable for word in beside)
+
     def _attach(self, mentions: list[Mention]) -> tuple[dict[str, Felt], set[str]]:
         """Each feeling and quality goes to the nearest region named with it; the qualities
         with no region there are returned apart."""
         regions = [m for m in mentions if m.kind == Kind.REGION]
+        # "hams sore, the normal DOMS kind, lower back fine": a part with a feeling of its own in its
+        # list item does not take the feeling of the item beside it
+        feelings = [m for m in mentions if m.kind in (Kind.SENSATION, Kind.QUALITY)]
+        owners = {near.start for m in feelings if (near := _nearest(m, [r for r in regions if r.item == m.item]))}
         felt: dict[str, Felt] = {}
         loose: set[str] = set()
+        # "pelvic floor: no leaking": a part named as a heading, then denied in its own words
+        headings = {
+            r.start for r in regions for d in regions if d.negated and d.id == r.id and 0 < d.start - r.end <= 2
+        }
         for region in regions:
             entry = felt.setdefault(region.id, Felt(region.id, weight=0.0, negated=True))
-            entry.negated = entry.negated and region.negated
+            entry.negated = entry.negated and (region.negated or region.start in headings)
             entry.weight = max(entry.weight, self._weight(region, mentions))
         for mention in mentions:
             if mention.kind not in (Kind.SENSATION, Kind.QUALITY):
                 continue
-            near = _nearest(mention, regions)
+            near = _nearest(mention, [r for r in regions if r.item == mention.item or r.start not in owners])
             if near is None:
                 if mention.kind == Kind.QUALITY and not mention.negated:
                     loose.add(mention.id)
@@ -566,7 +665,7 @@ class Reader:
         cue_starts = {m.start for m in mentions if m.kind in (Kind.MOVEMENT, Kind.IGNORE)}
 
         def directed(position: int) -> bool:
-            return position < len(words) and words[position] in self._directions
+            return any(tuple(words[position : position + len(d)]) == d for d in self._directions)
 
         def moving(mention: Mention) -> bool:
             """A body part moving, not hurt: 'shot up', 'knees shooting forward' (a direction after it,
@@ -591,6 +690,13 @@ class Reader:
                 for m in by_clause[region.clause]
             ):
                 flags.append(alarm)
+        for lost in (m for m in live if m.kind == Kind.MOVEMENT and m.id == "foot-lost"):
+            # an ankle rolling on the balance drill is balance; rolled and hurting, it is a sprain
+            same = by_clause[lost.clause]
+            hurt = any(m.kind == Kind.SENSATION and m.id in PAINFUL for m in same)
+            ankle = any(w in self._feet for w in words[lost.start : lost.end])  # "rolled my ankle"
+            if hurt and (ankle or any(m.kind == Kind.REGION and m.id == "feet" for m in same)):
+                flags.append("event:rolled")
         problems = [f for f in felt.values() if not f.negated and f.region not in GOOD_REGIONS]
         ironic = any(m.kind == Kind.IRONY for m in live)
         sarcastic = any(m.kind == Kind.SARCASM for m in live)
@@ -614,22 +720,74 @@ class Reader:
             return mention.id
         if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
             sign, parts = LIMB_SIGNS[mention.id]
-            near = _nearest(mention, regions) or _referred(mention, same, regions)
-            if near is None:
-                return None
-            one_side = near.start > 0 and words[near.start - 1] in self._one_side
-            return sign if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()) else None
+            # the nearest part, or the one an "it" stands for: "left leg feels like it's asleep from the bum down"
+            for near in (_nearest(mention, regions), _referred(mention, same, regions)):
+                if near is None:
+                    continue
+                one_side = self._one_sided(words, near)
+                if near.id in parts or one_side and near.id in ONE_SIDED.get(mention.id, ()):
+                    return sign
+            return None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
-            return "sharp" if not moving(mention) and _sharp_is_pain(mention, same) else None
+            # "pain shooting over my foot" is pain; "knees shooting past my toes" is a knee moving
+            pains = UNCLEAR_PAIN | {"stabbing"}
+            hurting = any(m.kind == Kind.SENSATION and m.id in pains and m.item == mention.item for m in same)
+            return "sharp" if (hurting or not moving(mention)) and _sharp_is_pain(mention, same) else None
+        if mention.kind == Kind.SEVERITY and mention.id == REACTION:
+            return "severe" if self._reacted(mention, words) else None
         if mention.kind == Kind.SEVERITY:
             return None if any(m.kind == Kind.QUALITY and m.id == "good-pain" for m in same) else "severe"
         if mention.kind == Kind.EVENT:
             return f"event:{mention.id}" if not moving(mention) and _injury(mention, same, words, self._sides) else None
+        if mention.kind == Kind.TRAVEL:
+            return "radiating" if self._travels(mention, same, words) else None
         if mention.kind == Kind.PATH:
-            return "radiating" if any(m.kind == Kind.SENSATION and m.id in TRAVELLING for m in same) else None
+            # "burning down my leg"; not "hams worked, the stretch went all the way down to my knees"
+            travelling = [m for m in same if m.kind == Kind.SENSATION and m.id in TRAVELLING]
+            effort = [m for m in travelling if m.id in EFFORT and m.item != mention.item]
+            if any(m.kind == Kind.QUALITY and m.id == "asleep" for m in same):
+                return "numb"  # "all down that leg feels like it's asleep"
+            return "radiating" if len(travelling) > len(effort) else None
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
         return None
+
+    def _reacted(self, reaction: Mention, words: list[str]) -> bool:
+        """A cry said of the person ("I screamed", "heard me scream", "screamed when I stood up"),
+        not of a muscle ("hams screamed") or someone else ("coach yelled")."""
+        before = words[reaction.start - 1] if reaction.start > 0 else "."
+        after = words[reaction.end] if reaction.end < len(words) else "."
+        return (before in self._persons or before in self._breaks or before == ",") and after not in self._aimed
+
+    def _travels(self, travel: Mention, same: list[Mention], words: list[str]) -> bool:
+        """Pain said to move along the body: "pain travelling down to behind the knee", "spreading
+        into my buttock", "pain from my lower back down to my calf"; not "hurts when moving my back"."""
+        feelings = {m.id for m in same if m.kind == Kind.SENSATION and m.start != travel.start}
+        below = any(m.kind == Kind.REGION and m.id in NERVE_PARTS and m.start > travel.start for m in same)
+        if not feelings & RADIATING and not (below and "sore" in feelings):  # an ache reaching the calf
+            return False
+        later = [m for m in same if m.kind == Kind.REGION and m.start >= travel.end and m.id not in FATIGUE_ONLY]
+        routed = [r for r in later if any(self._stem(w) in self._routes for w in words[travel.end : r.start])]
+        said = " ".join(self._stem(w) for w in words[travel.start : travel.end])
+        origin = said in self._origins
+        if any(w in self._movers for w in words[max(0, travel.start - (2 if origin else 1)) : travel.start]):
+            return False  # "when I go from my toes to my heels", "I moved my knee up": the person moving
+        if not origin and travel.end < len(words):
+            following = self._stem(words[travel.end])  # "moving the bell": the person moving something
+            if not (following in self._routes or following in self._origins or following in self._travel_hedges):
+                return False
+        if origin:  # "pain from my back to my knee": a part, a route, another; not "moving the bell from"
+            led = any(m.end == travel.start and m.kind in (Kind.SENSATION, Kind.TRAVEL) for m in same)
+            previous = self._stem(words[travel.start - 1]) if travel.start > 0 else ""
+            if not (led or previous in self._routes or previous in self._travel_hedges):
+                return False
+            return bool(later) and later[0].start - travel.end <= NEAR and any(r is not later[0] for r in routed)
+        return bool(routed)
+
+    def _one_sided(self, words: list[str], part: Mention) -> bool:
+        """A side named with the part, before it ("left leg") or after it ("pierna izquierda", "нога левая")."""
+        around = [words[i] for i in (part.start - 1, part.start, part.end) if 0 <= i < len(words)]
+        return any(word in self._one_side or self._stem(word) in self._one_side for word in around)
 
     @staticmethod
     def _pain(mentions: list[Mention]) -> bool:
@@ -639,6 +797,15 @@ class Reader:
             m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN and not m.negated and m.clause not in good
             for m in mentions
         )
+
+
+def _score_pattern(numbers: Mapping[str, int], of: list[str]) -> re.Pattern[str]:
+    """A pain score out of ten in digits or words: "8/10", "8 out of 10", "eight out of ten", "8 de 10"."""
+    said = [r"\d{1,2}", *(re.escape(word) for word in sorted(numbers, key=len, reverse=True))]
+    tens = ["10", *(re.escape(word) for word, value in numbers.items() if value == 10)]
+    between = ["/", *(r"\s+".join(map(re.escape, phrase.split())) for phrase in of)]
+    score, out_of, ten = "|".join(said), "|".join(between), "|".join(tens)
+    return re.compile(rf"(?<!\w)({score})(?:[.,]\d)?\s*(?:{out_of})\s*(?:{ten})(?!\w)")
 
 
 def _other_number(words: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -747,7 +914,8 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     if time.id == "lasting":  # "for a week", "since": only about a discomfort
         return bool(discomfort)
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
-        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions
+        lasting = any(m.kind == Kind.TIME and m.id == "lasting" for m in same)  # "a week on, still not right"
+        return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions or lasting
     if any(m.id in PAINFUL for m in discomfort):
         return True
     return time.id == "still" and bool(discomfort) and bool(regions - GOOD_REGIONS - {"legs"})
@@ -799,10 +967,14 @@ def _pain_check(hearing: Hearing) -> Decision:
     signs = [m for m in hearing.mentions if m.kind in (Kind.SENSATION, Kind.TIME) and m.id in ASKED_ABOUT]
     noes = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no"}
     said_no = bool(noes) or hearing.bare_no
+    gone = {m.clause for m in hearing.live(Kind.ANSWER) if m.id == "no" and m.start > 0}  # "gone by the morning"
+    sore = {m.clause for m in hearing.live(Kind.SENSATION) if m.id in DISCOMFORT} - gone
     for sign in signs:
         if sign.negated:
             continue
-        if sign.kind == Kind.SENSATION or sign.clause not in noes:
+        # "no, all fine this morning", "no, just stiff this morning" are a no; "no, still sore" is not
+        lingering = sign.clause in sore and sign.id != "next-day"
+        if sign.kind == Kind.SENSATION or sign.clause not in noes or lingering:
             return Decision(Outcome.RED_FLAG)
     if hearing.red_flag and not (said_no and set(hearing.red_flags) <= {f"time:{t}" for t in ASKED_ABOUT}):
         return Decision(Outcome.RED_FLAG)
@@ -810,8 +982,8 @@ def _pain_check(hearing: Hearing) -> Decision:
         return Decision(Outcome.NO_RED_FLAG)
     if hearing.answers & {"yes", "unsure"} or hearing.pain:
         return Decision(Outcome.RED_FLAG)
-    if any(m.id in MILD for m in hearing.live(Kind.SENSATION)):
-        return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired"
+    if any(m.id in MILD for m in hearing.live(Kind.SENSATION)) or "fine" in hearing.qualities:
+        return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired", "its fine today"
     return Decision(Outcome.ASK)
 
 
@@ -819,12 +991,33 @@ MILD = frozenset({"sore", "burn", "tight", "stretch", "heavy"})
 ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
 
 
+# Parts other than the lower back that an answer to "why the lower back?" may name instead: "it was
+# more my upper back" gets that part's answer.
+WHY_REGIONS = {
+    region: outcome
+    for region, outcome in REGION_OUTCOMES.items()
+    if outcome in ("upper-back", "neck", "inner-thigh", "hip-flexor", "calves", "grip")
+}
+
+
 def _why(hearing: Hearing) -> Decision:
-    moved = hearing.movements & {"rounded", "drifted"}
-    if len(moved) == 2 or "both" in hearing.answers:
+    """Rounded or drifted; both, or neither known, is not sure, unless one is said to be the main
+    one ("both, but mostly rounded"); another part named instead gets its own answer."""
+    moves = [m for m in hearing.live(Kind.MOVEMENT) if m.id in ("rounded", "drifted")]
+    weights: dict[str, float] = {}
+    for move in moves:
+        weights[move.id] = max(weights.get(move.id, 0.0), Reader._weight(move, list(hearing.mentions)))
+    if len(weights) == 2 or "both" in hearing.answers:
+        top = max(weights.values(), default=0.0)
+        favoured = [move for move, weight in weights.items() if weight == top]
+        if len(favoured) == 1 and (top > 1.0 or len(weights) == 2):
+            return Decision(favoured[0])
         return Decision("not-sure")
-    if moved:
-        return Decision(next(iter(moved)))
+    if weights:
+        return Decision(next(iter(weights)))
+    regions = _faults(hearing, WHY_REGIONS)
+    if regions:
+        return Decision(max(regions, key=lambda outcome: regions[outcome]))
     if "unsure" in hearing.answers:
         return Decision("not-sure")
     return Decision(Outcome.ASK)
