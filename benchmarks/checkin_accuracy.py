@@ -36,6 +36,7 @@ CORPORA = {
     "blind B": ("en", DATA / "checkin_blind_b.yaml"),
     "blind C": ("en", DATA / "checkin_blind_c.yaml"),
     "blind D": ("en", DATA / "checkin_blind_d.yaml"),
+    "blind E": ("en", DATA / "checkin_blind_e.yaml"),
     "es dev": ("es", DATA / "checkin_es_dev.yaml"),
     "es held-out": ("es", DATA / "checkin_es_heldout.yaml"),
     "ru dev": ("ru", DATA / "checkin_ru_dev.yaml"),
