@@ -3,10 +3,7 @@ alarms, needless questions, the confusions, and the time per message, for the de
 the held-out corpus and the blind sets (written after the reader, never tuned on) separately, and
 for each other language's development and held-out corpora with the reader for that language.
 
-    .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3] [--language es]
-
-Every other language is measured the same way on its own corpora (tests/data/checkin_<code>_dev.yaml
-and checkin_<code>_heldout.yaml), read by its own lexicon.
+    .venv/bin/python benchmarks/checkin_accuracy.py [--examples 3]
 
 Targets on the held-out part: red-flag recall 100 %, false alarms <= 1 %, overall >= 95 %,
 questions <= 10 % where the expected outcome is not a question, under 2 ms a message.
@@ -27,7 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this tree's reader, not an installed one
 
 from bot.app import CONTENT_DIR  # noqa: E402
-from bot.content.languages import load_library  # noqa: E402
+from bot.content import load_content  # noqa: E402
 from bot.domain.reader import Outcome, Reader, decide  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

@@ -65,7 +65,7 @@ def busy_learner() -> dict:
 
 def main() -> int:
     parts = {name: (STATIC / name).read_bytes() for name in FILES}
-    parts["texts (api/texts)"] = json.dumps(load_content(CONTENT_DIR).miniapp["en"].model_dump()).encode()
+    parts["texts (api/texts)"] = json.dumps(load_content(CONTENT_DIR).miniapp.model_dump()).encode()
     parts["busy learner (api/learner)"] = json.dumps(busy_learner()).encode()
     print(f"{'part':<30} {'raw':>9} {'gzip':>9}")
     for name, body in parts.items():

@@ -28,8 +28,9 @@ from sqlalchemy import text  # noqa: E402
 from benchmarks.seed import TOKEN, fresh_database, seed_people  # noqa: E402
 from bot.app import CONTENT_DIR  # noqa: E402
 from bot.clock import SystemClock  # noqa: E402
-from bot.content import load_content  # noqa: E402
+from bot.content.languages import load_library  # noqa: E402
 from bot.delivery.engine import DeliveryEngine  # noqa: E402
+from bot.services.languages import Languages  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage import deliveries  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
@@ -79,7 +80,9 @@ async def main(args: argparse.Namespace) -> None:
             await (await connection.execution_options(isolation_level="AUTOCOMMIT")).execute(text("VACUUM ANALYZE"))
     seeded = time.perf_counter() - started
     settings = Settings(bot_token=TOKEN, database_url=url, _env_file=None)
-    engine = DeliveryEngine(settings=settings, content=load_content(CONTENT_DIR), db=db, clock=SystemClock())
+    library = load_library(CONTENT_DIR)
+    languages = Languages(db=db, available=library.languages)
+    engine = DeliveryEngine(settings=settings, library=library, languages=languages, db=db, clock=SystemClock())
     await engine.tick(NoTelegram())  # warm: connections opened, statements compiled
     ticks, due = [], []
     for _ in range(args.ticks):

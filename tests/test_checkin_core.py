@@ -7,10 +7,10 @@ import pytest
 from bot.app import CONTENT_DIR
 from bot.content import load_content
 from bot.domain.checkin import CheckinMatcher, PastAnswer, adapt_next_lesson, descendants, step
-from bot.domain.reader import Outcome
+from bot.domain.reader import Outcome, Reader
 
 CONTENT = load_content(CONTENT_DIR)
-MATCHER = CheckinMatcher(CONTENT.checkin, CONTENT.lexicons["en"])
+MATCHER = CheckinMatcher(CONTENT.checkin, Reader(CONTENT.lexicons["en"]))
 
 FELT = "felt-where"
 SINGLE = "felt-where-single-leg"

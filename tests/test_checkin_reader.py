@@ -594,7 +594,7 @@ def test_every_outcome_the_reader_gives_is_an_option_of_its_question():
 def test_once_the_pain_check_is_cleared_the_described_fault_gets_its_fix(first, leads_to, opening):
     from bot.domain.checkin import CheckinMatcher, answer_typed
 
-    matcher = CheckinMatcher(CONTENT.checkin, CONTENT.lexicons["en"])
+    matcher = CheckinMatcher(CONTENT.checkin, Reader(CONTENT.lexicons["en"]))
     answer = answer_typed(matcher, CHECK, matcher.read(CHECK, "no, just a dull ache"), (FELT, first))
     reached = answer.step.node.id if answer.step.node else answer.step.advice.id
     assert (answer.option, reached, answer.opening) == ("no-red-flag", leads_to, opening)

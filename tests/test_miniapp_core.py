@@ -9,12 +9,13 @@ import aiohttp
 import pytest
 
 from bot.app import CONTENT_DIR, _web_servers, build_application
-from bot.content import ContentError, load_content
+from bot.content import ContentError
+from bot.content.languages import load_library
 from bot.demo.fake_telegram import FakeBotApi
 from bot.domain.dashboard import Answer, NextCheckin, advice_effects, attention, funnel, group_cohort, private_cohorts
 from bot.settings import SettingsError, load_settings
 from tests.conftest import make_settings
-from tests.test_content import _broken_copy, _line_of
+from tests.test_content import _broken_copy
 
 
 def _answer(user: int, day: int, effect: str | None, advice: str | None = None, **more) -> Answer:
@@ -80,17 +81,20 @@ def test_cohorts_count_who_was_still_there_each_day() -> None:
     assert (group.started, group.reached) == (4, [2, 1, 1])
 
 
-def test_a_language_block_missing_a_sentence_is_reported_with_file_and_line(tmp_path) -> None:
-    root = _broken_copy(tmp_path, "miniapp.yaml", "en:\n", "es:\n  loading: Cargando…\nen:\n")
+def test_a_translation_missing_a_sentence_is_reported_with_file_and_line(tmp_path) -> None:
+    root = _broken_copy(tmp_path, "es/miniapp.yaml", 'learner_title: "Tu curso de bisagra"\n', "")
     with pytest.raises(ContentError) as caught:
-        load_content(root)
-    line = _line_of(root / "miniapp.yaml", "es:")
-    assert any(f"miniapp.yaml:{line}: es.learner_title: Field required" in str(p) for p in caught.value.problems)
+        load_library(root)
+    problems = [str(p) for p in caught.value.problems]
+    assert any("es/miniapp.yaml:" in p and "missing key 'learner_title'" in p for p in problems), problems
 
 
-def test_the_english_block_has_every_sentence() -> None:
-    content = load_content(CONTENT_DIR)
-    assert all(isinstance(value, str) and value for value in content.miniapp["en"].model_dump().values())
+def test_every_language_has_every_sentence() -> None:
+    library = load_library(CONTENT_DIR)
+    english = library.base.miniapp.model_dump()
+    for content in library.contents.values():
+        sentences = content.miniapp.model_dump()
+        assert sentences.keys() == english.keys() and all(isinstance(v, str) and v for v in sentences.values())
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
-from bot.content.models import PAIN_OPTION, Advice, CheckinTree, Lexicon, Node
+from bot.content.models import PAIN_OPTION, Advice, CheckinTree, Node
 from bot.domain.reader import GOOD_OUTCOMES, Decision, Outcome, Reader, decide
 
 RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed rather than tapped
@@ -19,11 +19,12 @@ RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed r
 class CheckinMatcher:
     """The tree by id and the reader, built once; `read` is called for every typed answer."""
 
-    def __init__(self, tree: CheckinTree, lexicon: Lexicon) -> None:
+    def __init__(self, tree: CheckinTree, reader: Reader) -> None:
+        """`reader`: the one for the tree's language (bot.domain.reader.Readers picks it)."""
         self.tree = tree
         self.nodes = {node.id: node for node in tree.nodes}
         self.advice = {item.id: item for item in tree.advice}
-        self.reader = Reader(lexicon)
+        self.reader = reader
 
     def is_red_flag(self, text: str) -> bool:
         return self.reader.read(text).red_flag
