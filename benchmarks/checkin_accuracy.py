@@ -24,7 +24,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # measure this tree's reader, not an installed one
 
 from bot.app import CONTENT_DIR  # noqa: E402
-from bot.content import load_content  # noqa: E402
+from bot.content.languages import load_library  # noqa: E402
 from bot.domain.reader import Outcome, Reader, decide  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
