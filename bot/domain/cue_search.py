@@ -267,7 +267,8 @@ def _fault_phrases(content: Content) -> list[tuple[str, str, float]]:
         if option.next in seen:
             return {}
         found: defaultdict[str, list[float]] = defaultdict(list)
-        for follow_up in nodes[option.next].options:
+        # A follow-up's typed-only options name other regions, not a cause of this fault: they add no cue
+        for follow_up in (o for o in nodes[option.next].options if o.button):
             for cue_id, weight in cues_after(follow_up, factor * FOLLOW_UP_FACTOR, seen | {option.next}).items():
                 found[cue_id].append(weight)
         return {cue_id: max(w) + AGREEMENT * (sum(w) - max(w)) for cue_id, w in found.items()}
