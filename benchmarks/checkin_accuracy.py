@@ -39,8 +39,10 @@ CORPORA = {
     "blind E": ("en", DATA / "checkin_blind_e.yaml"),
     "es dev": ("es", DATA / "checkin_es_dev.yaml"),
     "es held-out": ("es", DATA / "checkin_es_heldout.yaml"),
+    "es blind": ("es", DATA / "checkin_es_blind.yaml"),
     "ru dev": ("ru", DATA / "checkin_ru_dev.yaml"),
     "ru held-out": ("ru", DATA / "checkin_ru_heldout.yaml"),
+    "ru blind": ("ru", DATA / "checkin_ru_blind.yaml"),
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 

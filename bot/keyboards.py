@@ -23,7 +23,7 @@ from bot.callback_data import (
 from bot.content.models import Node, Texts
 from bot.domain.rest import REST_BUTTONS, rest_text
 from bot.domain.training import format_number
-from bot.language import language_name
+from bot.language import language_name, number_text
 
 FIX_ANSWERS: tuple[FixHelped, ...] = get_args(FixHelped)
 
@@ -87,7 +87,7 @@ def rest_row(texts: Texts) -> list[InlineKeyboardButton]:
 
 
 def plates_button(texts: Texts, weight: float, unit: str) -> InlineKeyboardButton:
-    amount = f"{format_number(weight)} {unit}"
+    amount = f"{number_text(weight)} {unit}"
     return InlineKeyboardButton(
         texts.plates_button.format(weight=amount), callback_data=PlatesFor(format_number(weight), unit).pack()
     )

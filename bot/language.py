@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 
 BASE_LANGUAGE = "en"  # content/ itself; every other language is an overlay tree content/<code>/
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
@@ -60,6 +61,18 @@ def language_name(language: str) -> str:
     """The language's own name ('Español', 'Русский'): what a person picks from, in any language."""
     name = locale(language).get_display_name(language) or language
     return name[:1].upper() + name[1:]
+
+
+def number_text(value: float, places: int = 1, language: str | None = None) -> str:
+    """A number as people of the language write it, in the language being spoken unless one is
+    given: 117.6 is '117.6' in English and '117,6' in Spanish and Russian; 35.0 is '35'."""
+    spoken = locale(language or current_language.get())
+    return format_decimal(round(value, places), format="0." + "#" * places, locale=spoken)
+
+
+def whole_number_text(value: float, language: str | None = None) -> str:
+    """A whole number with the language's thousands grouping: '2,400', '2400', '12 345'."""
+    return format_decimal(round(value), locale=locale(language or current_language.get()))
 
 
 def date_text(on: date, language: str) -> str:

@@ -19,8 +19,8 @@ from bot.content.models import Content, Texts
 from bot.context import Services
 from bot.domain import training
 from bot.domain.strength import LiftSet, Record, RecordKind
-from bot.domain.training import INCREASE, Advice, Catalogue, FormCheck, LoggedSet, format_number, from_kg
-from bot.language import current_language
+from bot.domain.training import INCREASE, Advice, Catalogue, FormCheck, LoggedSet, from_kg
+from bot.language import current_language, number_text, whole_number_text
 from bot.settings import Settings
 from bot.storage import courses, models, training_log
 
@@ -45,7 +45,7 @@ def day_length(settings: Settings) -> timedelta:
 
 
 def weight_text(texts: Texts, weight_kg: float | None, unit: str) -> str:
-    return texts.log_bodyweight if weight_kg is None else f"{format_number(from_kg(weight_kg, unit))} {unit}"
+    return texts.log_bodyweight if weight_kg is None else f"{number_text(from_kg(weight_kg, unit))} {unit}"
 
 
 def local_date(instant: datetime, zone: str | None) -> date:
@@ -100,8 +100,8 @@ def reps_text(texts: Texts, reps: int) -> str:
 
 
 def volume_text(value: float, unit: str) -> str:
-    """Session volume, thousands grouped: '2,400 kg'."""
-    return f"{round(from_kg(value, unit)):,} {unit}"
+    """Session volume, thousands grouped the language's way: '2,400 kg', '2400 kg'."""
+    return f"{whole_number_text(from_kg(value, unit))} {unit}"
 
 
 def record_text(texts: Texts, record: Record, unit: str, *, bodyweight_volume: bool) -> str:
@@ -132,7 +132,7 @@ def record_line(texts: Texts, record: Record, unit: str, *, bodyweight_volume: b
 
 
 def _amount(value: float | None, unit: str) -> str:
-    return "" if value is None else f"{format_number(value)} {unit}"
+    return "" if value is None else f"{number_text(value)} {unit}"
 
 
 def progression_text(texts: Texts, advice: Advice) -> str:
@@ -143,10 +143,10 @@ def progression_text(texts: Texts, advice: Advice) -> str:
         current=_amount(advice.current, unit),
         low=_amount(advice.low, unit),
         high=_amount(advice.high, unit),
-        step=f"{format_number(low_step)}-{format_number(high_step)} {unit}",
+        step=f"{number_text(low_step)}-{number_text(high_step)} {unit}",
         sets=advice.sets,
         clean=advice.clean_run,
-        rpe="" if advice.rpe is None else format_number(advice.rpe),
+        rpe="" if advice.rpe is None else number_text(advice.rpe),
     )
     field = f"advice_{advice.kind}" + ("_bodyweight" if advice.bodyweight and advice.kind != "stop" else "")
     return getattr(texts, field).format(**values).strip()

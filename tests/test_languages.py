@@ -12,7 +12,7 @@ from bot.content import ContentError
 from bot.content.languages import load_library
 from bot.domain.cue_search import build_cue_index
 from bot.domain.timezones import resolve_timezone
-from bot.language import date_text, from_telegram, plural_categories
+from bot.language import date_text, from_telegram, number_text, plural_categories, speaking, whole_number_text
 
 LIBRARY = load_library(CONTENT_DIR)
 
@@ -151,3 +151,28 @@ def test_a_fourth_language_is_a_folder(tree):
 )
 def test_a_big_city_is_found_by_its_name_in_other_languages(city, zone):
     assert [choice.zone for choice in resolve_timezone(city)] == [zone]
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "places", "expected"),
+    [
+        ("en", 117.6, 1, "117.6"),
+        ("es", 117.6, 1, "117,6"),
+        ("ru", 117.6, 1, "117,6"),
+        ("es", 35.0, 1, "35"),
+        ("ru", 61.2349, 1, "61,2"),
+        ("ru", 1.25, 2, "1,25"),
+        ("es", 1.25, 2, "1,25"),
+    ],
+)
+def test_numbers_people_read_are_written_the_languages_way(language, value, places, expected):
+    assert number_text(value, places, language) == expected
+
+
+def test_the_language_being_spoken_writes_the_number_and_groups_thousands():
+    with speaking("ru"):
+        assert number_text(117.5) == "117,5"
+        assert whole_number_text(12345) == "12\u00a0345"
+    with speaking("es"):
+        assert whole_number_text(12345) == "12.345"
+    assert number_text(117.5) == "117.5" and whole_number_text(2400) == "2,400"

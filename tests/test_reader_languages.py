@@ -156,3 +156,77 @@ def test_a_stemmed_lexicon_adds_no_plural_s_to_its_stems():
     reader = Readers({"en": CONTENT.lexicons["en"], "es": lexicon.model_copy(update={"regions": regions})})
     assert [m.id for m in reader.for_language("es").read("pero").mentions] == []
     assert [m.id for m in reader.for_language("es").read("persas").mentions] == ["hams"]
+
+
+PRODUCT = Readers(CONTENT.lexicons)
+
+# Issue 14: the shipped Russian and Spanish lexicons hear the two classes of red flag the Russian
+# reader missed, pain that will not go away and severity told by what the person could barely do,
+# in wordings other than the corpora's, while everyday soreness and "barely made the bus" stay calm.
+PERSISTING = [
+    ("ru", "боль не проходит"),
+    ("ru", "поясница никак не отпускает"),
+    ("ru", "до сих пор болит бедро"),
+    ("ru", "всё ещё болит спина"),
+    ("ru", "болит с прошлой тренировки"),
+    ("ru", "третий день болит поясница"),
+    ("ru", "со вчера не отпускает"),
+    ("ru", "так и не прошло"),
+    ("ru", "боль никуда не делась"),
+    ("ru", "спина болит не первый день"),
+    ("ru", "ноет и ноет, не унимается"),
+    ("es", "no se me pasa"),
+    ("es", "el dolor no se quita"),
+    ("es", "sigue doliendo la lumbar"),
+    ("es", "todavía me duele la espalda"),
+    ("es", "desde el último entreno me duele"),
+    ("es", "lleva tres días doliendo"),
+    ("es", "no se me ha quitado la molestia de la rodilla"),
+]
+BARELY = [
+    ("ru", "еле вылез из машины"),
+    ("ru", "еле встал"),
+    ("ru", "еле дошёл до дома"),
+    ("ru", "с трудом разогнулся"),
+    ("ru", "не мог нагнуться"),
+    ("ru", "до туалета ползком"),
+    ("ru", "не смог надеть носки"),
+    ("ru", "утром еле поднялся"),
+    ("ru", "с трудом хожу"),
+    ("ru", "еле передвигаюсь"),
+    ("ru", "встал с трудом"),
+    ("ru", "едва дошла до кровати"),
+    ("ru", "еле ковыляю"),
+    ("es", "apenas pude salir del coche"),
+    ("es", "apenas pude salir del carro"),
+    ("es", "me costó levantarme de la cama"),
+    ("es", "no podía ni agacharme"),
+    ("es", "casi no podía caminar"),
+    ("es", "no pude atarme los zapatos"),
+    ("es", "salí del auto con mucho trabajo"),
+    ("es", "a duras penas me levanté"),
+]
+CALM = [
+    ("ru", "крепатура", Outcome.ASK),
+    ("ru", "забились ягодицы", "hams-glutes"),
+    ("ru", "еле успел на автобус, ягодицы работали", "hams-glutes"),
+    ("ru", "с трудом нашла зал, попа горит", "hams-glutes"),
+    ("ru", "бицуха забилась, второй день крепатура", "hams-glutes"),
+    ("ru", "боли не было, ягодицы работали", "hams-glutes"),
+    ("es", "agujetas en los glúteos", "hams-glutes"),
+    ("es", "apenas tuve tiempo, glúteos cansados", "hams-glutes"),
+    ("es", "no pude levantar más peso, glúteos cansados", "hams-glutes"),
+    ("es", "me costó levantarme temprano, pero los glúteos trabajaron", "hams-glutes"),
+    ("es", "llegué a casa con dificultad por el tráfico, isquios bien", "hams-glutes"),
+]
+
+
+@pytest.mark.parametrize("question", ["felt-where", "lower-back-why", "felt-where-single-leg"])
+@pytest.mark.parametrize(("language", "text"), PERSISTING + BARELY)
+def test_lasting_pain_and_what_the_person_could_barely_do_reach_the_safety_answer(language, text, question):
+    assert decide(PRODUCT.for_language(language).read(text), question).outcome == Outcome.RED_FLAG
+
+
+@pytest.mark.parametrize(("language", "text", "expected"), CALM)
+def test_everyday_soreness_and_everyday_hurry_stay_calm(language, text, expected):
+    assert decide(PRODUCT.for_language(language).read(text), "felt-where").outcome == expected

@@ -255,3 +255,9 @@ def test_signs_foreign_digits_and_absurd_numbers_are_refused(catalogue, text, pr
 
 def test_the_example_keeps_a_valid_effort(catalogue):
     assert parse_log_line("rdl 35 0x12 @8", catalogue, "lb").example == "rdl 35 3x12 @8"
+
+
+@pytest.mark.parametrize("text", ["rdl 117.5 3x5", "rdl 117,5 3x5"])
+def test_a_weight_typed_with_a_point_or_a_comma_is_read_the_same(catalogue, text):
+    entry = parse_log_line(text, catalogue, "kg")
+    assert isinstance(entry, LogEntry) and entry.weight_kg == pytest.approx(117.5)

@@ -442,6 +442,16 @@ class Reader:
         owner = first is not None and context[0] in first.before and len(phrase) > 1 and phrase[1] in self._places
         return owner or last is not None and self._stem(following) in self._state_words
 
+    def _starts_time(self, words: list[str], keys: list[str], at: int) -> bool:
+        """Whether a negator at `at` opens a phrase about time ("не проходит", "no se pasa"): then the
+        denial a phrase to ignore ends on belongs to that phrase instead."""
+        if at < 0 or words[at] not in self._negators:
+            return False
+        return any(
+            tuple(keys[at : at + len(phrase)]) == phrase and any(kind == Kind.TIME for kind, _ in concepts)
+            for phrase, concepts in self._phrases.get(keys[at], ())
+        )
+
     def _match(
         self, words: list[str], clauses: list[int], items: list[int], context: list[tuple[str, str, bool]]
     ) -> tuple[list[Mention], list[int]]:
@@ -460,6 +470,8 @@ class Reader:
                 following = words[end] if end < len(words) else ""
                 if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._owned(phrase, context[i], following):
                     continue  # "my back on the last rep" is the back, "back on track" is not
+                if concepts == ((Kind.IGNORE, Kind.IGNORE.value),) and self._starts_time(words, keys, end - 1):
+                    continue  # "боли не было" is calm, "боль не проходит" is pain that stays
                 if concepts == ((Kind.DENIAL, Kind.DENIAL.value),) or (
                     (Kind.QUALITY, "little") in concepts and any(w in self._negators for w in words[i:end])
                 ):

@@ -23,8 +23,9 @@ from bot.domain import plates as plate_maths
 from bot.domain import tracker_csv
 from bot.domain.rest import read_rest, rest_text
 from bot.domain.strength import records_of
-from bot.domain.training import MAX_KG, SetDone, Unit, format_number, from_kg, set_groups, to_kg
+from bot.domain.training import MAX_KG, SetDone, Unit, from_kg, set_groups, to_kg
 from bot.handlers.common import button_handler, drop_buttons, reply
+from bot.language import number_text
 from bot.logbook import catalogue, lift_sets, local_date, record_line, zone_of
 from bot.render import user_text
 from bot.storage import models, training_log
@@ -70,14 +71,14 @@ async def records(update: Update, context: CoachContext) -> None:
 
 
 def _plates_list(loading: plate_maths.Loading) -> str:
-    return " + ".join(f"{plate:g}" for plate in loading.per_side)  # 1.25, not 1.2
+    return " + ".join(number_text(plate, places=2) for plate in loading.per_side)  # 1.25, not 1.2
 
 
 def plates_text(texts: Texts, plan: plate_maths.PlatePlan) -> str:
     unit = plan.unit
 
     def amount(value: float) -> str:
-        return f"{format_number(value)} {unit}"
+        return f"{number_text(value)} {unit}"
 
     if plan.exact is not None and not plan.exact.per_side:
         return texts.plates_empty_bar.format(total=amount(plan.exact.total)).strip()
@@ -120,18 +121,18 @@ async def _plates(update: Update, context: CoachContext, words: list[str]) -> No
         bar_kg = preference.bar_kg
     bar = from_kg(bar_kg, units) if bar_kg is not None else plate_maths.DEFAULT_BAR[units]
     if not words:
-        await reply(update, texts.plates_help.format(bar=f"{format_number(bar)} {units}"))
+        await reply(update, texts.plates_help.format(bar=f"{number_text(bar)} {units}"))
         return
     if request is None:
         limits = dict(
-            max_weight=f"{format_number(MAX_KG)} kg",
-            max_bar=f"{format_number(plate_maths.MAX_BAR_KG)} kg",
+            max_weight=f"{number_text(MAX_KG)} kg",
+            max_bar=f"{number_text(plate_maths.MAX_BAR_KG)} kg",
         )
         await reply(update, texts.plates_invalid.format(**limits))
         return
     unit = request.unit or units
     if request.bar is not None:
-        await reply(update, texts.plates_bar_saved.format(bar=f"{format_number(request.bar)} {unit}"))
+        await reply(update, texts.plates_bar_saved.format(bar=f"{number_text(request.bar)} {unit}"))
         return
     bar_in_unit = from_kg(bar_kg, unit) if bar_kg is not None else plate_maths.DEFAULT_BAR[unit]
     await reply(update, plates_text(texts, plate_maths.plan(request.weight, unit, round(bar_in_unit, 2))))

@@ -28,12 +28,12 @@ from bot.domain.training import (
     LogEntry,
     LogError,
     SetDone,
-    format_number,
     from_kg,
     set_groups,
 )
 from bot.handlers.common import button_handler, drop_buttons, reply, reply_photo
 from bot.keyboards import plates_button, rest_row
+from bot.language import number_text
 from bot.logbook import (
     advice_for,
     catalogue,
@@ -64,7 +64,7 @@ def _line_text(texts: Texts, template: str, rows: list[models.LogEntry], known: 
     """A stored line of several rows as the person wrote it: '8 @8, 8 @9, 7 @9.5 reps at 100 kg'."""
     first = rows[0]
     done = [SetDone(row.reps, row.rpe) for row in rows for _ in range(row.sets)]
-    reps = ", ".join(str(s.reps) + ("" if s.rpe is None else f" @{format_number(s.rpe)}") for s in done)
+    reps = ", ".join(str(s.reps) + ("" if s.rpe is None else f" @{number_text(s.rpe)}") for s in done)
     return template.format(
         exercise=escape(known.name_of(first.exercise)),
         reps=reps,
@@ -77,7 +77,7 @@ def _saved_text(texts: Texts, rows: list[models.LogEntry], known: training.Catal
     if len(rows) > 1:
         return _line_text(texts, texts.log_saved_each, rows, known)
     text = _entry_text(texts, texts.log_saved, rows[0], known)
-    return text if rows[0].rpe is None else f"{text} {texts.log_effort.format(rpe=format_number(rows[0].rpe))}"
+    return text if rows[0].rpe is None else f"{text} {texts.log_effort.format(rpe=number_text(rows[0].rpe))}"
 
 
 # ----------------------------------------------------------------------------- /log and /undo
@@ -107,7 +107,7 @@ async def _explain(update: Update, context: CoachContext, error: LogError, typed
         await reply(update, texts.log_help)
         return
     if error.problem != "unknown_exercise":
-        bounds = dict(max_sets=MAX_SETS, max_reps=MAX_REPS, max_weight=f"{format_number(MAX_KG)} kg")
+        bounds = dict(max_sets=MAX_SETS, max_reps=MAX_REPS, max_weight=f"{number_text(MAX_KG)} kg")
         await reply(update, getattr(texts, f"log_{error.problem}").format(example=example, **bounds))
         return
     text = texts.log_unknown_exercise.format(name=user_text(error.line.name, 40), example=example)
