@@ -33,7 +33,6 @@ from bot.delivery.ratelimit import RateLimiter
 from bot.delivery.timers import TIMER_TICK_SECONDS
 from bot.domain.checkin import CheckinMatcher
 from bot.domain.cue_search import build_cue_index
-from bot.domain.reader import Readers
 from bot.handlers import register_all
 from bot.http import POOL_SIZE, PooledRequest
 from bot.language import BASE_LANGUAGE
@@ -89,7 +88,6 @@ def build_application(
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     languages = Languages(db=db, available=library.languages)
-    readers = Readers(library.base.lexicons)  # a language's own lexicon, English's when it has none
     delivery = DeliveryEngine(
         settings=settings, library=library, languages=languages, db=db, clock=clock, lean=request is None
     )
@@ -100,7 +98,7 @@ def build_application(
         clock=clock,
         delivery=delivery,
         matchers={
-            language: CheckinMatcher(content.checkin, readers.for_language(language))
+            language: CheckinMatcher(content.checkin, library.readers.for_language(language))
             for language, content in library.contents.items()
         },
         cue_indexes={language: build_cue_index(content, language) for language, content in library.contents.items()},

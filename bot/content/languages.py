@@ -9,9 +9,10 @@ the length a phone shows, and a word the language's glossary forbids.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from pydantic import Field
 
 from bot.content.loader import ContentError, Path_, Problem, _parse, _Source, _validate, load_content
 from bot.content.models import Content, ExerciseName, Strict
+from bot.domain.reader import Readers
 from bot.domain.text import stemmer
 from bot.domain.training import LIFTS
 from bot.language import BASE_LANGUAGE, PLURAL_CATEGORIES, current_language, plural_categories
@@ -60,6 +62,11 @@ class Library:
     (bot.language.current_language); a code we do not have reads as the base language."""
 
     contents: dict[str, Content]
+    # The check-in reader of each language, built once per library (a reader takes long to build)
+    readers: Readers = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "readers", Readers(self.base.lexicons, default=BASE_LANGUAGE))
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -84,7 +91,15 @@ def overlay_languages(root: Path) -> list[str]:
 
 def load_library(root: Path) -> Library:
     """English and every overlay language, each checked on its own and against English; one
-    ContentError lists every problem in every language."""
+    ContentError lists every problem in every language. A tree read before and unchanged on disk
+    since is not read again (a test run builds hundreds of bots from one tree)."""
+    root = root.resolve()
+    files = sorted(root.rglob("*.yaml"))
+    return _load_library(root, tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
+
+
+@functools.lru_cache(maxsize=16)
+def _load_library(root: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> Library:
     problems: list[Problem] = []
     contents: dict[str, Content] = {}
     try:
@@ -299,13 +314,20 @@ class _Variant:
     stems: tuple[str, ...]
     preferred: frozenset[str]
 
+    def may_be_in(self, words: set[str], stems: set[str]) -> bool:
+        """A cheap look at a text's words first: most texts hold no word of the variant at all."""
+        return self.words[0] in words or (self._stem_counts(0) and self.stems[0] in stems)
+
     def found_in(self, words: list[str], stems: list[str]) -> bool:
         n = len(self.words)
         return any(all(self._same(words[i + k], stems[i + k], k) for k in range(n)) for i in range(len(words) - n + 1))
 
     def _same(self, word: str, stem: str, k: int) -> bool:
+        return word == self.words[k] or (self._stem_counts(k) and stem == self.stems[k])
+
+    def _stem_counts(self, k: int) -> bool:
         mine = self.stems[k]
-        return word == self.words[k] or (len(mine) >= 5 and mine not in self.preferred and stem == mine)
+        return len(mine) >= 5 and mine not in self.preferred
 
 
 def _check_glossary(file: Path, files: list[Path], language: str) -> list[Problem]:
@@ -338,8 +360,9 @@ def _check_glossary(file: Path, files: list[Path], language: str) -> list[Proble
         for at, text in _texts(text_source.data, ()):
             words = _words(text)
             stems = stem(words)
+            word_set, stem_set = set(words), set(stems)
             for variant, said, term in forbidden:
-                if variant.found_in(words, stems):
+                if variant.may_be_in(word_set, stem_set) and variant.found_in(words, stems):
                     problems.append(
                         Problem(
                             path,
