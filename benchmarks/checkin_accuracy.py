@@ -37,12 +37,11 @@ CORPORA = {
     "blind C": ("en", DATA / "checkin_blind_c.yaml"),
     "blind D": ("en", DATA / "checkin_blind_d.yaml"),
     "blind E": ("en", DATA / "checkin_blind_e.yaml"),
-    "es dev": ("es", DATA / "checkin_es_dev.yaml"),
-    "es held-out": ("es", DATA / "checkin_es_heldout.yaml"),
-    "es blind": ("es", DATA / "checkin_es_blind.yaml"),
-    "ru dev": ("ru", DATA / "checkin_ru_dev.yaml"),
-    "ru held-out": ("ru", DATA / "checkin_ru_heldout.yaml"),
-    "ru blind": ("ru", DATA / "checkin_ru_blind.yaml"),
+}
+CORPORA |= {  # each other language: its development, held-out and blind sets, read by its own reader
+    f"{language} {part}": (language, DATA / f"checkin_{language}_{suffix}.yaml")
+    for language in ("es", "ru")
+    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"))
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 

@@ -203,6 +203,13 @@ REPLIES: dict[tuple[Command, Verdict], tuple[str, str]] = {
 }
 
 
+def settings_saved_text(texts: Texts, moved: Outcome | None) -> str:
+    """The confirmation of a new lesson time or zone, with where the waiting lesson moved (the chat's
+    /settings and the Mini App say the same)."""
+    note = "" if moved is None else texts.settings_next_lesson.format(when=when_text(texts, moved.when))
+    return texts.settings_saved.format(next_lesson=note)
+
+
 def course_reply(content: Content, command: Command, outcome: Outcome, place: Place) -> str:
     """What a lifecycle command did, in the words of the place it was asked from (also the chat's
     confirmation of a change made in the Mini App)."""

@@ -24,7 +24,7 @@ from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
 from bot.handlers.common import button_handler, display_name, reply
 from bot.keyboards import language_keyboard, profile_keyboard
-from bot.render import user_text, when_text
+from bot.render import settings_saved_text, user_text
 from bot.services.course import Setting
 from bot.storage import courses
 from bot.storage.models import Enrollment, Subscriber
@@ -234,9 +234,7 @@ async def _save(update: Update, context: CoachContext, field: Setting, value: st
         await reply(update, done, ReplyKeyboardRemove())
         await services.course.deliver(context.bot, saved.started)
     else:  # a setting changed, or onboarding finished by a press at the same moment
-        moved = saved.next_lesson
-        note = "" if moved is None else texts.settings_next_lesson.format(when=when_text(texts, moved.when))
-        await reply(update, texts.settings_saved.format(next_lesson=note), ReplyKeyboardRemove())
+        await reply(update, settings_saved_text(texts, saved.next_lesson), ReplyKeyboardRemove())
 
 
 def register(application: Application) -> None:

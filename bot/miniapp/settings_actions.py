@@ -15,8 +15,7 @@ from bot.domain.course import Command, Verdict
 from bot.domain.timezones import resolve_timezone
 from bot.domain.training import UNITS
 from bot.handlers.common import send_html
-from bot.render import Place, course_reply, when_text
-from bot.storage import courses
+from bot.render import Place, course_reply, settings_saved_text
 
 
 class Setting(StrEnum):
@@ -38,8 +37,7 @@ class Change:
 
 async def change(services: Services, bot: Bot, chat_id: int, setting: Setting, value: object) -> Change:
     """Apply one setting for the person of this private chat and say so in the chat."""
-    async with services.db.session() as session:
-        subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
+    subscriber, _run = await services.course.current(chat_id)
     if subscriber is None or not subscriber.onboarded or subscriber.kind != ChatKind.PRIVATE:
         return Change(False, "setting_not_started")
     texts, course = services.content.texts, services.course
@@ -77,7 +75,5 @@ async def _schedule(services: Services, bot: Bot, chat_id: int, setting: Setting
         if len(zones) > 1:
             return Change(False, "setting_many_zones", tuple(zone.zone for zone in zones))
         saved = await course.change_timezone(chat_id, zones[0].zone)
-    moved = saved.next_lesson
-    note = "" if moved is None else texts.settings_next_lesson.format(when=when_text(texts, moved.when))
-    await send_html(bot, chat_id, texts.settings_saved.format(next_lesson=note))
+    await send_html(bot, chat_id, settings_saved_text(texts, saved.next_lesson))
     return Change(True)
