@@ -42,6 +42,7 @@ from bot.services.answers import AnswerWriter
 from bot.services.course import CourseService
 from bot.services.groups import GroupCoaching
 from bot.services.languages import Languages
+from bot.services.privacy import Privacy
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
@@ -109,6 +110,7 @@ def build_application(
         groups=GroupCoaching(
             delivery=delivery.groups, composer=delivery.composer, send=delivery.send, db=db, content=library.base
         ),
+        privacy=Privacy(db=db, clock=clock),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (

@@ -23,6 +23,7 @@ from bot.services.access import Access
 from bot.services.answers import AnswerWriter
 from bot.services.course import CourseService
 from bot.services.languages import Languages
+from bot.services.privacy import Privacy
 from bot.settings import Settings
 from bot.storage.db import Database
 
@@ -46,6 +47,7 @@ class Services:
     languages: Languages  # who is spoken to in which language
     course: CourseService  # every command that changes a course or its schedule
     groups: GroupCoaching  # group coaching: admins (cached), summaries, a lesson's tally, a migrated chat's move
+    privacy: Privacy  # a person's data: /export, /forget
 
     @property
     def content(self) -> Content:

@@ -1,12 +1,11 @@
 """A person's data: /export (every row stored about them, as JSON) and /forget (all of it deleted,
-after a confirmation). The log as a CSV (`/export csv`) is bot/handlers/lifting.py's."""
+after a confirmation), through `services.privacy`. The log as a CSV (`/export csv`) is
+bot/handlers/lifting.py's."""
 
 from __future__ import annotations
 
 import io
-import json
 import logging
-from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import Application, CommandHandler, filters
@@ -14,7 +13,6 @@ from telegram.ext import Application, CommandHandler, filters
 from bot.callback_data import ForgetAnswer
 from bot.context import CoachContext
 from bot.handlers.common import button_handler, edit_text, reply
-from bot.storage import operations
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +20,11 @@ log = logging.getLogger(__name__)
 async def export(update: Update, context: CoachContext) -> None:
     """/export: every row stored about the person, as a JSON file."""
     services = context.services
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
-    async with services.db.session() as session:
-        tables = await operations.export_person(session=session, chat_id=chat_id, user_id=user_id)
-    document = {"exported_at": services.clock.now().isoformat(), "chat_id": chat_id, "user_id": user_id, **tables}
-    data = json.dumps(document, indent=2, default=_json_value, ensure_ascii=False).encode()
+    data = await services.privacy.export(update.effective_chat.id, update.effective_user.id)
     await update.effective_chat.send_document(
         InputFile(io.BytesIO(data), filename="hinge-coach-my-data.json"),
         caption=services.content.texts.export_caption,
     )
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 async def forget(update: Update, context: CoachContext) -> None:
@@ -60,10 +48,7 @@ async def forget_answer(update: Update, context: CoachContext, answer: ForgetAns
     if answer.answer == "no":
         await edit_text(query, texts.forget_cancelled)
         return
-    async with services.db.session() as session:  # deleting twice deletes nothing more: idempotent
-        deleted = await operations.forget_person(
-            session=session, chat_id=update.effective_chat.id, user_id=update.effective_user.id
-        )
+    deleted = await services.privacy.forget(update.effective_chat.id, update.effective_user.id)
     log.info("forgot a person on request: %s rows", deleted)
     await edit_text(query, texts.forget_done)
 
