@@ -43,6 +43,7 @@ from bot.services.course import CourseService
 from bot.services.groups import GroupCoaching
 from bot.services.languages import Languages
 from bot.services.privacy import Privacy
+from bot.services.training_log import TrainingLog
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.poller_lock import PollerLock
@@ -110,6 +111,7 @@ def build_application(
         groups=GroupCoaching(
             delivery=delivery.groups, composer=delivery.composer, send=delivery.send, db=db, content=library.base
         ),
+        training_log=TrainingLog(settings=settings, db=db, clock=clock),
         privacy=Privacy(db=db, clock=clock),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")

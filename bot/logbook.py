@@ -1,28 +1,21 @@
-"""The training log as the handlers share it: the exercise catalogue, a person's history read into
-the domain's shapes (sessions, advice, sets for records), and numbers rendered in their unit.
+"""The training log as the handlers render it: the exercise catalogue, and weights, records and
+advice in the person's unit and language. What is stored and read is bot/services/training_log.py's.
 
-The /log handlers (bot/handlers/training.py) and the lifter's tools (bot/handlers/lifting.py) both
-use it, so neither imports the other.
+The /log handlers (bot/handlers/training.py), the lifter's tools (bot/handlers/lifting.py) and the
+weekly check-in (bot/handlers/preferences.py) all use it, so none imports another.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date
 from functools import lru_cache
-from zoneinfo import ZoneInfo
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import language
 from bot.content.models import Content, Texts
-from bot.context import Services
 from bot.domain import training
-from bot.domain.strength import LiftSet, Record, RecordKind
-from bot.domain.training import INCREASE, Advice, Catalogue, FormCheck, LoggedSet, from_kg
+from bot.domain.strength import Record, RecordKind
+from bot.domain.training import INCREASE, Advice, Catalogue, from_kg
 from bot.language import current_language, number_text, whole_number_text
-from bot.settings import Settings
-from bot.storage import courses, models, training_log
 
 
 @lru_cache(maxsize=8)
@@ -40,59 +33,13 @@ def catalogue(content: Content) -> Catalogue:
     )
 
 
-def day_length(settings: Settings) -> timedelta:
-    return timedelta(seconds=settings.course_day_seconds)
-
-
 def weight_text(texts: Texts, weight_kg: float | None, unit: str) -> str:
     return texts.log_bodyweight if weight_kg is None else f"{number_text(from_kg(weight_kg, unit))} {unit}"
-
-
-def local_date(instant: datetime, zone: str | None) -> date:
-    return instant.astimezone(ZoneInfo(zone or "UTC")).date()
 
 
 def date_text(on: date) -> str:
     """A short date in the language being spoken ('3 Mar', '3 mar', '3 мар.')."""
     return language.date_text(on, current_language.get())
-
-
-async def zone_of(session: AsyncSession, chat_id: int) -> str | None:
-    subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
-    return None if subscriber is None else subscriber.timezone
-
-
-def lift_sets(entries: Sequence[models.LogEntry], zone: str | None) -> list[LiftSet]:
-    return [LiftSet(local_date(e.logged_at, zone), e.weight_kg, e.sets, e.reps, e.rpe) for e in entries]
-
-
-async def advice_for(
-    session: AsyncSession, services: Services, user_id: int, exercise: str, unit: str, zone: str | None
-) -> tuple[list[training.Session], Advice | None, list[models.LogEntry]]:
-    """The sessions of one exercise, the advice for next time (from the log and the check-ins),
-    and the rows they were read from."""
-    await training_log.link_checkins(session=session, user_id=user_id, day_length=day_length(services.settings))
-    history = await training_log.log_history(session=session, user_id=user_id, exercise=exercise)
-    entries = [
-        LoggedSet(
-            at=entry.logged_at,
-            on=local_date(entry.logged_at, zone),
-            weight_kg=entry.weight_kg,
-            sets=entry.sets,
-            reps=entry.reps,
-            effect=entry.felt or effect,
-            rpe=entry.rpe,
-        )
-        for entry, effect in history
-    ]
-    checks = [
-        FormCheck(answer.answered_at, answer.effect)
-        for answer in await training_log.unlinked_checkins(session=session, user_id=user_id)
-    ]
-    now = services.clock.now()
-    stall_after = training.STALL_AFTER * services.settings.course_day_seconds / 86400
-    advice = training.advise(entries, checks, unit=unit, now=now, stall_after=stall_after)
-    return training.sessions_of(entries), advice, [entry for entry, _ in history]
 
 
 def reps_text(texts: Texts, reps: int) -> str:

@@ -1,15 +1,13 @@
 """The lifter's tools around the log: /records, /plates, /rest (and their buttons), and the log as
-a Hevy CSV: /export csv, and such a file sent back to be imported."""
+a Hevy CSV: /export csv, and such a file sent back to be imported. What is stored and read is
+`services.training_log`'s (bot/services/training_log.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
-from datetime import date, timedelta
 from html import escape
-from itertools import groupby
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
@@ -18,17 +16,14 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.callback_data import PlatesFor, RestTimer
 from bot.content.models import Texts
 from bot.context import CoachContext
-from bot.delivery.timers import ScheduledKind
 from bot.domain import plates as plate_maths
 from bot.domain import tracker_csv
 from bot.domain.rest import read_rest, rest_text
-from bot.domain.strength import records_of
-from bot.domain.training import MAX_KG, SetDone, Unit, from_kg, set_groups, to_kg
+from bot.domain.training import MAX_KG, from_kg
 from bot.handlers.common import button_handler, drop_buttons, reply
 from bot.language import number_text
-from bot.logbook import catalogue, lift_sets, local_date, record_line, zone_of
+from bot.logbook import catalogue, record_line
 from bot.render import user_text
-from bot.storage import models, training_log
 
 log = logging.getLogger(__name__)
 
@@ -45,21 +40,11 @@ async def records(update: Update, context: CoachContext) -> None:
     if wanted and key is None:
         await reply(update, texts.records_unknown.format(name=user_text(wanted, 40)))
         return
-    user_id, chat_id = update.effective_user.id, update.effective_chat.id
-    async with services.db.session() as session:
-        rows = await training_log.whole_log(session=session, user_id=user_id)
-        preference = await training_log.preference_of(session=session, chat_id=chat_id)
-        zone = await zone_of(session, chat_id)
-    unit = preference.units
+    unit, found = await services.training_log.records(update.effective_chat.id, update.effective_user.id, key)
     blocks = []
-    for exercise, entries in groupby(sorted(rows, key=lambda e: e.exercise), key=lambda e: e.exercise):
-        if key is not None and exercise != key:
-            continue
-        entries = list(entries)
-        found = records_of(lift_sets(entries, zone))
-        bodyweight = all(e.weight_kg is None for e in entries)
-        lines = [record_line(texts, r, unit, bodyweight_volume=bodyweight) for r in found.all()]
-        heading = texts.records_heading.format(exercise=escape(known.name_of(exercise))).strip()
+    for exercise in found:
+        lines = [record_line(texts, r, unit, bodyweight_volume=exercise.bodyweight) for r in exercise.records]
+        heading = texts.records_heading.format(exercise=escape(known.name_of(exercise.exercise))).strip()
         blocks.append("\n".join([heading, *lines]))
     if not blocks:
         await reply(update, texts.records_empty)
@@ -112,13 +97,8 @@ async def plates_pressed(update: Update, context: CoachContext, button: PlatesFo
 async def _plates(update: Update, context: CoachContext, words: list[str]) -> None:
     services = context.services
     texts = services.content.texts
-    async with services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        units: Unit = preference.units
-        request = plate_maths.read_plates(words, units) if words else None
-        if request is not None and request.bar is not None:
-            preference.bar_kg = to_kg(request.bar, request.unit or units)
-        bar_kg = preference.bar_kg
+    found = await services.training_log.plates(update.effective_chat.id, words)
+    units, request, bar_kg = found.units, found.request, found.bar_kg
     bar = from_kg(bar_kg, units) if bar_kg is not None else plate_maths.DEFAULT_BAR[units]
     if not words:
         await reply(update, texts.plates_help.format(bar=f"{number_text(bar)} {units}"))
@@ -170,11 +150,7 @@ async def rest_pressed(update: Update, context: CoachContext, button: RestTimer)
 async def _start_rest(update: Update, context: CoachContext, seconds: int) -> None:
     services = context.services
     texts = services.content.texts
-    due = services.clock.now() + timedelta(seconds=seconds)
-    async with services.db.session() as session:
-        await training_log.schedule_message(
-            session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST, seconds=seconds, due_at=due
-        )
+    await services.training_log.start_rest(update.effective_chat.id, seconds)
     stop_button = InlineKeyboardButton(texts.rest_cancel_button, callback_data=RestTimer("off").pack())
     stop = InlineKeyboardMarkup([[stop_button]])
     await reply(update, texts.rest_started.format(time=rest_text(seconds)), stop)
@@ -182,10 +158,7 @@ async def _start_rest(update: Update, context: CoachContext, seconds: int) -> No
 
 async def _stop_rest(update: Update, context: CoachContext) -> None:
     texts = context.services.content.texts
-    async with context.services.db.session() as session:
-        stopped = await training_log.cancel_scheduled(
-            session=session, chat_id=update.effective_chat.id, kind=ScheduledKind.REST
-        )
+    stopped = await context.services.training_log.stop_rest(update.effective_chat.id)
     await reply(update, texts.rest_cancelled if stopped else texts.rest_nothing)
 
 
@@ -196,40 +169,14 @@ async def export_csv(update: Update, context: CoachContext) -> None:
     """/export csv: the training log in Hevy's export layout, one row per set."""
     services = context.services
     texts, known = services.content.texts, catalogue(services.content)
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
-    async with services.db.session() as session:
-        rows = await training_log.whole_log(session=session, user_id=user_id)
-        preference = await training_log.preference_of(session=session, chat_id=chat_id)
-        zone = ZoneInfo(await zone_of(session, chat_id) or "UTC")
-    if not rows:
+    exported = await services.training_log.export_csv(update.effective_chat.id, update.effective_user.id, known)
+    if exported is None:
         await reply(update, texts.export_csv_empty)
         return
-    unit: Unit = preference.units
-    sets = _export_sets(rows, zone, unit)
-    data = tracker_csv.write_export(sets, known, unit).encode()
     await update.effective_chat.send_document(
-        InputFile(io.BytesIO(data), filename="hinge-coach-log.csv"),
-        caption=texts.export_csv_caption.format(sets=len(sets)),
+        InputFile(io.BytesIO(exported.data), filename="hinge-coach-log.csv"),
+        caption=texts.export_csv_caption.format(sets=exported.sets),
     )
-
-
-def _export_sets(rows: list[models.LogEntry], zone: ZoneInfo, unit: Unit) -> list[tracker_csv.ExportSet]:
-    """Each logged row as its sets; a workout is the exercises of one local date."""
-    by_day: dict[date, list[models.LogEntry]] = {}
-    for row in rows:
-        by_day.setdefault(row.logged_at.astimezone(zone).date(), []).append(row)
-    sets = []
-    for day_rows in by_day.values():
-        started = day_rows[0].logged_at.astimezone(zone).replace(tzinfo=None)
-        ended = day_rows[-1].logged_at.astimezone(zone).replace(tzinfo=None)
-        index: dict[str, int] = {}
-        for row in day_rows:
-            weight = None if row.weight_kg is None else round(from_kg(row.weight_kg, unit), 2)
-            for _ in range(row.sets):
-                number = index.get(row.exercise, 0)
-                index[row.exercise] = number + 1
-                sets.append(tracker_csv.ExportSet(started, ended, row.exercise, number, weight, row.reps, row.rpe))
-    return sets
 
 
 async def import_csv(update: Update, context: CoachContext) -> None:
@@ -275,32 +222,7 @@ async def _import(update: Update, context: CoachContext, plan: tracker_csv.Impor
     same day (so sending a file twice imports it once); returns the summary."""
     services = context.services
     texts, known = services.content.texts, catalogue(services.content)
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
-    async with services.db.session() as session:
-        zone = ZoneInfo(await zone_of(session, chat_id) or "UTC")
-        history = await training_log.whole_log(session=session, user_id=user_id)
-        logged = {(row.exercise, local_date(row.logged_at, zone.key)) for row in history}
-        fresh = [s for s in plan.sets if (s.exercise, s.started.date()) not in logged]
-        lines = []
-        for (started, exercise, weight_kg, unit), group in groupby(fresh, key=_same_line):
-            at = started.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
-            lines.append(
-                [
-                    models.LogEntry(
-                        chat_id=chat_id,
-                        user_id=user_id,
-                        exercise=exercise,
-                        weight_kg=weight_kg,
-                        unit=unit,
-                        sets=count,
-                        reps=done.reps,
-                        rpe=done.rpe,
-                        logged_at=at,
-                    )
-                    for count, done in set_groups([SetDone(s.reps, s.rpe) for s in group])
-                ]
-            )
-        await training_log.add_log_lines(session=session, lines=lines)
+    fresh = await services.training_log.import_csv(update.effective_chat.id, update.effective_user.id, plan)
     parts = []
     if fresh:
         names = ", ".join(sorted({escape(known.name_of(s.exercise)) for s in fresh}))
@@ -317,11 +239,6 @@ async def _import(update: Update, context: CoachContext, plan: tracker_csv.Impor
     if len(fresh) < len(plan.sets):
         parts.append(texts.import_skipped_known.format(count=len(plan.sets) - len(fresh)))
     return "\n".join(parts)
-
-
-def _same_line(imported: tracker_csv.ImportedSet) -> tuple:
-    """Sets of one exercise at one weight in one workout: they make one logged line."""
-    return imported.started, imported.exercise, imported.weight_kg, imported.unit
 
 
 def register(application: Application) -> None:

@@ -1,5 +1,6 @@
 """/units and /weekly: the unit for logged lines and the weekly check-in after the course (both
-stored through `services.course`), and the job that sends the weekly check-ins that are due."""
+stored through `services.course`, read through `services.training_log`), and the job that sends
+the weekly check-ins that are due."""
 
 from __future__ import annotations
 
@@ -15,18 +16,8 @@ from bot.content.models import Texts
 from bot.context import CoachContext, Services
 from bot.domain import training
 from bot.handlers.common import button_handler, drop_buttons, reply, send_html
-from bot.logbook import (
-    advice_for,
-    catalogue,
-    date_text,
-    day_length,
-    local_date,
-    progression_text,
-    weight_text,
-    zone_of,
-)
+from bot.logbook import catalogue, date_text, progression_text, weight_text
 from bot.settings import Settings
-from bot.storage import courses, training_log
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +37,8 @@ async def units(update: Update, context: CoachContext) -> None:
     if wanted in training.UNITS:
         await _save_units(update, context, wanted)
         return
-    async with context.services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-    await reply(
-        update, texts.units_question.format(units=preference.units), InlineKeyboardMarkup([units_keyboard(texts)])
-    )
+    unit = await context.services.training_log.units(update.effective_chat.id)
+    await reply(update, texts.units_question.format(units=unit), InlineKeyboardMarkup([units_keyboard(texts)]))
 
 
 async def units_button(update: Update, context: CoachContext, choice: UnitsChoice) -> None:
@@ -69,10 +57,7 @@ async def weekly(update: Update, context: CoachContext) -> None:
     if wanted in ("on", "off"):
         await _save_weekly(update, context, wanted == "on")
         return
-    async with context.services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        on = preference.weekly
-    await _weekly_state(update, context, on)
+    await _weekly_state(update, context, await context.services.training_log.weekly(update.effective_chat.id))
 
 
 async def weekly_button(update: Update, context: CoachContext, choice: WeeklyChoice) -> None:
@@ -112,9 +97,8 @@ async def weekly_checkin(context: CoachContext) -> None:
 
 async def send_weekly(bot: Bot, services: Services) -> int:
     """Send every weekly check-in that is due; returns how many went out."""
-    texts, now = services.content.texts, services.clock.now()
-    async with services.db.session() as session:
-        due = await training_log.claim_weekly(session=session, now=now, every=7 * day_length(services.settings))
+    texts = services.content.texts
+    due = await services.training_log.claim_weekly()
     sent = 0
     for chat_id in due:
         text = texts.weekly_nudge.format(last=await _last_entry_note(services, chat_id)).strip()
@@ -122,8 +106,7 @@ async def send_weekly(bot: Bot, services: Services) -> int:
             await send_html(bot, chat_id, text)
             sent += 1
         except Forbidden:
-            async with services.db.session() as session:
-                await courses.mark_unreachable(session=session, chat_id=chat_id)
+            await services.course.mark_unreachable(chat_id)
         except TelegramError as exc:
             log.warning("weekly check-in to chat %s failed: %s", chat_id, exc)
     return sent
@@ -132,20 +115,17 @@ async def send_weekly(bot: Bot, services: Services) -> int:
 async def _last_entry_note(services: Services, chat_id: int) -> str:
     """The person's last logged line and the advice for it: a reason to open the log again."""
     texts, known = services.content.texts, catalogue(services.content)
-    async with services.db.session() as session:
-        entry = await training_log.last_log_entry(session=session, user_id=chat_id)
-        if entry is None:
-            return texts.weekly_no_entry.strip()
-        preference = await training_log.preference_of(session=session, chat_id=chat_id)
-        zone = await zone_of(session, chat_id)
-        _, advice, _ = await advice_for(session, services, chat_id, entry.exercise, preference.units, zone)
+    last = await services.training_log.last_entry(chat_id)
+    if last is None:
+        return texts.weekly_no_entry.strip()
+    entry = last.row
     return texts.weekly_last_entry.format(
         exercise=escape(known.name_of(entry.exercise)),
         sets=entry.sets,
         reps=entry.reps,
         weight=weight_text(texts, entry.weight_kg, entry.unit),
-        date=date_text(local_date(entry.logged_at, zone)),
-        advice=progression_text(texts, advice),
+        date=date_text(last.on),
+        advice=progression_text(texts, last.advice),
     ).strip()
 
 

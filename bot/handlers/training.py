@@ -1,13 +1,13 @@
 """The training log: /log, /undo, /progress, and the buttons under a logged line (which exercise,
 how it felt). The lifter's tools around the log (/records, /plates, /rest, the CSV) are in
-bot/handlers/lifting.py; /units and /weekly in preferences.py; /export and /forget in privacy.py."""
+bot/handlers/lifting.py; /units and /weekly in preferences.py; /export and /forget in privacy.py.
+What is stored and read is `services.training_log`'s (bot/services/training_log.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import logging
-from datetime import datetime, timedelta
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -18,40 +18,19 @@ from bot.charts import ProgressLabels, progress_chart
 from bot.content.models import Texts
 from bot.context import CoachContext
 from bot.domain import training
-from bot.domain.course import CourseStatus
 from bot.domain.plates import DEFAULT_BAR
-from bot.domain.strength import new_records
-from bot.domain.training import (
-    MAX_KG,
-    MAX_REPS,
-    MAX_SETS,
-    LogEntry,
-    LogError,
-    SetDone,
-    from_kg,
-    set_groups,
-)
+from bot.domain.training import MAX_KG, MAX_REPS, MAX_SETS, SetDone, from_kg
 from bot.handlers.common import button_handler, drop_buttons, reply, reply_photo
 from bot.keyboards import plates_button, rest_row
 from bot.language import number_text
-from bot.logbook import (
-    advice_for,
-    catalogue,
-    date_text,
-    day_length,
-    lift_sets,
-    progression_text,
-    record_text,
-    weight_text,
-    zone_of,
-)
+from bot.logbook import catalogue, date_text, progression_text, record_text, weight_text
 from bot.render import user_text
-from bot.storage import courses, models, training_log
+from bot.services.training_log import Logged, Row, Unlogged
 
 log = logging.getLogger(__name__)
 
 
-def _entry_text(texts: Texts, template: str, entry: models.LogEntry, known: training.Catalogue) -> str:
+def _entry_text(texts: Texts, template: str, entry: Row, known: training.Catalogue) -> str:
     return template.format(
         exercise=escape(known.name_of(entry.exercise)),
         sets=entry.sets,
@@ -60,7 +39,7 @@ def _entry_text(texts: Texts, template: str, entry: models.LogEntry, known: trai
     ).strip()
 
 
-def _line_text(texts: Texts, template: str, rows: list[models.LogEntry], known: training.Catalogue) -> str:
+def _line_text(texts: Texts, template: str, rows: list[Row], known: training.Catalogue) -> str:
     """A stored line of several rows as the person wrote it: '8 @8, 8 @9, 7 @9.5 reps at 100 kg'."""
     first = rows[0]
     done = [SetDone(row.reps, row.rpe) for row in rows for _ in range(row.sets)]
@@ -72,7 +51,7 @@ def _line_text(texts: Texts, template: str, rows: list[models.LogEntry], known: 
     ).strip()
 
 
-def _saved_text(texts: Texts, rows: list[models.LogEntry], known: training.Catalogue) -> str:
+def _saved_text(texts: Texts, rows: list[Row], known: training.Catalogue) -> str:
     """'Logged ...: 3 × 8 at 100 kg. Effort: RPE 8.', or set by set."""
     if len(rows) > 1:
         return _line_text(texts, texts.log_saved_each, rows, known)
@@ -86,22 +65,20 @@ def _saved_text(texts: Texts, rows: list[models.LogEntry], known: training.Catal
 async def log_command(update: Update, context: CoachContext) -> None:
     """/log rdl 35 3x12: store the line and say what to do next time."""
     services = context.services
-    known = catalogue(services.content)
     text = " ".join(context.args or [])
-    async with services.db.session() as session:
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        units = preference.units
-    parsed = training.parse_log_line(text, known, units)
-    if isinstance(parsed, LogError):
-        await _explain(update, context, parsed, text)
+    logged = await services.training_log.log(
+        update.effective_chat.id, update.effective_user.id, text, catalogue(services.content)
+    )
+    if isinstance(logged, Unlogged):
+        await _explain(update, context, logged, text)
         return
-    await _record(update, context, parsed)
+    await _reply_logged(update, context, logged)
 
 
-async def _explain(update: Update, context: CoachContext, error: LogError, typed: str) -> None:
+async def _explain(update: Update, context: CoachContext, unlogged: Unlogged, typed: str) -> None:
     """A line that could not be logged: what was wrong, a line to copy, and the closest exercises."""
-    services = context.services
-    texts = services.content.texts
+    texts = context.services.content.texts
+    error = unlogged.error
     example = f"/log {escape(error.example)}"
     if error.problem == "empty":
         await reply(update, texts.log_help)
@@ -111,19 +88,11 @@ async def _explain(update: Update, context: CoachContext, error: LogError, typed
         await reply(update, getattr(texts, f"log_{error.problem}").format(example=example, **bounds))
         return
     text = texts.log_unknown_exercise.format(name=user_text(error.line.name, 40), example=example)
-    if not error.suggestions:
+    if unlogged.pending is None:
         await reply(update, text)
         return
-    async with services.db.session() as session:  # the buttons carry only the id of the waiting line
-        pending = await training_log.save_pending_log(
-            session=session,
-            chat_id=update.effective_chat.id,
-            user_id=update.effective_user.id,
-            text=typed,
-            now=services.clock.now(),
-        )
     buttons = [
-        [InlineKeyboardButton(exercise.name, callback_data=PickExercise(pending, exercise.key).pack())]
+        [InlineKeyboardButton(exercise.name, callback_data=PickExercise(unlogged.pending, exercise.key).pack())]
         for exercise in error.suggestions
     ]
     await reply(update, f"{text}\n{texts.log_suggestions}", InlineKeyboardMarkup(buttons))
@@ -135,91 +104,43 @@ async def pick_exercise(update: Update, context: CoachContext, button: PickExerc
     services = context.services
     query = update.callback_query
     await query.answer()
+    chat_id, user_id = update.effective_chat.id, update.effective_user.id
     exercise = catalogue(services.content).exercises.get(button.exercise)
-    typed = None
-    async with services.db.session() as session:
-        if exercise is not None:  # a forged exercise leaves the waiting line waiting
-            typed = await training_log.take_pending_log(
-                session=session, pending_id=button.pending, user_id=update.effective_user.id
-            )
-        preference = await training_log.preference_of(session=session, chat_id=update.effective_chat.id)
-        units = preference.units
-    line = None if typed is None else training.read_log_line(typed)
-    if line is None or isinstance(line, LogError):
+    entry = await services.training_log.picked(chat_id, user_id, button.pending, exercise)
+    if entry is None:
         await reply(update, services.content.texts.log_pick_gone)
         return
     if await drop_buttons(query):  # only the first tap logs the line
-        await _record(update, context, training.entry_from(line, exercise, units))
+        await _reply_logged(update, context, await services.training_log.record(chat_id, user_id, entry))
 
 
-async def _record(update: Update, context: CoachContext, parsed: LogEntry) -> None:
+async def _reply_logged(update: Update, context: CoachContext, logged: Logged) -> None:
+    """What was stored, the estimated max, new records and the advice for next time; then how it
+    felt (unless a check-in already said), the plates for next time and the rest timer."""
     services = context.services
-    texts, now = services.content.texts, services.clock.now()
-    chat_id, user_id = update.effective_chat.id, update.effective_user.id
-    async with services.db.session() as session:
-        enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
-        day = _course_day(enrollment, now, day_length(services.settings))
-        rows = await training_log.add_log_line(
-            session=session,
-            entries=[
-                models.LogEntry(
-                    chat_id=chat_id,
-                    user_id=user_id,
-                    day=day,
-                    exercise=parsed.exercise.key,
-                    weight_kg=parsed.weight_kg,
-                    unit=parsed.unit,
-                    sets=count,
-                    reps=done.reps,
-                    rpe=done.rpe,
-                    logged_at=now,
-                )
-                for count, done in set_groups(parsed.sets_done())
-            ],
-        )
-        preference = await training_log.preference_of(session=session, chat_id=chat_id)
-        zone = await zone_of(session, chat_id)
-        sessions, advice, history = await advice_for(
-            session, services, user_id, parsed.exercise.key, preference.units, zone
-        )
-        bar_kg = preference.bar_kg
-        linked = rows[0].checkin_answer_id is not None
-    unit = preference.units
-    known = catalogue(services.content)
-    lines = [_saved_text(texts, rows, known)]
-    if sessions and sessions[-1].e1rm_kg is not None:
-        lines.append(texts.log_e1rm.format(e1rm=weight_text(texts, sessions[-1].e1rm_kg, unit)))
-    added = {row.id for row in rows}
-    before = [entry for entry in history if entry.id not in added]
-    records = new_records(lift_sets(before, zone), lift_sets(rows, zone))
-    if records:
-        bodyweight = all(e.weight_kg is None for e in history)
-        found = "; ".join(record_text(texts, r, unit, bodyweight_volume=bodyweight) for r in records)
+    texts, unit, advice = services.content.texts, logged.unit, logged.advice
+    lines = [_saved_text(texts, logged.rows, catalogue(services.content))]
+    if logged.sessions and logged.sessions[-1].e1rm_kg is not None:
+        lines.append(texts.log_e1rm.format(e1rm=weight_text(texts, logged.sessions[-1].e1rm_kg, unit)))
+    if logged.records:
+        found = "; ".join(record_text(texts, r, unit, bodyweight_volume=logged.bodyweight) for r in logged.records)
         lines.append(texts.record_new.format(records=found))
     text = "\n".join(lines) + f"\n{progression_text(texts, advice)}"
     keyboard = [rest_row(texts)]
-    bar = from_kg(bar_kg, unit) if bar_kg is not None else DEFAULT_BAR[unit]
+    bar = from_kg(logged.bar_kg, unit) if logged.bar_kg is not None else DEFAULT_BAR[unit]
     if advice.next_load is not None and advice.next_load > bar:  # the plates for next time, one tap away
         keyboard.insert(0, [plates_button(texts, advice.next_load, unit)])
-    if not linked:
+    if not logged.linked:
+        first = logged.rows[0].id
         keyboard.insert(
             0,
             [
-                InlineKeyboardButton(texts.log_felt_clean, callback_data=FeltMark(rows[0].id, "clean").pack()),
-                InlineKeyboardButton(texts.log_felt_back, callback_data=FeltMark(rows[0].id, "regress").pack()),
+                InlineKeyboardButton(texts.log_felt_clean, callback_data=FeltMark(first, "clean").pack()),
+                InlineKeyboardButton(texts.log_felt_back, callback_data=FeltMark(first, "regress").pack()),
             ],
         )
         text = f"{text}\n\n{texts.log_felt_question}"
     await reply(update, text, InlineKeyboardMarkup(keyboard))
-
-
-def _course_day(enrollment: models.Enrollment | None, now: datetime, length: timedelta) -> int | None:
-    """The course day a line belongs to, while that day's lesson is fresh: its check-in is about it."""
-    over = (CourseStatus.FINISHED, CourseStatus.REPLACED)
-    if enrollment is None or enrollment.status in over or enrollment.last_sent_at is None:
-        return None
-    fresh = now - enrollment.last_sent_at < length
-    return enrollment.current_day if fresh and enrollment.current_day >= 1 else None
 
 
 async def felt(update: Update, context: CoachContext, button: FeltMark) -> None:
@@ -229,15 +150,9 @@ async def felt(update: Update, context: CoachContext, button: FeltMark) -> None:
     await query.answer()
     if not await drop_buttons(query):  # the second tap of a double tap
         return
-    async with services.db.session() as session:
-        entry = await session.get(models.LogEntry, button.entry)
-        if entry is None or entry.user_id != update.effective_user.id:
-            return
-        for row in await training_log.line_of(session=session, entry=entry):
-            row.felt = button.mark
-        preference = await training_log.preference_of(session=session, chat_id=entry.chat_id)
-        zone = await zone_of(session, entry.chat_id)
-        _, advice, _ = await advice_for(session, services, entry.user_id, entry.exercise, preference.units, zone)
+    advice = await services.training_log.felt(update.effective_user.id, button.entry, button.mark)
+    if advice is None:
+        return
     texts = services.content.texts
     await reply(update, f"{texts.log_felt_saved.strip()} {progression_text(texts, advice)}")
 
@@ -245,11 +160,7 @@ async def felt(update: Update, context: CoachContext, button: FeltMark) -> None:
 async def undo(update: Update, context: CoachContext) -> None:
     """Remove the last logged line, all its sets: the cure for a typo."""
     texts = context.services.content.texts
-    async with context.services.db.session() as session:
-        entry = await training_log.last_log_entry(session=session, user_id=update.effective_user.id)
-        rows = [] if entry is None else await training_log.line_of(session=session, entry=entry)
-        for row in rows:
-            await session.delete(row)
+    rows = await context.services.training_log.undo(update.effective_user.id)
     if not rows:
         await reply(update, texts.log_nothing_to_undo)
         return
@@ -273,14 +184,11 @@ async def progress(update: Update, context: CoachContext) -> None:
     if wanted and key is None:
         await reply(update, texts.progress_unknown.format(name=user_text(wanted, 40)))
         return
-    async with services.db.session() as session:
-        key = key or await training_log.latest_exercise(session=session, user_id=user_id)
-        if key is None:
-            await reply(update, texts.progress_empty)
-            return
-        preference = await training_log.preference_of(session=session, chat_id=chat_id)
-        unit = preference.units
-        sessions, advice, _ = await advice_for(session, services, user_id, key, unit, await zone_of(session, chat_id))
+    found = await services.training_log.progress(chat_id, user_id, key)
+    if found is None:
+        await reply(update, texts.progress_empty)
+        return
+    key, unit, sessions, advice = found.exercise, found.unit, found.sessions, found.advice
     name = known.name_of(key)
     if not sessions:
         await reply(update, texts.progress_none_for.format(exercise=escape(name)))

@@ -160,6 +160,12 @@ class CourseService:
             if enrollment is not None:
                 await self._move(session, enrollment, decide(enrollment.status, Command.UNREACHABLE))
 
+    async def mark_unreachable(self, chat_id: int) -> None:
+        """Telegram refused a message to the chat (the person blocked the bot): nothing more is sent
+        to it until /start."""
+        async with self._db.session() as session:
+            await courses.mark_unreachable(session=session, chat_id=chat_id)
+
     async def deliver(self, bot: Bot, outcome: Outcome) -> None:
         """Send the lesson an outcome promised for now (day 1, or a resume at lesson time)."""
         if outcome.send_now and outcome.enrollment_id is not None:
