@@ -109,7 +109,12 @@ def build_application(
         languages=languages,
         course=CourseService(settings=settings, db=db, clock=clock, deliver_now=delivery.deliver_now),
         groups=GroupCoaching(
-            delivery=delivery.groups, composer=delivery.composer, send=delivery.send, db=db, content=library.base
+            delivery=delivery.groups,
+            composer=delivery.composer,
+            send=delivery.send,
+            db=db,
+            clock=clock,
+            content=library.base,
         ),
         training_log=TrainingLog(settings=settings, db=db, clock=clock),
         privacy=Privacy(db=db, clock=clock),

@@ -18,10 +18,8 @@ from bot.domain.course import CourseStatus
 from bot.handlers.common import ask_again, button_handler, drop_buttons, reply
 from bot.keyboards import checkin_keyboard, hold_keyboard
 from bot.render import advice_text, opening_line, user_text
-from bot.services.answers import answer_write, read_typed
-from bot.storage import checkins, courses
-from bot.storage.checkins import AnswerWrite
-from bot.storage.models import CheckinAnswer, Enrollment, Subscriber
+from bot.services.answers import AnswerWrite, PastAnswer, answer_write, read_typed
+from bot.services.course import Enrollment, Subscriber
 
 
 async def pressed(update: Update, context: CoachContext, button: CheckinPress) -> None:
@@ -168,10 +166,7 @@ async def _respond(
 async def fix_answer(update: Update, context: CoachContext, button: FixAnswer) -> None:
     """Did yesterday's fix help? Stored with the advice it follows, so what works can be counted."""
     texts, query = context.services.content.texts, update.callback_query
-    async with context.services.db.session() as session:
-        answer = await checkins.set_fix_helped(
-            session=session, answer_id=button.answer, user_id=update.effective_user.id, helped=button.helped
-        )
+    answer = await context.services.answers.fix_helped(button.answer, update.effective_user.id, button.helped)
     await query.answer(texts.fix_thanks if answer else texts.button_expired)
     if answer:
         await drop_buttons(query)
@@ -181,15 +176,7 @@ async def history(update: Update, context: CoachContext) -> None:
     """/checkins: every answer of this run of the course, with the advice it led to."""
     services = context.services
     texts = services.content.texts
-    async with services.db.session() as session:
-        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        rows = (
-            []
-            if enrollment is None
-            else await checkins.checkin_history(
-                session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
-            )
-        )
+    rows = await services.answers.history(update.effective_chat.id, update.effective_user.id)
     if not rows:
         await reply(update, texts.checkins_empty)
         return
@@ -197,7 +184,7 @@ async def history(update: Update, context: CoachContext) -> None:
     await reply(update, "\n".join(lines))
 
 
-def _history_line(context: CoachContext, row: CheckinAnswer) -> str:
+def _history_line(context: CoachContext, row: PastAnswer) -> str:
     matcher, texts = context.services.matcher, context.services.content.texts
     node = matcher.nodes.get(row.node)
     option = next((o for o in node.options if o.id == row.option), None) if node else None

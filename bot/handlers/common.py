@@ -30,8 +30,7 @@ from bot.callback_data import CallbackData
 from bot.context import CoachContext
 from bot.domain.checkin import Decision
 from bot.render import CAPTION_LIMIT, split_message
-from bot.storage import checkins, groups
-from bot.storage.models import Enrollment, Subscriber
+from bot.services.course import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +139,7 @@ async def note_member(context: CoachContext, chat_id: int, user: User | None) ->
     """Whoever uses a group command or presses a group button joins the roster /summary accounts for."""
     if user is None or user.is_bot:
         return
-    async with context.services.db.session() as session:
-        await groups.note_member(
-            session=session, chat_id=chat_id, user_id=user.id, name=user.full_name, now=context.services.clock.now()
-        )
+    await context.services.groups.note_member(chat_id, user.id, user.full_name)
 
 
 async def ask_again(
@@ -161,15 +157,7 @@ async def ask_again(
     learn the words it missed. For private check-ins and group members' follow-ups alike."""
     services = context.services
     texts, node = services.content.texts, services.matcher.nodes[node_id]
-    async with services.db.session() as session:
-        await checkins.note_unread(
-            session=session,
-            enrollment_id=enrollment_id,
-            user_id=update.effective_user.id,
-            node=node_id,
-            text=text,
-            at=services.clock.now(),
-        )
+    await services.answers.note_unread(enrollment_id, update.effective_user.id, node_id, text, services.clock.now())
     intro = texts.checkin_ambiguous if decision.candidates else texts.checkin_unknown
     markup = keyboard(enrollment_id, day, node, only=decision.candidates)
     await reply(update, f"{intro.strip()}\n\n<b>{node.question}</b>", markup)

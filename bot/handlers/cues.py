@@ -25,7 +25,6 @@ from bot.context import CoachContext
 from bot.domain.text import plain_text
 from bot.handlers.common import button_handler, reply
 from bot.render import user_text
-from bot.storage import checkins, courses
 
 TOPICS: tuple[str, ...] = get_args(Topic)
 INLINE_RESULTS = 5
@@ -104,16 +103,14 @@ async def _personal(update: Update, context: CoachContext) -> None:
     """The cues of the person's current lesson and of their latest check-in advice, then the topics."""
     content = context.services.content
     texts = content.texts
-    async with context.services.db.session() as session:
-        enrollment = await courses.current_enrollment(session=session, chat_id=update.effective_chat.id)
-        advice_id = await checkins.latest_checkin_advice(session=session, user_id=update.effective_user.id)
+    focus = await context.services.answers.focus(update.effective_chat.id, update.effective_user.id)
     sections, shown = [], []
-    if enrollment is not None and enrollment.current_day >= 1:
-        day = min(enrollment.current_day, content.days)
+    if focus.day >= 1:
+        day = min(focus.day, content.days)
         lesson = content.lesson(day)
         shown = [*lesson.cues.down, *lesson.cues.up]
         sections.append(f"<b>{texts.cue_lesson_heading.format(day=day)}</b>\n" + _bullets(content, shown))
-    advice = _advice(content, advice_id)
+    advice = _advice(content, focus.advice)
     fresh = [] if advice is None else [c for c in advice.cues if c not in shown]
     if fresh:
         heading = texts.cue_checkin_heading.format(title=advice.title)

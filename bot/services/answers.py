@@ -14,7 +14,9 @@ that outcome will leave it (`as_on_screen`), so the press counts.
 
 A red-flag answer holds its run in the same transaction (`bot.services.course.hold_runs`).
 Also here: an answer as stored (`answer_write`) and a typed answer as read (`read_typed`), for
-private check-ins and group members' follow-ups alike.
+private check-ins and group members' follow-ups alike; and the writer's smaller errands, each one
+transaction: whether a fix helped, a typed answer the coach could not read, the /checkins history,
+and what a person's cues are about (`focus`).
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from bot.content.models import PAIN_OPTION
 from bot.domain.checkin import CheckinMatcher, Step, TypedAnswer, answer_typed, descendants
 from bot.domain.checkin import Decision as MatchDecision
 from bot.services.course import hold_runs
-from bot.storage import checkins
+from bot.storage import checkins, courses
+from bot.storage.checkins import AnswerWrite
 from bot.storage.db import Database
 from bot.storage.models import Enrollment
 
 # What to write for an enrollment as read in the transaction (None when it no longer exists), or a
 # refusal to show the person instead.
-Decision = Callable[[Enrollment | None], "checkins.AnswerWrite | str"]
+Decision = Callable[[Enrollment | None], AnswerWrite | str]
 # The check-in question a day's lesson opens (None: it asks none, or there is no such day).
 QuestionOf = Callable[[int], str | None]
 
@@ -66,7 +69,7 @@ async def enrollments_on_screen(
 class Recorded:
     """An answer written; `changed` is False for a button pressed again with the same answer."""
 
-    write: checkins.AnswerWrite
+    write: AnswerWrite
     changed: bool
 
 
@@ -76,6 +79,27 @@ class _Waiting:
     decide: Decision
     member: int | None  # a group member answering: members of one group are written together
     outcome: asyncio.Future[Recorded | str] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass(frozen=True)
+class PastAnswer:
+    """One answer in /checkins: the option chosen (or the words typed) and the advice it led to."""
+
+    day: int
+    node: str
+    option: str
+    text: str | None
+    advice: str | None
+    fix_helped: str | None  # yes|partly|no, asked at the next check-in
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a person's own cues are about: the lesson their run is on (0: none sent yet, or no
+    run) and the advice of their newest check-in answer that led to one, in any chat."""
+
+    day: int
+    advice: str | None
 
 
 class AnswerWriter:
@@ -95,6 +119,36 @@ class AnswerWriter:
             if not waiting.outcome.done():  # not taken by the transaction that just ended
                 await self._write_waiting()
         return waiting.outcome.result()
+
+    async def fix_helped(self, answer_id: int, user_id: int, helped: str) -> bool:
+        """Whether yesterday's fix helped, stored with the answer it follows; False when the answer
+        is gone or someone else's."""
+        async with self._db.session() as session:
+            answer = await checkins.set_fix_helped(session=session, answer_id=answer_id, user_id=user_id, helped=helped)
+            return answer is not None
+
+    async def note_unread(self, enrollment_id: int, user_id: int, node_id: str, text: str, at: datetime) -> None:
+        """A typed answer the coach could not read, kept without a name so the lexicon can learn it."""
+        async with self._db.session() as session:
+            await checkins.note_unread(
+                session=session, enrollment_id=enrollment_id, user_id=user_id, node=node_id, text=text, at=at
+            )
+
+    async def history(self, chat_id: int, user_id: int) -> list[PastAnswer]:
+        """The person's answers in the chat's current run of the course, day by day."""
+        async with self._db.session() as session:
+            enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
+            if enrollment is None:
+                return []
+            rows = await checkins.checkin_history(session=session, enrollment_id=enrollment.id, user_id=user_id)
+        return [PastAnswer(row.day, row.node, row.option, row.text, row.advice, row.fix_helped) for row in rows]
+
+    async def focus(self, chat_id: int, user_id: int) -> Focus:
+        """What /cue offers the person first (`Focus`)."""
+        async with self._db.session() as session:
+            enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
+            advice = await checkins.latest_checkin_advice(session=session, user_id=user_id)
+        return Focus(0 if enrollment is None else enrollment.current_day, advice)
 
     async def _write_waiting(self) -> None:
         """One transaction for what is waiting, one answer per enrollment and member (a second waits
@@ -145,11 +199,11 @@ def answer_write(
     next_step: Step,
     clear_follow_ups: bool = True,
     **enrollment_changes: Any,
-) -> checkins.AnswerWrite:
+) -> AnswerWrite:
     """An answer as stored, with the advice it led to, clearing the answers to the follow-ups
     below it (a changed answer makes them stale), and what it changes in the enrollment."""
     advice = next_step.advice
-    return checkins.AnswerWrite(
+    return AnswerWrite(
         enrollment_id=enrollment_id,
         chat_id=chat_id,
         user_id=user_id,

@@ -92,7 +92,9 @@ class CourseService:
     # ------------------------------------------------------------------------- reading
 
     async def current(self, chat_id: int) -> tuple[Subscriber | None, Enrollment | None]:
-        """The chat and its newest run (whatever its status)."""
+        """The chat and its newest run (whatever its status), as read: detached rows that handlers
+        read and never write back. Handlers name their types (`Subscriber`, `Enrollment`) from this
+        module, not from bot.storage."""
         async with self._db.session() as session:
             subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
             enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from telegram import Bot
 
+from bot.clock import Clock
 from bot.content import Content
 from bot.delivery.compose import LessonComposer, Outgoing
 from bot.delivery.groups import GroupDelivery, Send
@@ -38,12 +39,20 @@ class Summary:
 
 class GroupCoaching:
     def __init__(
-        self, *, delivery: GroupDelivery, composer: LessonComposer, send: Send, db: Database, content: Content
+        self,
+        *,
+        delivery: GroupDelivery,
+        composer: LessonComposer,
+        send: Send,
+        db: Database,
+        clock: Clock,
+        content: Content,
     ) -> None:
         self.delivery = delivery
         self.composer = composer
         self.send = send
         self.db = db
+        self.clock = clock
         self.content = content
 
     @property
@@ -58,6 +67,12 @@ class GroupCoaching:
 
     async def move(self, old_chat_id: int, new_chat_id: int) -> bool:
         return await self.delivery.move(old_chat_id, new_chat_id)
+
+    async def note_member(self, chat_id: int, user_id: int, name: str) -> None:
+        """Someone who used a group command or pressed a group button: on the roster /summary
+        accounts for."""
+        async with self.db.session() as session:
+            await groups.note_member(session=session, chat_id=chat_id, user_id=user_id, name=name, now=self.clock.now())
 
     async def summary_text(self, bot: Bot, chat_id: int) -> str:
         return await self.delivery.summary_text(bot, chat_id)
