@@ -166,24 +166,10 @@ class TrainingLog:
         async with self._db.session() as session:
             enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
             day = _course_day(enrollment, now, self.day_length)
-            rows = await training_log.add_log_line(
-                session=session,
-                entries=[
-                    models.LogEntry(
-                        chat_id=chat_id,
-                        user_id=user_id,
-                        day=day,
-                        exercise=parsed.exercise.key,
-                        weight_kg=parsed.weight_kg,
-                        unit=parsed.unit,
-                        sets=count,
-                        reps=done.reps,
-                        rpe=done.rpe,
-                        logged_at=now,
-                    )
-                    for count, done in set_groups(parsed.sets_done())
-                ],
+            line = _line_rows(
+                chat_id, user_id, parsed.exercise.key, parsed.weight_kg, parsed.unit, parsed.sets_done(), now, day
             )
+            rows = await training_log.add_log_line(session=session, entries=line)
             preference = await training_log.preference_of(session=session, chat_id=chat_id)
             zone = await _zone_of(session, chat_id)
             sessions, advice, history = await self._advice(
@@ -343,25 +329,18 @@ class TrainingLog:
             history = await training_log.whole_log(session=session, user_id=user_id)
             logged = {(row.exercise, _local_date(row.logged_at, zone.key)) for row in history}
             fresh = [s for s in plan.sets if (s.exercise, s.started.date()) not in logged]
-            lines = []
-            for (started, exercise, weight_kg, unit), group in groupby(fresh, key=_same_line):
-                at = started.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
-                lines.append(
-                    [
-                        models.LogEntry(
-                            chat_id=chat_id,
-                            user_id=user_id,
-                            exercise=exercise,
-                            weight_kg=weight_kg,
-                            unit=unit,
-                            sets=count,
-                            reps=done.reps,
-                            rpe=done.rpe,
-                            logged_at=at,
-                        )
-                        for count, done in set_groups([SetDone(s.reps, s.rpe) for s in group])
-                    ]
+            lines = [
+                _line_rows(
+                    chat_id,
+                    user_id,
+                    exercise,
+                    weight_kg,
+                    unit,
+                    [SetDone(s.reps, s.rpe) for s in group],
+                    started.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")),
                 )
+                for (started, exercise, weight_kg, unit), group in groupby(fresh, key=_same_line)
+            ]
             await training_log.add_log_lines(session=session, lines=lines)
         return fresh
 
@@ -371,6 +350,34 @@ class TrainingLog:
         """The chats whose weekly check-in is due, each stamped so it goes out once."""
         async with self._db.session() as session:
             return await training_log.claim_weekly(session=session, now=self._clock.now(), every=7 * self.day_length)
+
+
+def _line_rows(
+    chat_id: int,
+    user_id: int,
+    exercise: str,
+    weight_kg: float | None,
+    unit: str,
+    done: Sequence[SetDone],
+    at: datetime,
+    day: int | None = None,
+) -> list[models.LogEntry]:
+    """One logged line as the rows it is stored in: one per run of identical sets."""
+    return [
+        models.LogEntry(
+            chat_id=chat_id,
+            user_id=user_id,
+            day=day,
+            exercise=exercise,
+            weight_kg=weight_kg,
+            unit=unit,
+            sets=count,
+            reps=same.reps,
+            rpe=same.rpe,
+            logged_at=at,
+        )
+        for count, same in set_groups(done)
+    ]
 
 
 def _row(entry: models.LogEntry) -> Row:
