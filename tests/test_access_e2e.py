@@ -37,6 +37,7 @@ from bot.callback_data import (
     RestartAnswer,
     RestTimer,
     SettingsChoice,
+    StartLanguage,
     TimeChoice,
     UnitsChoice,
     WeeklyChoice,
@@ -193,6 +194,7 @@ def test_every_kind_of_button_packs_within_64_bytes_and_reads_back_as_itself():
         RestTimer(str(MAX_REST_SECONDS)),
         RestTimer("off"),
         LanguagePick("ru"),
+        StartLanguage("ru", f"g{MAX_ROW_ID}_{MAX_DAY}"),
     ]
     assert {type(button) for button in widest} == set(CallbackData.__subclasses__()), "every kind is tried"
     for button in widest:

@@ -152,11 +152,14 @@ async def test_a_language_we_lack_is_asked_with_buttons_and_a_guess_never_overri
     person.user = telegram.user(3101, "Hans", language_code="de")
     [ask] = await person.say("/start")
     assert first_line(ENGLISH.texts.language_ask) in plain(ask)
-    assert {data for _, data in buttons(ask)} == {"lang:en", "lang:es", "lang:ru"}
-    [saved] = await person.press(ask, "lang:es")
-    assert first_line(LIBRARY["es"].texts.language_saved) in plain(saved)
-    _, question = await person.say("/start", expect=2)
+    assert {data for _, data in buttons(ask)} == {"start:en", "start:es", "start:ru"}
+    intro, question = await person.press(ask, "start:es", expect=2)  # the /start goes on, in Spanish
+    assert first_line(LIBRARY["es"].texts.start_intro) in plain(intro)
     assert first_line(LIBRARY["es"].texts.ask_profile) in plain(question)
+    assert not buttons(telegram.bot_message(3101, ask["message_id"])), "the picker is used up"
+    stale = telegram.press_button(person.user, ask, "start:ru")["callback_query"]["id"]
+    await telegram.wait_for(lambda: stale in telegram.callback_answers)
+    assert telegram.callback_answers[stale]["text"] == LIBRARY["es"].texts.button_expired.strip()
 
     person.user = telegram.user(3101, "Hans", language_code="ru")  # Telegram's setting changed: the choice stays
     [help_text] = await person.say("/help")
@@ -226,3 +229,45 @@ async def test_a_group_speaks_what_its_admin_set_and_each_member_hears_their_own
     toast = await club.press(kim, lesson, "hams-glutes")
     assert any("а" <= ch <= "я" for ch in toast["text"].lower()), toast
     assert toast["text"] != (await club.press(club.ana, lesson, "hams-glutes"))["text"]
+
+
+async def test_a_groups_link_survives_the_language_picker_and_goes_on_in_the_language_picked(coach_bot, telegram):
+    """A member's advice link and a coach's summary link, opened by people whose Telegram speaks a
+    language we lack: the picker carries the link in its buttons, and the link opens once they pick."""
+    from tests.test_group_e2e import Club, link_of
+
+    club = Club(telegram, coach_bot)
+    _, lesson = await club.start()
+    payload = link_of(lesson).split("start=")[1]
+    es, ru = LIBRARY["es"].texts, LIBRARY["ru"].texts
+
+    hans = Person(telegram, 3401, "Hans", coach_bot)
+    hans.user = telegram.user(3401, "Hans", language_code="de")
+    [ask] = await hans.say(f"/start {payload}")
+    assert first_line(ENGLISH.texts.language_ask) in plain(ask)
+    assert ("Español", f"start:es:{payload}") in buttons(ask)
+    question, offer = await hans.press(ask, f"start:es:{payload}", expect=2)
+    node = LIBRARY["es"].checkin.node_by_id[LIBRARY["es"].lesson(1).checkin]
+    assert "Hinge Club" in plain(question) and node.question in plain(question)
+    assert first_line(es.group_offer_course) in plain(offer)
+
+    async with coach_bot.app.services.db.session() as session:
+        [enrollment] = (await session.execute(select(Enrollment).where(Enrollment.chat_id == club.chat_id))).scalars()
+    ana = Person(telegram, club.ana["id"], "Ana", coach_bot)
+    ana.user = telegram.user(club.ana["id"], "Ana", language_code="de")
+    [ask] = await ana.say(f"/start s{enrollment.id}")
+    summary, _ = await ana.press(ask, f"start:ru:s{enrollment.id}", expect=2)
+    heading = ru.group_summary_heading.format(title="Hinge Club", day=1, days=LIBRARY["ru"].days)
+    assert first_line(heading) in plain(summary)
+
+    # Forged links are read as typed ones are: out of range is a plain /start, a run that is gone says so.
+    uwe = Person(telegram, 3402, "Uwe", coach_bot)
+    uwe.user = telegram.user(3402, "Uwe", language_code="de")
+    [ask] = await uwe.say("/start")
+    intro, question = await uwe.press(ask, "start:ru:s99999999999", expect=2)
+    assert first_line(ru.start_intro) in plain(intro) and first_line(ru.ask_profile) in plain(question)
+    ida = Person(telegram, 3403, "Ida", coach_bot)
+    ida.user = telegram.user(3403, "Ida", language_code="de")
+    [ask] = await ida.say("/start")
+    gone, _ = await ida.press(ask, "start:es:g999999_1", expect=2)
+    assert first_line(es.group_link_expired) in plain(gone)

@@ -3,7 +3,8 @@
 `speak_theirs` runs first of all handlers (its own group, before the de-duplication and the button
 gate): it sets `bot.language.current_language` for the whole update, so every later handler reads
 `services.content` in the right language without passing one around. A person whose Telegram
-language we do not have is asked with buttons when they send /start.
+language we do not have is asked with buttons when they send /start; their pick goes on with that
+/start, a group's link in it included.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, TypeHandler, filters
 
-from bot.callback_data import LanguagePick
+from bot.callback_data import LanguagePick, StartLanguage
 from bot.context import CoachContext
-from bot.handlers.common import reply
-from bot.keyboards import language_keyboard
+from bot.domain.groups import parse_start_payload
+from bot.handlers import group, onboarding
+from bot.handlers.common import button_handler, drop_buttons, reply
+from bot.keyboards import language_keyboard, start_language_keyboard
 from bot.language import current_language
 
 LANGUAGE_GROUP = -3  # before the de-duplication (-2) and the button gate (-1): both may answer
@@ -27,10 +30,13 @@ async def speak_theirs(update: Update, context: CoachContext) -> None:
     words = message.text.split() if message is not None and message.text else []
     command = words[0].split("@")[0] if words else ""  # a blank message is no command
     starting = command == "/start" and update.effective_chat.type == ChatType.PRIVATE
-    heard = await context.services.languages.for_update(update, starting=starting)
+    services = context.services
+    heard = await services.languages.for_update(update, starting=starting)
     current_language.set(heard.language)
     if heard.unknown and starting:
-        await ask(update, context)
+        link = words[1] if len(words) == 2 and parse_start_payload(words[1]) is not None else None
+        keyboard = start_language_keyboard(services.languages.available, link)
+        await reply(update, services.content.texts.language_ask, keyboard)
         raise ApplicationHandlerStop
 
 
@@ -56,8 +62,30 @@ async def picked(update: Update, context: CoachContext) -> None:
     await reply(update, services.content.texts.language_saved)
 
 
+async def start_picked(update: Update, context: CoachContext, button: StartLanguage) -> None:
+    """A language picked at a first /start: stored, then that /start goes on in it. A group's link
+    it carried is read again as if typed (a forged or out-of-range one is a plain /start, a stale
+    one says so); the picker's buttons go, so a second tap starts nothing twice."""
+    query, services, user = update.callback_query, context.services, update.effective_user
+    if update.effective_chat.type != ChatType.PRIVATE or update.effective_chat.id != user.id:
+        await query.answer(services.content.texts.access_private_only)
+        return
+    if button.language not in services.languages.available or not await drop_buttons(query):
+        await query.answer(services.content.texts.button_expired)
+        return
+    await services.languages.choose(user.id, button.language)
+    await query.answer()
+    current_language.set(button.language)
+    link = parse_start_payload(button.payload) if button.payload is not None else None
+    if link is not None:
+        await group.follow_link(update, context, link)
+    else:
+        await onboarding.start(update, context)
+
+
 def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, speak_theirs), group=LANGUAGE_GROUP)
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("language", ask, filters=private))
     application.add_handler(CallbackQueryHandler(picked, pattern=f"^{LanguagePick.prefix}:"))
+    application.add_handler(button_handler(StartLanguage, start_picked))
