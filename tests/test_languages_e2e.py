@@ -15,10 +15,11 @@ from bot.app import COMMANDS, CONTENT_DIR
 from bot.content.languages import load_library
 from bot.delivery.lean import LeanRequest
 from bot.storage.models import ChatLanguage, Enrollment, LogEntry
-from tests.conftest import Person, RunningBot, buttons
+from tests.conftest import Person, RunningBot, buttons, make_settings
 
 LIBRARY = load_library(CONTENT_DIR)
 ENGLISH = LIBRARY.base
+MINI_APP_URL = "http://127.0.0.1/app/"
 
 # What each person types: a red flag, a cue question and a log line, as people write them.
 SPEAKERS = {
@@ -271,3 +272,71 @@ async def test_a_groups_link_survives_the_language_picker_and_goes_on_in_the_lan
     [ask] = await ida.say("/start")
     gone, _ = await ida.press(ask, "start:es:g999999_1", expect=2)
     assert first_line(es.group_link_expired) in plain(gone)
+
+
+@pytest.fixture
+async def mini_app_bot(telegram, database_url, clock):
+    """The bot with a Mini App configured (not served: only its menu button is looked at)."""
+    bot = RunningBot(make_settings(telegram, database_url, mini_app_url=MINI_APP_URL), clock)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+def menu_label(telegram, chat_id: int | None) -> str | None:
+    button = telegram._menu_buttons.get(chat_id)
+    assert button is None or button["web_app"]["url"] == MINI_APP_URL
+    return None if button is None else button["text"]
+
+
+async def test_the_mini_app_menu_button_is_labelled_in_the_persons_language(mini_app_bot, telegram):
+    """The default button in English for chats with none of their own; each person's own in their
+    language once it is known (a first /start) and again whenever they change it. A refused or lost
+    setChatMenuButton (429, 403, no answer) loses nothing else: the language is stored and said."""
+    assert menu_label(telegram, None) == ENGLISH.texts.miniapp_menu_button
+    lucia = speaker(telegram, mini_app_bot, 3501, "es")
+    await lucia.say("/start", expect=2)
+    assert menu_label(telegram, 3501) == LIBRARY["es"].texts.miniapp_menu_button
+    english = Person(telegram, 3502, "Alex", mini_app_bot)
+    await english.say("/start", expect=2)
+    assert menu_label(telegram, 3502) == ENGLISH.texts.miniapp_menu_button
+
+    [ask] = await lucia.say("/language")
+    await lucia.press(ask, "lang:ru")
+    assert menu_label(telegram, 3501) == LIBRARY["ru"].texts.miniapp_menu_button
+
+    faults = [
+        dict(error_code=429, description="Too Many Requests: retry after 5", retry_after=5),
+        dict(error_code=403, description="Forbidden: bot was blocked by the user"),
+        None,  # the call is made, the answer never comes
+    ]
+    for fault, language in zip(faults, ["es", "en", "ru"], strict=True):
+        if fault is None:
+            telegram.drop_next("setChatMenuButton")
+        else:
+            telegram.fail_next("setChatMenuButton", **fault)
+        [ask] = await lucia.say("/language")
+        [saved] = await lucia.press(ask, f"lang:{language}")
+        assert first_line(LIBRARY[language].texts.language_saved) in plain(saved)
+        async with mini_app_bot.app.services.db.session() as session:
+            assert (await session.get(ChatLanguage, 3501)).language == language
+    [ask] = await lucia.say("/language")
+    await lucia.press(ask, "lang:es")  # Telegram answers again: the label follows
+    assert menu_label(telegram, 3501) == LIBRARY["es"].texts.miniapp_menu_button
+
+    hans = Person(telegram, 3503, "Hans", mini_app_bot)  # a language we lack: labelled once picked
+    hans.user = telegram.user(3503, "Hans", language_code="de")
+    [ask] = await hans.say("/start")
+    assert menu_label(telegram, 3503) is None
+    await hans.press(ask, "start:ru", expect=2)
+    assert menu_label(telegram, 3503) == LIBRARY["ru"].texts.miniapp_menu_button
+
+
+async def test_without_a_mini_app_no_menu_button_is_set(running_bot, telegram):
+    await speaker(telegram, running_bot, 3601, "ru").say("/start", expect=2)
+    person = speaker(telegram, running_bot, 3601, "ru")
+    [ask] = await person.say("/language")
+    await person.press(ask, "lang:es")
+    assert not [call for call in telegram.calls if call.method == "setChatMenuButton"]

@@ -4,7 +4,8 @@
 gate): it sets `bot.language.current_language` for the whole update, so every later handler reads
 `services.content` in the right language without passing one around. A person whose Telegram
 language we do not have is asked with buttons when they send /start; their pick goes on with that
-/start, a group's link in it included.
+/start, a group's link in it included. Whenever a person's language is stored or changed, their
+chat's Mini App menu button is labelled in it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.handlers import group, onboarding
 from bot.handlers.common import button_handler, drop_buttons, reply
 from bot.keyboards import language_keyboard, start_language_keyboard
 from bot.language import current_language
+from bot.miniapp.buttons import label_menu
 
 LANGUAGE_GROUP = -3  # before the de-duplication (-2) and the button gate (-1): both may answer
 
@@ -33,6 +35,8 @@ async def speak_theirs(update: Update, context: CoachContext) -> None:
     services = context.services
     heard = await services.languages.for_update(update, starting=starting)
     current_language.set(heard.language)
+    if heard.stored:
+        await label_menu(context.bot, services, update.effective_user.id, heard.language)
     if heard.unknown and starting:
         link = words[1] if len(words) == 2 and parse_start_payload(words[1]) is not None else None
         keyboard = start_language_keyboard(services.languages.available, link)
@@ -60,6 +64,7 @@ async def picked(update: Update, context: CoachContext) -> None:
     await query.answer()
     current_language.set(button.language)  # the rest of this update speaks it already
     await reply(update, services.content.texts.language_saved)
+    await label_menu(context.bot, services, update.effective_user.id, button.language)
 
 
 async def start_picked(update: Update, context: CoachContext, button: StartLanguage) -> None:
@@ -81,6 +86,7 @@ async def start_picked(update: Update, context: CoachContext, button: StartLangu
         await group.follow_link(update, context, link)
     else:
         await onboarding.start(update, context)
+    await label_menu(context.bot, services, user.id, button.language)
 
 
 def register(application: Application) -> None:

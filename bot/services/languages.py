@@ -28,6 +28,7 @@ class Heard:
 
     language: str
     unknown: bool = False
+    stored: bool = False  # stored just now (a new person's first /start): their menu button follows it
 
 
 class Languages:
@@ -57,9 +58,10 @@ class Languages:
             guessed = from_telegram(language_code, self.available)
             if guessed is None:
                 return Heard(BASE_LANGUAGE, unknown=True)
-            if store:
-                await languages.set_language(session=session, chat_id=user_id, language=guessed, chosen=False)
-        return Heard(guessed)
+            stored = store and await languages.set_language(
+                session=session, chat_id=user_id, language=guessed, chosen=False
+            )
+        return Heard(guessed, stored=stored)
 
     async def of_chat(self, chat_id: int) -> str:
         """A chat's stored language (a group's, or a person's for their private messages)."""
