@@ -10,20 +10,24 @@ chat's Mini App menu button is labelled in it.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, TypeHandler, filters
 
 from bot.callback_data import LanguagePick, StartLanguage
 from bot.context import CoachContext
-from bot.domain.groups import parse_start_payload
-from bot.handlers import group, onboarding
+from bot.domain.groups import StartLink, parse_start_payload
 from bot.handlers.common import button_handler, drop_buttons, reply
 from bot.keyboards import language_keyboard, start_language_keyboard
 from bot.language import current_language
 from bot.miniapp.buttons import label_menu
 
 LANGUAGE_GROUP = -3  # before the de-duplication (-2) and the button gate (-1): both may answer
+
+Start = Callable[[Update, CoachContext], Awaitable[None]]  # onboarding's plain /start
+OpenLink = Callable[[Update, CoachContext, StartLink], Awaitable[None]]  # /start with a group's link
 
 
 async def speak_theirs(update: Update, context: CoachContext) -> None:
@@ -67,7 +71,9 @@ async def picked(update: Update, context: CoachContext) -> None:
     await label_menu(context.bot, services, update.effective_user.id, button.language)
 
 
-async def start_picked(update: Update, context: CoachContext, button: StartLanguage) -> None:
+async def start_picked(
+    update: Update, context: CoachContext, button: StartLanguage, start: Start, open_link: OpenLink
+) -> None:
     """A language picked at a first /start: stored, then that /start goes on in it. A group's link
     it carried is read again as if typed (a forged or out-of-range one is a plain /start, a stale
     one says so); the picker's buttons go, so a second tap starts nothing twice."""
@@ -83,15 +89,21 @@ async def start_picked(update: Update, context: CoachContext, button: StartLangu
     current_language.set(button.language)
     link = parse_start_payload(button.payload) if button.payload is not None else None
     if link is not None:
-        await group.follow_link(update, context, link)
+        await open_link(update, context, link)
     else:
-        await onboarding.start(update, context)
+        await start(update, context)
     await label_menu(context.bot, services, user.id, button.language)
 
 
-def register(application: Application) -> None:
+def register(application: Application, *, start: Start, open_link: OpenLink) -> None:
+    """`start` and `open_link` are how a /start goes on once its language is picked (the composition
+    root passes onboarding's and the group links': no handler module imports another)."""
+
+    async def picked_at_start(update: Update, context: CoachContext, button: StartLanguage) -> None:
+        await start_picked(update, context, button, start, open_link)
+
     application.add_handler(TypeHandler(Update, speak_theirs), group=LANGUAGE_GROUP)
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("language", ask, filters=private))
     application.add_handler(CallbackQueryHandler(picked, pattern=f"^{LanguagePick.prefix}:"))
-    application.add_handler(button_handler(StartLanguage, start_picked))
+    application.add_handler(button_handler(StartLanguage, picked_at_start))
