@@ -6,7 +6,7 @@ Expected texts come from each language's content, so rewording a translation nev
 what is checked is that the right language's words arrive, and none of English's."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from bot.app import COMMANDS, CONTENT_DIR
 from bot.content.languages import load_library
 from bot.delivery.lean import LeanRequest
 from bot.storage.models import ChatLanguage, Enrollment, LogEntry
-from tests.conftest import Person, RunningBot, buttons, make_settings
+from tests.conftest import Person, RunningBot, buttons, group_settings, make_settings
 
 LIBRARY = load_library(CONTENT_DIR)
 ENGLISH = LIBRARY.base
@@ -340,3 +340,48 @@ async def test_without_a_mini_app_no_menu_button_is_set(running_bot, telegram):
     [ask] = await person.say("/language")
     await person.press(ask, "lang:es")
     assert not [call for call in telegram.calls if call.method == "setChatMenuButton"]
+
+
+async def test_a_coach_reads_the_summary_and_the_digest_in_their_own_language_not_the_groups(
+    telegram, database_url, clock
+):
+    """A Spanish group, a Russian admin and an English one: /summary is acknowledged in the group
+    in Spanish, while the summary itself, its button to the group's page and the daily digest
+    (sent by the delivery tick, where the group's language is being spoken) reach each admin in
+    their own language."""
+    from tests.test_group_e2e import Club
+
+    settings = group_settings(telegram, database_url).model_copy(update={"mini_app_url": MINI_APP_URL})
+    bot = RunningBot(settings, clock)
+    await bot.start()
+    try:
+        club = Club(telegram, bot)
+        es, ru, en = LIBRARY["es"], LIBRARY["ru"], ENGLISH
+        ana = Person(telegram, club.ana["id"], "Ana", bot)
+        ana.user = club.ana = telegram.user(club.ana["id"], "Ana", language_code="ru")
+        ben = Person(telegram, club.ben["id"], "Ben", bot)
+        for admin in (ana, ben):
+            await admin.say("/start", expect=2)
+        await club.say(club.ana, "/groupcourse language es")
+        _, lesson = await club.start()
+        await club.press(club.kim, lesson, "hams-glutes")
+
+        seen = len(ana.messages)
+        [note] = await club.say(club.ana, "/summary")
+        assert first_line(es.texts.group_summary_sent.format(name="Ana")) in plain(note)
+        [summary] = await ana.expect(1, after=seen)
+        heading = ru.texts.group_summary_heading.format(title="Hinge Club", day=1, days=ru.days)
+        assert first_line(heading) in plain(summary), plain(summary)
+        assert [label for label, _ in buttons(summary)] == [ru.texts.miniapp_coach_button]
+
+        seen_ana, seen_ben = len(ana.messages), len(ben.messages)
+        await bot.at(clock.now() + timedelta(hours=4, minutes=1))
+        [digest_ana] = await ana.expect(1, after=seen_ana)
+        [digest_ben] = await ben.expect(1, after=seen_ben)
+        for digest, content in ((digest_ana, ru), (digest_ben, en)):
+            assert first_line(content.texts.group_digest_heading) in plain(digest)
+            heading = content.texts.group_summary_heading.format(title="Hinge Club", day=1, days=content.days)
+            assert first_line(heading) in plain(digest)
+            assert [label for label, _ in buttons(digest)] == [content.texts.miniapp_coach_button]
+    finally:
+        await bot.stop()
