@@ -385,3 +385,33 @@ async def test_a_coach_reads_the_summary_and_the_digest_in_their_own_language_no
             assert [label for label, _ in buttons(digest)] == [content.texts.miniapp_coach_button]
     finally:
         await bot.stop()
+
+
+async def test_the_weekly_check_in_job_speaks_each_persons_language(running_bot, telegram, clock):
+    """Sent by a job, outside any update: whatever language the job's context holds, each nudge
+    (its last logged line and date included) is in the language of the person it goes to."""
+    from bot.handlers import preferences
+    from bot.language import speaking
+
+    app = running_bot.app
+    oleg = speaker(telegram, running_bot, 3701, "ru")
+    english = Person(telegram, 3702, "Alex", running_bot)
+    for person, line in ((oleg, SPEAKERS["ru"]["log"]), (english, "/log rdl 40kg 3x10")):
+        await person.say("/weekly on")
+        await person.say(line)
+    await running_bot.at(clock.now() + timedelta(days=7))
+    with speaking("es"):  # a stale language left in the job's context
+        assert await preferences.send_weekly(app.bot, app.services) == 2
+    for person, content in ((oleg, LIBRARY["ru"]), (english, ENGLISH)):
+        nudge = plain(person.messages[-1])
+        assert first_line(content.texts.weekly_nudge) in nudge, nudge
+    assert LIBRARY["ru"].exercise_names["rdl"].name in plain(oleg.messages[-1])
+
+
+async def test_a_rest_timer_without_a_start_ends_in_the_persons_language(running_bot, telegram, clock):
+    """/rest needs no /start: the timer's message, sent by a job, still speaks the person's language."""
+    ivan = speaker(telegram, running_bot, 3801, "ru")
+    await ivan.say("/rest 60")
+    clock.advance(seconds=61)
+    [over] = await ivan.expect(1)
+    assert first_line(LIBRARY["ru"].texts.rest_over) in plain(over), plain(over)

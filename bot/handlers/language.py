@@ -4,8 +4,9 @@
 gate): it sets `bot.language.current_language` for the whole update, so every later handler reads
 `services.content` in the right language without passing one around. A person whose Telegram
 language we do not have is asked with buttons when they send /start; their pick goes on with that
-/start, a group's link in it included. Whenever a person's language is stored or changed, their
-chat's Mini App menu button is labelled in it.
+/start, a group's link in it included. `remember_theirs` runs after all handlers: it stores the
+guessed language of a person the bot now keeps something about without a /start. Whenever a
+person's language is stored or changed, their chat's Mini App menu button is labelled in it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.language import current_language
 from bot.miniapp.buttons import label_menu
 
 LANGUAGE_GROUP = -3  # before the de-duplication (-2) and the button gate (-1): both may answer
+REMEMBER_GROUP = 1  # after the features (0): what they stored about the person is there to see
 
 Start = Callable[[Update, CoachContext], Awaitable[None]]  # onboarding's plain /start
 OpenLink = Callable[[Update, CoachContext, StartLink], Awaitable[None]]  # /start with a group's link
@@ -39,6 +41,7 @@ async def speak_theirs(update: Update, context: CoachContext) -> None:
     services = context.services
     heard = await services.languages.for_update(update, starting=starting)
     current_language.set(heard.language)
+    context.heard = heard
     if heard.stored:
         await label_menu(context.bot, services, update.effective_user.id, heard.language)
     if heard.unknown and starting:
@@ -46,6 +49,18 @@ async def speak_theirs(update: Update, context: CoachContext) -> None:
         keyboard = start_language_keyboard(services.languages.available, link)
         await reply(update, services.content.texts.language_ask, keyboard)
         raise ApplicationHandlerStop
+
+
+async def remember_theirs(update: Update, context: CoachContext) -> None:
+    """After a private update, a guessed language is stored once the bot keeps anything about the
+    person (a /log, /weekly or rest timer, which need no /start): the jobs that write to them later
+    have no update to read it from. Someone the bot keeps nothing about (or forgot) stays unstored."""
+    heard, chat, user = context.heard, update.effective_chat, update.effective_user
+    if heard is None or heard.kept or heard.unknown or chat is None or user is None or chat.id != user.id:
+        return
+    services = context.services
+    if await services.access.knows(user.id) and await services.languages.remember(user.id, heard.language):
+        await label_menu(context.bot, services, user.id, heard.language)
 
 
 async def ask(update: Update, context: CoachContext) -> None:
@@ -103,6 +118,7 @@ def register(application: Application, *, start: Start, open_link: OpenLink) -> 
         await start_picked(update, context, button, start, open_link)
 
     application.add_handler(TypeHandler(Update, speak_theirs), group=LANGUAGE_GROUP)
+    application.add_handler(TypeHandler(Update, remember_theirs), group=REMEMBER_GROUP)
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("language", ask, filters=private))
     application.add_handler(CallbackQueryHandler(picked, pattern=f"^{LanguagePick.prefix}:"))
