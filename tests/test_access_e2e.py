@@ -133,6 +133,7 @@ def forged_presses(run: int, answer: int) -> dict[str, list[str]]:
         "rest": ["rest:90", "rest:off"],
         "cue": ["cue:topic:back"],
         "lang": ["lang:es", "lang:xx"],
+        "start": ["start:es", f"start:ru:s{run}", "start:xx:g1_1"],
         "gci": [f"gci:{run}:1:felt-where:lower-back"],
     }
 
