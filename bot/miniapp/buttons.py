@@ -20,20 +20,18 @@ async def announce_mini_app(bot: Bot, services: Services) -> None:
     await _set_menu(bot, services, None, services.library.base.texts.miniapp_menu_button)
 
 
-async def label_menu(bot: Bot, services: Services, chat_id: int, language: str) -> bool:
+async def label_menu(bot: Bot, services: Services, chat_id: int, language: str) -> None:
     """The menu button of one person's private chat, labelled in `language`: called when their
     language is first stored or changed (the change itself is stored before, and stays whatever
-    Telegram answers). False when nothing was set: no Mini App, or Telegram refused or timed out."""
-    return await _set_menu(bot, services, chat_id, services.library[language].texts.miniapp_menu_button)
+    Telegram answers: a refusal or a timeout leaves the old label until the next change)."""
+    await _set_menu(bot, services, chat_id, services.library[language].texts.miniapp_menu_button)
 
 
-async def _set_menu(bot: Bot, services: Services, chat_id: int | None, label: str) -> bool:
+async def _set_menu(bot: Bot, services: Services, chat_id: int | None, label: str) -> None:
     url = services.settings.mini_app_url
     if url is None:
-        return False
+        return
     try:
         await bot.set_chat_menu_button(chat_id=chat_id, menu_button=MenuButtonWebApp(label, WebAppInfo(url)))
     except TelegramError as exc:  # 429, a blocked bot, a timeout: the label waits for the next change
         log.warning("the Mini App's menu button (chat %s) was not set: %s", chat_id or "default", exc)
-        return False
-    return True
