@@ -169,6 +169,15 @@ class LanguagePick(CallbackData, prefix="lang"):
 
 
 @dataclass(frozen=True)
+class StartLanguage(CallbackData, prefix="start"):
+    """A language picked when a new person's first /start asked for one; `payload` is that /start's
+    deep-link payload (a group's link), carried through the picker and read again, as typed, on use."""
+
+    language: Annotated[str, Pattern(r"[a-z]{2}")]
+    payload: Annotated[str, Pattern(r"[gs][0-9_]{1,14}")] | None = None
+
+
+@dataclass(frozen=True)
 class RestartAnswer(CallbackData, prefix="restart"):
     """Start over, or not, or (`fine`, under a course held for a red flag) "I'm fine now, start
     over"; `enrollment` is the run the question was about (absent on old buttons), so a second

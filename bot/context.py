@@ -22,7 +22,7 @@ from bot.language import BASE_LANGUAGE, current_language
 from bot.services.access import Access
 from bot.services.answers import AnswerWriter
 from bot.services.course import CourseService
-from bot.services.languages import Languages
+from bot.services.languages import Heard, Languages
 from bot.services.privacy import Privacy
 from bot.services.training_log import TrainingLog
 from bot.settings import Settings
@@ -74,6 +74,7 @@ class CoachApplication(Application):
 
 class CoachContext(CallbackContext[ExtBot, dict, dict, dict]):
     button: CallbackData | None = None  # a press's typed callback data, unpacked once by the access gate
+    heard: Heard | None = None  # the update's language, as bot/handlers/language.py decided it first
 
     @property
     def services(self) -> Services:

@@ -19,6 +19,7 @@ from bot.callback_data import (
     ProfileChoice,
     RestartAnswer,
     RestTimer,
+    StartLanguage,
 )
 from bot.content.models import Node, Texts
 from bot.domain.rest import REST_BUTTONS, rest_text
@@ -97,6 +98,19 @@ def language_keyboard(languages: tuple[str, ...]) -> InlineKeyboardMarkup:
     """One button per language we speak, each in its own name: readable whatever the person's language."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(language_name(code), callback_data=LanguagePick(code).pack()) for code in languages]]
+    )
+
+
+def start_language_keyboard(languages: tuple[str, ...], payload: str | None) -> InlineKeyboardMarkup:
+    """The languages a new person's first /start asks them to pick from: the press goes on with
+    that /start, `payload` (a group's link) included."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(language_name(code), callback_data=StartLanguage(code, payload).pack())
+                for code in languages
+            ]
+        ]
     )
 
 

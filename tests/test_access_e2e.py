@@ -37,6 +37,7 @@ from bot.callback_data import (
     RestartAnswer,
     RestTimer,
     SettingsChoice,
+    StartLanguage,
     TimeChoice,
     UnitsChoice,
     WeeklyChoice,
@@ -132,6 +133,7 @@ def forged_presses(run: int, answer: int) -> dict[str, list[str]]:
         "rest": ["rest:90", "rest:off"],
         "cue": ["cue:topic:back"],
         "lang": ["lang:es", "lang:xx"],
+        "start": ["start:es", f"start:ru:s{run}", "start:xx:g1_1"],
         "gci": [f"gci:{run}:1:felt-where:lower-back"],
     }
 
@@ -193,6 +195,7 @@ def test_every_kind_of_button_packs_within_64_bytes_and_reads_back_as_itself():
         RestTimer(str(MAX_REST_SECONDS)),
         RestTimer("off"),
         LanguagePick("ru"),
+        StartLanguage("ru", f"g{MAX_ROW_ID}_{MAX_DAY}"),
     ]
     assert {type(button) for button in widest} == set(CallbackData.__subclasses__()), "every kind is tried"
     for button in widest:

@@ -14,12 +14,14 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
+from sqlalchemy import update
 
 from bot.app import CONTENT_DIR
 from bot.content.languages import load_library
 from bot.demo.fake_telegram import FakeBotApi
 from bot.miniapp.api import STATIC
 from bot.miniapp.init_data import sign
+from bot.storage.models import CheckinAnswer
 from tests.conftest import TOKEN, FakeClock
 from tests.miniapp_seed import COACH, EXPECTED_FUNNEL, GROUP, LEARNER, OPERATOR, init_data
 from tests.miniapp_server import Served, serve_mini_app
@@ -248,5 +250,10 @@ async def test_the_pages_speak_the_persons_stored_language_then_telegrams_then_e
     assert await served.bot.app.services.languages.choose(LEARNER, "ru")
     assert (await call(served, "api/texts?lang=es", signed_es))[1] == russian.model_dump()
     assert await served.bot.app.services.languages.choose(COACH, "ru")
+    async with served.bot.app.services.db.session() as session:
+        helped = CheckinAnswer.chat_id == GROUP, CheckinAnswer.advice.is_not(None)
+        await session.execute(update(CheckinAnswer).where(*helped).values(fix_helped="partly"))
     status, text = await call(served, f"api/coach.csv?chat={GROUP}", served.signed(COACH, "Kim", language="en"))
-    assert status == 200 and next(csv.reader(io.StringIO(text)))[:2] == [russian.col_day, russian.csv_name]
+    header, *rows = csv.reader(io.StringIO(text))
+    assert status == 200 and header[:2] == [russian.col_day, russian.csv_name]
+    assert {row[header.index(russian.csv_fix_helped)] for row in rows} == {"", russian.csv_fix_partly}

@@ -702,6 +702,9 @@ class MiniAppTexts(Strict):
     csv_answer: str
     csv_advice: str
     csv_fix_helped: str
+    csv_fix_yes: str  # the column's values: did the fix help, in the coach's words
+    csv_fix_partly: str
+    csv_fix_no: str
     csv_answered_at: str
     operator_title: str
     cohorts_heading: str

@@ -155,7 +155,9 @@ class DeliveryEngine:
         self.db = db
         self.clock = clock
         self.composer = LessonComposer(library=library, db=db)
-        self.groups = GroupDelivery(library=library, db=db, clock=clock, mini_app_url=settings.mini_app_url)
+        self.groups = GroupDelivery(
+            library=library, languages=languages, db=db, clock=clock, mini_app_url=settings.mini_app_url
+        )
         self.concurrency = send_concurrency(settings)
         self.worker = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         lease = timedelta(seconds=settings.delivery_lease_seconds)

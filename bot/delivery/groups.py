@@ -1,6 +1,9 @@
 """Group coaching on the delivery side: a group's lesson goes to its forum topic and survives the
 topic being deleted or the group becoming a supergroup; the coach's summary and the daily digest;
-and who a chat's admins are (asked from Telegram, remembered for a minute)."""
+and who a chat's admins are (asked from Telegram, remembered for a minute).
+
+What is posted in the group speaks the group's language; what goes to a coach privately (a
+summary, a digest, the button to the group's page) speaks that coach's own."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from bot.content.languages import Library
 from bot.delivery.compose import Outgoing
 from bot.domain.groups import GroupAnswer, summarise
 from bot.keyboards import coach_page_keyboard
+from bot.language import speaking
 from bot.render import split_message
+from bot.services.languages import Languages
 from bot.storage import courses, groups
 from bot.storage.db import Database
 from bot.storage.models import Subscriber
@@ -32,8 +37,11 @@ Send = Callable[[Bot, int, Outgoing, int | None], Awaitable[int]]
 
 
 class GroupDelivery:
-    def __init__(self, *, library: Library, db: Database, clock: Clock, mini_app_url: str | None = None) -> None:
+    def __init__(
+        self, *, library: Library, languages: Languages, db: Database, clock: Clock, mini_app_url: str | None = None
+    ) -> None:
         self.library = library
+        self.languages = languages
         self.mini_app_url = mini_app_url  # summaries carry a button to the group's Mini App page
         self.db = db
         self.clock = clock
@@ -162,12 +170,24 @@ class GroupDelivery:
             return 0
         async with self.db.session() as session:
             coaches = await groups.private_chats_of(session=session, user_ids=sorted(admins))
-        if not coaches:
-            return 0
-        text = f"{self.content.texts.group_digest_heading}\n\n{await self.summary_text(bot, chat_id, day)}"
+        return await self.send_summary(bot, chat_id, coaches, send, day=day, digest=True)
+
+    async def send_summary(
+        self, bot: Bot, chat_id: int, coaches: list[int], send: Send, *, day: int | None = None, digest: bool = False
+    ) -> int:
+        """A group's summary (headed as the daily digest with `digest`) to each coach privately, in
+        the coach's own language, never the group's: written once per language among them.
+        Returns how many got it."""
+        spoken = await self.languages.of_chats(coaches)
+        written: dict[str, str] = {}
         reached = 0
         for coach in coaches:
-            reached += await self.send_private(bot, coach, text, send, about=chat_id)
+            language = spoken[coach]
+            with speaking(language):
+                if language not in written:
+                    summary = await self.summary_text(bot, chat_id, day)
+                    written[language] = f"{self.content.texts.group_digest_heading}\n\n{summary}" if digest else summary
+                reached += await self.send_private(bot, coach, written[language], send, about=chat_id)
         return reached
 
     async def send_private(self, bot: Bot, chat_id: int, text: str, send: Send, *, about: int | None = None) -> bool:

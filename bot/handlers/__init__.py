@@ -27,7 +27,8 @@ from bot.handlers import (
 
 def register_all(application: Application) -> None:
     access.register(application)  # its own group, ahead of all: no button reaches a feature unchecked
-    language.register(application)  # the language of every update, set before anyone answers it
+    # the language of every update, set before anyone answers it; a /start that asked for one goes on here
+    language.register(application, start=onboarding.start, open_link=group.follow_link)
     group.register_links(application)  # `/start` with a group's link, ahead of onboarding's /start
     onboarding.register(application)
     course.register(application)

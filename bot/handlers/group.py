@@ -267,11 +267,16 @@ class _GroupLink(filters.MessageFilter):
 
 async def open_group_link(update: Update, context: CoachContext) -> None:
     """`/start g<enrollment>_<day>` (a member's advice) or `/start s<enrollment>` (a coach's summary)
-    from a group: what the link points to; then someone with no course of their own is invited to
-    start one."""
+    from a group."""
+    await follow_link(update, context, parse_start_payload(context.args[0]))
+
+
+async def follow_link(update: Update, context: CoachContext, link: StartLink) -> None:
+    """What a group's link points to; then someone with no course of their own is invited to start
+    one. Also where a new person's first /start with a link goes on once they picked a language."""
     services = context.services
     texts = services.content.texts
-    await _open_link(update, context, parse_start_payload(context.args[0]))
+    await _open_link(update, context, link)
     if await services.course.begin_onboarding(update.effective_chat.id, display_name(update, texts.name_fallback)):
         await reply(update, texts.group_offer_course, profile_keyboard(texts))
 

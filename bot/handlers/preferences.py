@@ -16,6 +16,7 @@ from bot.content.models import Texts
 from bot.context import CoachContext, Services
 from bot.domain import training
 from bot.handlers.common import button_handler, drop_buttons, reply, send_html
+from bot.language import speaking
 from bot.logbook import catalogue, date_text, progression_text, weight_text
 from bot.settings import Settings
 
@@ -96,14 +97,16 @@ async def weekly_checkin(context: CoachContext) -> None:
 
 
 async def send_weekly(bot: Bot, services: Services) -> int:
-    """Send every weekly check-in that is due; returns how many went out."""
-    texts = services.content.texts
+    """Send every weekly check-in that is due, each in its person's language (a job: no update set
+    one); returns how many went out."""
     due = await services.training_log.claim_weekly()
+    spoken = await services.languages.of_chats(due)
     sent = 0
     for chat_id in due:
-        text = texts.weekly_nudge.format(last=await _last_entry_note(services, chat_id)).strip()
         try:
-            await send_html(bot, chat_id, text)
+            with speaking(spoken[chat_id]):
+                last = await _last_entry_note(services, chat_id)
+                await send_html(bot, chat_id, services.content.texts.weekly_nudge.format(last=last).strip())
             sent += 1
         except Forbidden:
             await services.course.mark_unreachable(chat_id)

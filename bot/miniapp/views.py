@@ -186,6 +186,7 @@ async def coach_csv(services: Services, group: Subscriber, texts: MiniAppTexts) 
         enrollment = await courses.current_enrollment(session=session, chat_id=group.chat_id)
         rows = [] if enrollment is None else await groups.group_answers(session=session, enrollment_id=enrollment.id)
         names = await reads.member_names(session=session, chat_id=group.chat_id)
+    helped = {"yes": texts.csv_fix_yes, "partly": texts.csv_fix_partly, "no": texts.csv_fix_no}
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -207,7 +208,7 @@ async def coach_csv(services: Services, group: Subscriber, texts: MiniAppTexts) 
                 _question(services, row.node),
                 _spreadsheet_safe(_answer_label(services, row)),
                 _advice_title(services, row.advice) or "",
-                row.fix_helped or "",
+                helped.get(row.fix_helped or "", ""),
                 row.answered_at.isoformat(timespec="minutes"),
             ]
         )

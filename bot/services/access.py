@@ -64,6 +64,7 @@ CALLBACK_RULES: dict[str, Audience] = {
     "gci": Audience.MEMBERS,
     "cue": Audience.ANYONE,
     "lang": Audience.ANYONE,  # a language for the presser's own private chat: the handler checks it is one
+    "start": Audience.ANYONE,  # the same, for someone not known yet (their first /start asked)
 }
 
 

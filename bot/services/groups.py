@@ -99,9 +99,8 @@ class GroupCoaching:
                 else await self.composer.tally_line(enrollment_id=enrollment.id, day=day, node_id=node)
             )
             return Summary(SummaryVerdict.TO_ADMINS, day=day, has_question=node is not None, tally=tally)
-        text = await self.delivery.summary_text(bot, chat_id)
-        if started_bot and await self.delivery.send_private(bot, asker_id, text, self.send, about=chat_id):
-            return Summary(SummaryVerdict.SENT)
+        if started_bot and await self.delivery.send_summary(bot, chat_id, [asker_id], self.send):
+            return Summary(SummaryVerdict.SENT)  # in the asker's language: the reply in the group is in the group's
         return Summary(SummaryVerdict.START_ME, enrollment_id=enrollment.id)
 
     async def lesson_with_tally(self, enrollment_id: int, day: int, bot_username: str | None) -> Outgoing:

@@ -1,9 +1,10 @@
 """Which language each chat is spoken to in: decided once per update, stored per chat.
 
 A person's language comes from Telegram's `language_code` when we speak it, stored when they send
-/start (so their lessons, sent with no update to read it from, come in it too; nothing is stored
-about someone who never started, or who asked to be forgotten), and from their own choice
-(/language, /settings) after that; a choice is never overwritten by a guess.
+/start or once the bot keeps anything else about them (a /log, /weekly or a rest timer work without
+/start), so what jobs send them with no update to read it from (lessons, weekly check-ins, rest
+timers) comes in it too; nothing is stored about someone the bot keeps nothing about, or who asked
+to be forgotten. Their own choice (/language, /settings) is never overwritten by a guess.
 A group speaks what its admin set (`/groupcourse language es`), English until then, while each
 member's private messages use the member's own language.
 """
@@ -28,6 +29,8 @@ class Heard:
 
     language: str
     unknown: bool = False
+    stored: bool = False  # stored just now (a new person's first /start): their menu button follows it
+    kept: bool = False  # stored for this chat, before or just now (else a guess, or English)
 
 
 class Languages:
@@ -53,13 +56,14 @@ class Languages:
         async with self._db.session() as session:
             stored = await languages.language_of(session=session, chat_id=user_id)
             if stored is not None and stored.language in self.available:
-                return Heard(stored.language)
+                return Heard(stored.language, kept=True)
             guessed = from_telegram(language_code, self.available)
             if guessed is None:
                 return Heard(BASE_LANGUAGE, unknown=True)
-            if store:
-                await languages.set_language(session=session, chat_id=user_id, language=guessed, chosen=False)
-        return Heard(guessed)
+            stored = store and await languages.set_language(
+                session=session, chat_id=user_id, language=guessed, chosen=False
+            )
+        return Heard(guessed, stored=stored, kept=stored)
 
     async def of_chat(self, chat_id: int) -> str:
         """A chat's stored language (a group's, or a person's for their private messages)."""
@@ -76,6 +80,11 @@ class Languages:
 
     def _spoken(self, language: str | None) -> str:
         return language if language in self.available else BASE_LANGUAGE
+
+    async def remember(self, user_id: int, language: str) -> bool:
+        """Store a person's guessed language (never over one stored); True when it was stored now."""
+        async with self._db.session() as session:
+            return await languages.set_language(session=session, chat_id=user_id, language=language, chosen=False)
 
     async def choose(self, chat_id: int, language: str) -> bool:
         """Store a chosen language; False when we do not speak it."""

@@ -27,8 +27,9 @@ async def languages_of(*, session: AsyncSession, chat_ids: Iterable[int]) -> dic
     return {chat_id: language for chat_id, language in rows.all()}
 
 
-async def set_language(*, session: AsyncSession, chat_id: int, language: str, chosen: bool) -> None:
-    """Store the chat's language. A guess from Telegram never replaces a language someone chose."""
+async def set_language(*, session: AsyncSession, chat_id: int, language: str, chosen: bool) -> bool:
+    """Store the chat's language; False when a guess from Telegram met a language already stored
+    (a guess never replaces one, chosen or guessed)."""
     insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(ChatLanguage)
     statement = insert.values(chat_id=chat_id, language=language, chosen=chosen)
     if chosen:
@@ -37,4 +38,4 @@ async def set_language(*, session: AsyncSession, chat_id: int, language: str, ch
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=["chat_id"])
-    await session.execute(statement)
+    return (await session.execute(statement)).rowcount > 0
