@@ -618,6 +618,15 @@ class Hardship(Strict):
     after: Phrases = []
 
 
+class Harsh(Strict):
+    """Parts that carry no training load, and words that said of them mean severe pain: each part
+    ahead of each word ("back's in bits", "neck screaming", "knee is pure murder") is severe pain.
+    The working muscles are left out: "hams were screaming" is a hard set."""
+
+    parts: Phrases = []
+    words: Phrases = []
+
+
 class Sarcasm(Strict):
     """Words that turn praise around. With a problem part named, `markers` ("oh brilliant",
     "living the dream") mean it went badly unless the part is said to be fine; `inverting` ones
@@ -798,6 +807,7 @@ class Lexicon(Strict):
     severe_score: int = Field(ge=1, le=10)
     scores: Scores = Scores()
     hardship: Hardship = Hardship()
+    harsh: Harsh = Harsh()
     sarcasm: Sarcasm = Sarcasm()
     intensity: Intensity
     qualities: dict[QualityId, Phrases]

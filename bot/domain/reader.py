@@ -247,7 +247,7 @@ class Reader:
         struggles = [f"{word} {task}" for task in hardship.tasks for word in hardship.before]
         struggles += [f"{task} {word}" for task in hardship.tasks for word in hardship.after]
         for kind, phrases in (
-            (Kind.SEVERITY, [*lexicon.severity, *struggles]),
+            (Kind.SEVERITY, [*lexicon.severity, *struggles, *_harsh_phrases(lexicon)]),
             (Kind.SARCASM, lexicon.sarcasm.markers),
             (Kind.IRONY, lexicon.sarcasm.inverting),
             (Kind.PATH, lexicon.paths),
@@ -822,6 +822,12 @@ class Reader:
             m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN and not m.negated and m.clause not in good
             for m in mentions
         )
+
+
+def _harsh_phrases(lexicon: Lexicon) -> list[str]:
+    """Severe pain said as a part in a bad state: every `harsh` part before every `harsh` word
+    ("back in bits", "neck screaming"), so a new word or part covers all of its pairs."""
+    return [f"{part} {word}" for part in lexicon.harsh.parts for word in lexicon.harsh.words]
 
 
 def _score_pattern(numbers: Mapping[str, int], of: list[str]) -> re.Pattern[str]:
