@@ -289,7 +289,8 @@ def _with_screen(lexicon: Lexicon, file: Path, problems: list[Problem]) -> Lexic
         problems.append(Problem(file, 1, f"not a valid injury screen: {str(exc).splitlines()[0]}"))
         return lexicon
     if screen.language != lexicon.language:
-        problems.append(Problem(file, 1, f"the screen is for '{screen.language}', the lexicon for '{lexicon.language}'"))
+        said = f"the screen is for '{screen.language}', the lexicon for '{lexicon.language}'"
+        problems.append(Problem(file, 1, said))
         return lexicon
     return lexicon.model_copy(update={"screen": screen})
 

@@ -94,8 +94,9 @@ def train(
 ) -> tuple[dict[str, float], float]:
     """Logistic regression by AdaGrad over shuffled rows (a fixed seed: the same corpora give the
     same weights). The classes are not reweighted: the corpora already hold far more injury reports
-    than a week of real answers, and weighting them up again made the screen ask about plain answers. Weights smaller than `keep` are dropped: they
-    change no decision and would only make the stored file larger."""
+    than a week of real answers, and weighting them up again made the screen ask about plain
+    answers. Weights smaller than `keep` are dropped: they change no decision and would only make
+    the stored file larger."""
     rows = [(sorted(features(text)), label) for text, label in examples]
     positives = sum(label for _, label in rows)
     if not 0 < positives < len(rows):

@@ -1011,10 +1011,12 @@ def _pain_check(hearing: Hearing) -> Decision:
         return Decision(Outcome.RED_FLAG)
     if said_no or (signs and all(m.negated for m in signs)):
         return Decision(Outcome.NO_RED_FLAG)
-    if hearing.answers & {"yes", "unsure"} or hearing.pain:
-        return Decision(Outcome.RED_FLAG)
+    if hearing.answers & {"yes", "unsure", "both"} or hearing.pain:
+        return Decision(Outcome.RED_FLAG)  # "all of the above", "both, sadly"
     if any(m.id in MILD for m in hearing.live(Kind.SENSATION)) or "fine" in hearing.qualities:
         return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired", "its fine today"
+    # Not the injury screen's call: an answer it cannot place is asked again with the buttons, which
+    # is safe, while a screen trained on check-in answers would raise alarms on "on the train, later".
     return Decision(Outcome.ASK)
 
 
