@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this tree's r
 from benchmarks.checkin_accuracy import CORPORA, QUESTIONS, SAFE, Row, load_rows  # noqa: E402
 from bot.app import CONTENT_DIR  # noqa: E402
 from bot.content.languages import load_library  # noqa: E402
-from bot.domain.injury_screen import scores, train  # noqa: E402
+from bot.domain.injury_screen import long_enough, scores, train  # noqa: E402
 from bot.domain.reader import Outcome, Question, Reader, decide  # noqa: E402
 
 # Where the log-odds that a message reports an injury is high enough to ask; chosen by the
@@ -72,7 +72,7 @@ def cross_validate(language: str, reader: Reader, thresholds: list[float]) -> No
     for threshold in thresholds:
         cells, caught, injuries, asked, answered = [], 0, 0, 0, 0
         for name in blind:
-            flagged = [(r, s >= threshold, got) for r, s, got in scored[name]]
+            flagged = [(r, s >= threshold and long_enough(r.text), got) for r, s, got in scored[name]]
             hurt = [f for r, f, _ in flagged if r.expect == Outcome.RED_FLAG]
             # answers the rules give advice, praise or an option to, that are no injury report
             advised = [
@@ -148,7 +148,8 @@ def first_read_estimate(language: str, thresholds: list[float]) -> None:
         for name, got in outcomes.items():
             m = c = a = n = 0
             for row, outcome, score in zip(sets[name], got, scored[name], strict=True):
-                flagged = score >= threshold and outcome not in SAFE and row.q != Question.PAIN_CHECK
+                flagged = score >= threshold and long_enough(row.text) and outcome not in SAFE
+                flagged = flagged and row.q != Question.PAIN_CHECK
                 if row.expect == Outcome.RED_FLAG and outcome not in SAFE:
                     m, c = m + 1, c + flagged
                 elif row.expect not in QUESTIONS | SAFE and outcome not in QUESTIONS:
