@@ -2,10 +2,11 @@
 injury report" in wordings no lexicon lists yet ("crutches since Saturday", "physio reckons I've
 strained it").
 
-It is a logistic regression over the message's words, word pairs and the letter runs inside each
-word, trained at build time from the labelled check-in corpora (`benchmarks/injury_screen.py`
-writes the weights to `content/lexicons/<language>.screen.json`). Reading is a sum of weights of
-the features present: pure, deterministic, a few hundredths of a millisecond. The rules still
+It is a logistic regression over the message's words, word pairs, the letter runs inside each
+word and the words after an (English) negation, trained at build time from the labelled check-in
+corpora (`benchmarks/injury_screen.py` writes the weights to
+`content/lexicons/<language>.screen.json`). Reading is a sum of weights of the features present:
+pure, deterministic, a few hundredths of a millisecond. The rules still
 decide every red flag; the screen only turns what they would answer with form advice, praise or a
 button into the one short pain-check question.
 """
@@ -27,13 +28,13 @@ _NOT = re.compile(r"\b(can)['’]t\b|n['’]t\b|\bcannot\b|\bcannae\b")  # "coul
 _CLAUSE = re.compile(r"[^\W_]+|[,.;:!?()]")
 _NEGATORS = frozenset({"no", "not", "never", "without", "nothing", "zero", "none", "nor", "barely", "hardly"})
 SCOPE = 4  # words a negation reaches
-GRAMS = (3, 4, 5)
+GRAMS = (3, 4, 5)  # letter runs inside a word, its edges marked: "<crut", "tches>"
 # A message with fewer features counts as if it had this many: a short one says too little for its
 # few words to outweigh the rules ("my back", "twisted" are plain answers).
 FLOOR = 100
 # Shorter messages are left to the rules: every injury report they missed in five blind sets had
 # eight words or more, while the plainest answers ("can't touch my toes") are short.
-MIN_WORDS = 5  # letter runs inside a word, its edges marked: "<crut", "tches>"
+MIN_WORDS = 5
 
 
 def normalise(text: str) -> str:
