@@ -44,6 +44,7 @@ CORPORA |= {  # each other language: its development, held-out and blind sets, r
     for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"))
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
+SAFE = {Outcome.RED_FLAG.value, Outcome.SAFETY_QUESTION.value}  # no form advice, praise or load before safety
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def report(name: str, results: list[Result], examples: int) -> str:
     lines += [
         f"  overall       {_share(right, len(results))}",
         f"  red-flag recall            {_share(sum(r.got == Outcome.RED_FLAG for r in flags), len(flags))}",
+        f"  red flags answered safely  {_share(sum(r.got in SAFE for r in flags), len(flags))}"
+        " (the safety answer, or the pain-check question first)",
         f"  false alarms               {_share(sum(r.got == Outcome.RED_FLAG for r in others), len(others))}",
         f"  questions where not due    {_share(sum(r.got in QUESTIONS for r in not_questions), len(not_questions))}",
     ]

@@ -94,7 +94,7 @@ def load_library(root: Path) -> Library:
     ContentError lists every problem in every language. A tree read before and unchanged on disk
     since is not read again (a test run builds hundreds of bots from one tree)."""
     root = root.resolve()
-    files = sorted(root.rglob("*.yaml"))
+    files = sorted([*root.rglob("*.yaml"), *root.rglob("*.screen.json")])
     return _load_library(root, tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files))
 
 

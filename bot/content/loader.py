@@ -6,6 +6,7 @@ compiler: `content/lessons/day-3.yaml:12: unknown drill 'dowl-hinge'`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from bot.content.models import (
     Lexicon,
     MiniAppTexts,
     Plural,
+    Screen,
     Texts,
 )
 from bot.language import BASE_LANGUAGE
@@ -273,8 +275,24 @@ def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexi
                             )
                         )
                     seen.setdefault(read, (concept, phrase))
-        found[lexicon.language] = lexicon
+        found[lexicon.language] = _with_screen(lexicon, source.file.with_suffix(".screen.json"), problems)
     return found
+
+
+def _with_screen(lexicon: Lexicon, file: Path, problems: list[Problem]) -> Lexicon:
+    """The lexicon with its injury screen, when the generated weights file is there and valid."""
+    if not file.exists():
+        return lexicon
+    try:
+        screen = Screen.model_validate(json.loads(file.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # a ValidationError is a ValueError
+        problems.append(Problem(file, 1, f"not a valid injury screen: {str(exc).splitlines()[0]}"))
+        return lexicon
+    if screen.language != lexicon.language:
+        said = f"the screen is for '{screen.language}', the lexicon for '{lexicon.language}'"
+        problems.append(Problem(file, 1, said))
+        return lexicon
+    return lexicon.model_copy(update={"screen": screen})
 
 
 @dataclass

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Lexicon, RegionId
+from bot.domain.injury_screen import InjuryScreen
 
 MAX_CHARS = 4096  # a Telegram message's limit: a red flag at the end of a long ramble is still read
 FUZZY_CUTOFF = 85  # a spelling this close to a lexicon word is a typo of it
@@ -191,6 +192,9 @@ class Hearing:
     movements: frozenset[str]
     answers: frozenset[str]
     bare_no: bool  # a lone "no" that denies nothing after it: an answer
+    # The injury screen's word that this may be an injury report the rules did not read as one
+    # (asked only when they found no red flag and no pain): the pain-check question, not advice.
+    screened: bool = False
 
     @property
     def red_flag(self) -> bool:
@@ -243,7 +247,7 @@ class Reader:
         struggles = [f"{word} {task}" for task in hardship.tasks for word in hardship.before]
         struggles += [f"{task} {word}" for task in hardship.tasks for word in hardship.after]
         for kind, phrases in (
-            (Kind.SEVERITY, [*lexicon.severity, *struggles]),
+            (Kind.SEVERITY, [*lexicon.severity, *struggles, *_harsh_phrases(lexicon)]),
             (Kind.SARCASM, lexicon.sarcasm.markers),
             (Kind.IRONY, lexicon.sarcasm.inverting),
             (Kind.PATH, lexicon.paths),
@@ -295,6 +299,8 @@ class Reader:
         self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
         self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
+        screen = lexicon.screen
+        self._screen = InjuryScreen(screen.weights, screen.bias, screen.threshold) if screen else None
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
         vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
         self._vocabulary = frozenset(vocabulary)
@@ -403,6 +409,7 @@ class Reader:
         felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
+        screened = not red_flags and not pain and self._screened(text)
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -415,7 +422,13 @@ class Reader:
             movements=frozenset(m.id for m in mentions if m.kind == Kind.MOVEMENT and not m.negated),
             answers=frozenset(m.id for m in mentions if m.kind == Kind.ANSWER and not m.negated),
             bare_no=bare_no,
+            screened=screened,
         )
+
+    def _screened(self, text: str) -> bool:
+        """The second line of defence: the trained screen's view of the whole message, for the
+        injury reports in words no lexicon lists yet."""
+        return self._screen is not None and self._screen.flags(text[:MAX_CHARS])
 
     def _owners(self, raw: list[str]) -> list[tuple[str, str, bool]]:
         """For each kept word: the raw word before it, the raw word after it, whether it stands alone."""
@@ -811,6 +824,12 @@ class Reader:
         )
 
 
+def _harsh_phrases(lexicon: Lexicon) -> list[str]:
+    """Severe pain said as a part in a bad state: every `harsh` part before every `harsh` word
+    ("back in bits", "neck screaming"), so a new word or part covers all of its pairs."""
+    return [f"{part} {word}" for part in lexicon.harsh.parts for word in lexicon.harsh.words]
+
+
 def _score_pattern(numbers: Mapping[str, int], of: list[str]) -> re.Pattern[str]:
     """A pain score out of ten in digits or words: "8/10", "8 out of 10", "eight out of ten", "8 de 10"."""
     said = [r"\d{1,2}", *(re.escape(word) for word in sorted(numbers, key=len, reverse=True))]
@@ -962,7 +981,7 @@ def decide(hearing: Hearing, question: str) -> Decision:
         return _pain_check(hearing)
     if hearing.red_flag:
         return Decision(Outcome.RED_FLAG)
-    if hearing.pain:
+    if hearing.pain or hearing.screened:
         return Decision(Outcome.SAFETY_QUESTION)
     if "query" in hearing.answers:
         return Decision(Outcome.ASK)  # "what do you mean by drift?"
@@ -992,10 +1011,12 @@ def _pain_check(hearing: Hearing) -> Decision:
         return Decision(Outcome.RED_FLAG)
     if said_no or (signs and all(m.negated for m in signs)):
         return Decision(Outcome.NO_RED_FLAG)
-    if hearing.answers & {"yes", "unsure"} or hearing.pain:
-        return Decision(Outcome.RED_FLAG)
+    if hearing.answers & {"yes", "unsure", "both"} or hearing.pain:
+        return Decision(Outcome.RED_FLAG)  # "all of the above", "both, sadly"
     if any(m.id in MILD for m in hearing.live(Kind.SENSATION)) or "fine" in hearing.qualities:
         return Decision(Outcome.NO_RED_FLAG)  # "just a dull ache", "only tired", "its fine today"
+    # Not the injury screen's call: an answer it cannot place is asked again with the buttons, which
+    # is safe, while a screen trained on check-in answers would raise alarms on "on the train, later".
     return Decision(Outcome.ASK)
 
 
