@@ -103,7 +103,9 @@ def romanized_to_cyrillic(text: str, keep: frozenset[str] = frozenset()) -> str:
 
 
 def _word(word: str, keep: frozenset[str]) -> str:
-    stripped = word.strip("'’ʼ`´")
+    marks = "'’ʼ`´"
+    # a mark before a word is a quote; after it, the soft sign ("den'"), unless it closes a quote
+    stripped = word.strip(marks) if word[0] in marks else word
     if not stripped or stripped in keep and stripped not in _RUSSIAN_TOO:
         return word
     if stripped in _E_WORDS:
