@@ -296,7 +296,7 @@ RED_FLAGS = [
     ("es", "me duele horrible"),
     ("es", "no puedo ni sentarme"),
     ("es", "no me puedo parar derecho"),
-    ("es", "otra vez como el año pasado"),
+    ("es", "vuelve lo de la espalda, como siempre"),
 ]
 STAY_CALM = [
     ("ru", "убил ягодицы сегодня, горят", "hams-glutes"),
@@ -316,6 +316,7 @@ STAY_CALM = [
     ("es", "la rompí en el gym, glúteos a full", "hams-glutes"),
     ("es", "me duele mucho menos, glúteos trabajaron", "hams-glutes"),
     ("es", "las rodillas se me iban hacia adelante", "quads-knees"),
+    ("es", "la rutina de siempre, como la otra vez, glúteos a tope", "hams-glutes"),
 ]
 
 
