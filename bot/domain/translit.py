@@ -2,7 +2,7 @@
 
 People on a phone without a Russian keyboard write "spina ne otpuskaet", "potyanul poyasnicu",
 "v noge murashki", "bol'no": the reader's Russian words only match once the message is in Cyrillic
-again. Chat transliteration is loose (ya/ja/ia, shch/sch, c/ts, soft sign as an apostrophe or left
+again. Chat transliteration is loose (ya/ja, shch/sch, c/ts, h/kh/x, soft sign as an apostrophe or left
 out), so the letters are read in context, longest group first; a missing soft sign is left to the
 reader's typo fixing. A message is read back only when most of its letters are Latin and it is not
 English, and English words the lexicon knows ("hamstrings", "rdl") stay as they are.
@@ -59,7 +59,7 @@ _LETTERS = {
 }
 _VOWELS = frozenset("aeiouy")
 # Words that start with "э", which a plain "e" would spell "е".
-_E_WORDS = frozenset({"eto", "eta", "etot", "etu", "eti", "etoj", "etoi", "etogo", "etom", "etih", "etix", "ekstenzii"})
+_E_WORDS = frozenset({"eto", "eta", "etot", "etu", "eti", "etoj", "etoi", "etogo", "etom", "etih", "etix"})
 # Latin words that are as often Russian: read back even when the lexicon knows them in English
 # ("no v noge" is "но в ноге").
 _RUSSIAN_TOO = frozenset({"no", "on", "to", "a", "i", "ya", "net", "da"})
