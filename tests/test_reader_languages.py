@@ -353,6 +353,8 @@ def test_english_and_mostly_cyrillic_messages_are_not_read_back():
     assert is_romanized("spina bolit") and is_romanized("potyanul poyasnicu na gud morning")
     assert not is_romanized("my lower back hurts a bit")
     assert not is_romanized("kinda painful в нижней части спины")
+    assert not is_romanized("no numbness", frozenset({"no", "numbness"}))  # English words the lexicon knows
+    assert PRODUCT.for_language("ru").read("no numbness").words[:2] == ("no", "numbness")
     # words the lexicon knows in Latin letters stay, a word as often Russian ("no": "но") does not
     assert to_cyrillic("hamstringi i hamstrings no v noge", frozenset({"hamstrings", "no"})) == (
         "хамстринги и hamstrings но в ноге"

@@ -299,9 +299,11 @@ class Reader:
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
         vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
         self._vocabulary = frozenset(vocabulary)
-        # Latin words the lexicon knows as they are ("hamstrings", "rdl"), kept when a message is read back
+        # the Latin words the lexicon reads as they are ("hamstrings", "no") and those it respells ("poyasnica")
         self._latin = (
-            frozenset(w for w in vocabulary | set(lexicon.spellings) if w.isascii()) if lexicon.romanized else None
+            (frozenset(w for w in vocabulary if w.isascii()), frozenset(w for w in lexicon.spellings if w.isascii()))
+            if lexicon.romanized
+            else None
         )
         self._typo_targets: dict[str, list[str]] = defaultdict(list)
         for word in sorted(vocabulary):
@@ -375,7 +377,7 @@ class Reader:
     def read(self, text: str) -> Hearing:
         """What a coach hears in `text`; pure, and the same for the same text."""
         if self._latin is not None:
-            text = romanized_to_cyrillic(text[:MAX_CHARS], self._latin)
+            text = romanized_to_cyrillic(text[:MAX_CHARS], *self._latin)
         lowered = text[:MAX_CHARS].casefold()
         scores = [self._numbers.get(s) or int(s) for s in self._score.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]

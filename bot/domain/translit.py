@@ -80,16 +80,16 @@ _WORD = re.compile(r"[a-z'’ʼ`´]+")
 _SOFT = str.maketrans({mark: "ь" for mark in "'’ʼ`´"})  # "bol'no": the soft sign
 
 
-def is_romanized(text: str) -> bool:
+def is_romanized(text: str, english: frozenset[str] = frozenset()) -> bool:
     """Whether `text` is Russian written in Latin letters: more Latin letters than Cyrillic ones,
-    and fewer than half of its Latin words common English ones."""
+    and fewer than half of its Latin words common English ones or the `english` words given."""
     latin = sum(1 for ch in text if "a" <= ch.casefold() <= "z")
     cyrillic = sum(1 for ch in text if "\u0400" <= ch <= "\u04ff")
     if latin <= cyrillic:
         return False
     words = _WORD.findall(text.casefold())
-    english = sum(1 for word in words if word in _ENGLISH)
-    return english * 2 < len(words)
+    english_words = sum(1 for word in words if word in _ENGLISH or word in english)
+    return english_words * 2 < len(words)
 
 
 def to_cyrillic(text: str, keep: frozenset[str] = frozenset()) -> str:
@@ -97,9 +97,11 @@ def to_cyrillic(text: str, keep: frozenset[str] = frozenset()) -> str:
     return _WORD.sub(lambda match: _word(match.group(0), keep), text.casefold())
 
 
-def romanized_to_cyrillic(text: str, keep: frozenset[str] = frozenset()) -> str:
-    """`text` in Cyrillic when it is Russian in Latin letters, else unchanged."""
-    return to_cyrillic(text, keep) if is_romanized(text) else text
+def romanized_to_cyrillic(text: str, known: frozenset[str] = frozenset(), spelled: frozenset[str] = frozenset()) -> str:
+    """`text` in Cyrillic when it is Russian in Latin letters, else unchanged. `known`: the Latin
+    words a lexicon reads as they are ("hamstrings", "no"), English to tell the language and kept;
+    `spelled`: the Latin words it respells itself ("poyasnica"), kept but not English."""
+    return to_cyrillic(text, known | spelled) if is_romanized(text, known) else text
 
 
 def _word(word: str, keep: frozenset[str]) -> str:
