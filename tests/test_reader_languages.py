@@ -13,6 +13,7 @@ from bot.app import CONTENT_DIR
 from bot.content import ContentError, load_content
 from bot.content.models import Lexicon
 from bot.domain.reader import Outcome, Readers, decide
+from bot.domain.translit import is_romanized, to_cyrillic
 from tests.test_content import _line_of
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "lexicons"
@@ -230,3 +231,132 @@ def test_lasting_pain_and_what_the_person_could_barely_do_reach_the_safety_answe
 @pytest.mark.parametrize(("language", "text", "expected"), CALM)
 def test_everyday_soreness_and_everyday_hurry_stay_calm(language, text, expected):
     assert decide(PRODUCT.for_language(language).read(text), "felt-where").outcome == expected
+
+
+# Issue 14, second batch: each class a Russian or Spanish coach hears as a red flag, in wordings no
+# corpus file holds: Russian typed in Latin letters, strains in any word order, lasting pain, nerve
+# signs in everyday words, severe pain in slang, caps and typos; and the near-misses that stay calm.
+RED_FLAGS = [
+    # Russian in Latin letters: soft signs with or without an apostrophe, ya/ja, shch/sch, c/ts
+    ("ru", "spina bolit uzhe 3 dnya"),
+    ("ru", "poyasnica bolit tretij den'"),
+    ("ru", "chto to xrustnulo v spine"),
+    ("ru", "shchelknulo v poyasnice"),
+    ("ru", "nemeyet stopa"),
+    ("ru", "bol' ne prokhodit"),
+    ("ru", "ne mogu razognut'sya"),
+    ("ru", "ruka slabaya"),
+    ("ru", "Spina Bolit Uzhe Nedelyu"),
+    # strains and a locked back, in any order
+    ("ru", "поясницу сорвала"),
+    ("ru", "спину сорвал"),
+    ("ru", "кажется надорвала бицепс бедра"),
+    ("ru", "в спину прострелило"),
+    ("ru", "поясницу клинит с утра"),
+    ("ru", "кажется грыжа"),
+    # lasting pain and an old pain come back
+    ("ru", "с субботы болит спина"),
+    ("ru", "поясница до сих пор ноет"),
+    ("ru", "поясница так и болит"),
+    ("ru", "опять та же боль в спине"),
+    # nerve signs in everyday words
+    ("ru", "по ноге бегают мурашки"),
+    ("ru", "рука ватная"),
+    ("ru", "левая нога ватная"),
+    ("ru", "нога отнимается"),
+    ("ru", "бьёт током по ноге"),
+    ("ru", "тянет вниз в ногу"),
+    ("ru", "отдает в стопу"),
+    ("ru", "пальцы покалывает"),
+    # severe pain in slang, caps and typos
+    ("ru", "капец как болит спина"),
+    ("ru", "спина болит жесть"),
+    ("ru", "поясница болит адски"),
+    ("ru", "СПИНА БОЛИТ УЖАСНО"),
+    ("ru", "хожу как буква зю"),
+    ("ru", "не могу нормально выпрямиться"),
+    ("ru", "сидеть больно"),
+    ("ru", "из машины еле вылезла"),
+    ("ru", "поясницу прастрелило"),
+    ("es", "me dio un tiron en el isquio"),
+    ("es", "me jale la espalda"),
+    ("es", "se me bloqueó la espalda al subir"),
+    ("es", "se me monto el gemelo"),
+    ("es", "tengo lumbago desde ayer"),
+    ("es", "me agarró la ciática, boludo"),
+    ("es", "me duele la espalda desde el sabado"),
+    ("es", "sigo con la lumbar mal"),
+    ("es", "hormigueo en los dedos del pie"),
+    ("es", "calambre hasta el pie"),
+    ("es", "se me durmio la pierna"),
+    ("es", "pie entumido"),
+    ("es", "me tira la pierna hacia abajo"),
+    ("es", "me duele un montón la espalda"),
+    ("es", "duele una barbaridad"),
+    ("es", "me duele horrible"),
+    ("es", "no puedo ni sentarme"),
+    ("es", "no me puedo parar derecho"),
+    ("es", "vuelve lo de la espalda, como siempre"),
+]
+STAY_CALM = [
+    ("ru", "убил ягодицы сегодня, горят", "hams-glutes"),
+    ("ru", "ни онемения ни покалывания, бицуха устала", "hams-glutes"),
+    ("ru", "без мурашек, ягодицы работали", "hams-glutes"),
+    ("ru", "колени уезжали вперед, квадры горят", "quads-knees"),
+    ("ru", "ноги ватные и тяжелые, задняя поверхность устала", "hams-glutes"),
+    ("ru", "бицуха ноет со вчерашнего, крепатура", "hams-glutes"),
+    ("ru", "капец ягодицы забиты", "hams-glutes"),
+    ("ru", "разорвали треню, ягодицы горят", "hams-glutes"),
+    ("ru", "хват не держит, предплечья забились", "grip"),
+    ("ru", "yagodicy gorjat, vse norm", "hams-glutes"),
+    ("ru", "my hamstrings were on fire", "hams-glutes"),
+    ("es", "me mataron los glúteos, qué buen entreno", "hams-glutes"),
+    ("es", "los glúteos a morir", "hams-glutes"),
+    ("es", "ni hormigueo ni pinchazos, isquios cansados", "hams-glutes"),
+    ("es", "la rompí en el gym, glúteos a full", "hams-glutes"),
+    ("es", "me duele mucho menos, glúteos trabajaron", "hams-glutes"),
+    ("es", "las rodillas se me iban hacia adelante", "quads-knees"),
+    ("es", "la rutina de siempre, como la otra vez, glúteos a tope", "hams-glutes"),
+]
+
+
+@pytest.mark.parametrize("question", ["felt-where", "lower-back-why", "felt-where-single-leg"])
+@pytest.mark.parametrize(("language", "text"), RED_FLAGS)
+def test_every_wording_of_an_injury_report_reaches_the_safety_answer(language, text, question):
+    assert decide(PRODUCT.for_language(language).read(text), question).outcome == Outcome.RED_FLAG
+
+
+@pytest.mark.parametrize(("language", "text", "expected"), STAY_CALM)
+def test_gym_slang_movement_words_and_denied_signs_stay_calm(language, text, expected):
+    assert decide(PRODUCT.for_language(language).read(text), "felt-where").outcome == expected
+
+
+@pytest.mark.parametrize(
+    ("latin", "cyrillic"),
+    [
+        ("bol'no v spine", "больно в спине"),
+        ("bol’no", "больно"),
+        ("tretiy den'", "третий день"),
+        ("shchelknulo", "щелкнуло"),
+        ("schelknulo", "щелкнуло"),
+        ("poyasnitsa pojasnica", "поясница поясница"),
+        ("murashki begayut v levoy noge", "мурашки бегают в левой ноге"),
+        ("xorosho, eto moj byl", "хорошо, это мой был"),
+        ("razognut'sya boitsya", "разогнуться боится"),
+    ],
+)
+def test_russian_in_latin_letters_is_read_back_in_cyrillic(latin, cyrillic):
+    assert to_cyrillic(latin) == cyrillic
+
+
+def test_english_and_mostly_cyrillic_messages_are_not_read_back():
+    assert is_romanized("spina bolit") and is_romanized("potyanul poyasnicu na gud morning")
+    assert not is_romanized("my lower back hurts a bit")
+    assert not is_romanized("kinda painful в нижней части спины")
+    assert not is_romanized("no numbness", frozenset({"no", "numbness"}))  # English words the lexicon knows
+    assert PRODUCT.for_language("ru").read("no numbness").words[:2] == ("no", "numbness")
+    # words the lexicon knows in Latin letters stay, a word as often Russian ("no": "но") does not
+    assert to_cyrillic("hamstringi i hamstrings no v noge", frozenset({"hamstrings", "no"})) == (
+        "хамстринги и hamstrings но в ноге"
+    )
+    assert "спина" not in PRODUCT.for_language("en").read("spina bolit").words  # only a romanized lexicon reads back

@@ -788,6 +788,9 @@ class Lexicon(Strict):
     # A Snowball stemmer ("spanish", "russian") for languages whose words change their endings:
     # phrases are then listed in base words and match every inflected form.
     stemmer: str | None = None
+    # Messages typed in Latin letters are read back in this language's script first ("spina bolit"
+    # as "спина болит"; bot/domain/translit.py has the Russian chat spellings).
+    romanized: bool = False
     symbols: dict[str, str] = {}
     contractions: dict[str, str] = {}
     spellings: dict[str, str] = {}

@@ -27,6 +27,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Lexicon, RegionId
 from bot.domain.injury_screen import InjuryScreen
+from bot.domain.translit import romanized_to_cyrillic
 
 MAX_CHARS = 4096  # a Telegram message's limit: a red flag at the end of a long ramble is still read
 FUZZY_CUTOFF = 85  # a spelling this close to a lexicon word is a typo of it
@@ -304,6 +305,12 @@ class Reader:
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
         vocabulary |= self._negators | self._fillers | self._places | set(lexicon.not_typos)
         self._vocabulary = frozenset(vocabulary)
+        # the Latin words the lexicon reads as they are ("hamstrings", "no") and those it respells ("poyasnica")
+        self._latin = (
+            (frozenset(w for w in vocabulary if w.isascii()), frozenset(w for w in lexicon.spellings if w.isascii()))
+            if lexicon.romanized
+            else None
+        )
         self._typo_targets: dict[str, list[str]] = defaultdict(list)
         for word in sorted(vocabulary):
             if len(word) >= FUZZY_MIN_LENGTH and word.isalpha():
@@ -375,6 +382,8 @@ class Reader:
 
     def read(self, text: str) -> Hearing:
         """What a coach hears in `text`; pure, and the same for the same text."""
+        if self._latin is not None:
+            text = romanized_to_cyrillic(text[:MAX_CHARS], *self._latin)
         lowered = text[:MAX_CHARS].casefold()
         scores = [self._numbers.get(s) or int(s) for s in self._score.findall(lowered)]
         raw = [self._fix_typo(w) for w in self._expand(text)]
