@@ -37,11 +37,12 @@ CORPORA = {
     "blind C": ("en", DATA / "checkin_blind_c.yaml"),
     "blind D": ("en", DATA / "checkin_blind_d.yaml"),
     "blind E": ("en", DATA / "checkin_blind_e.yaml"),
+    "blind F": ("en", DATA / "checkin_blind_f.yaml"),
 }
 CORPORA |= {  # each other language: its development, held-out and blind sets, read by its own reader
     f"{language} {part}": (language, DATA / f"checkin_{language}_{suffix}.yaml")
     for language in ("es", "ru")
-    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"))
+    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"), ("blind 2", "blind_2"))
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 SAFE = {Outcome.RED_FLAG.value, Outcome.SAFETY_QUESTION.value}  # no form advice, praise or load before safety
