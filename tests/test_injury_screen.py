@@ -79,7 +79,7 @@ SCREENED = [
 
 # Answers to the pain-check question: yes in any words is a red flag, no in any words is not.
 PAIN_CHECK = [
-    ("all of the above tbh", RED),
+    ("all of the above sadly", RED),
     ("100 percent, still there", RED),
     ("mhm", RED),
     ("yh", RED),
@@ -121,7 +121,7 @@ def test_the_pain_check_hears_yes_and_no_in_any_words(text, expected):
 def test_the_screen_is_only_asked_when_the_rules_found_nothing():
     assert not READER.read("pulled my hammy on the last rep").screened  # a red flag already
     assert not READER.read("bit of pain in my back").screened  # the pain check already
-    for text in ("all of the above tbh", "on the train, will answer later"):
+    for text in ("all of the above sadly", "on the train, will answer later"):
         # the pain check never turns on the screen: an answer it cannot place is asked again
         assert decide(READER.read(text), CHECK).outcome in (RED, ASK)
     assert decide(READER.read("on the train, will answer later"), CHECK).outcome == ASK
