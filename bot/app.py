@@ -43,6 +43,7 @@ from bot.services.course import CourseService
 from bot.services.groups import GroupCoaching
 from bot.services.languages import Languages
 from bot.services.privacy import Privacy
+from bot.services.reports import Reports
 from bot.services.training_log import TrainingLog
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -118,6 +119,7 @@ def build_application(
         ),
         training_log=TrainingLog(settings=settings, db=db, clock=clock),
         privacy=Privacy(db=db, clock=clock),
+        reports=Reports(db=db, days=library.base.days),
     )
     base_url = settings.telegram_api_base_url.rstrip("/")
     builder = (

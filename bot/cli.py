@@ -91,18 +91,17 @@ def _stats(args: argparse.Namespace) -> int:
 
     from bot.app import CONTENT_DIR
     from bot.content import load_content
-    from bot.stats import collect, stats_png, stats_text, unmatched_text
+    from bot.services.reports import Reports
+    from bot.stats import stats_png, stats_text, unmatched_text
     from bot.storage.db import Database
 
     settings = load_settings()
     content = load_content(CONTENT_DIR)
-    days = content.days
 
     async def report():
         db = Database(settings.database_url)
         try:
-            async with db.session() as session:
-                return await collect(session=session, days=days, unmatched=args.unmatched_limit)
+            return await Reports(db=db, days=content.days).stats(unmatched=args.unmatched_limit)
         finally:
             await db.dispose()
 

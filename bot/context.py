@@ -24,6 +24,7 @@ from bot.services.answers import AnswerWriter
 from bot.services.course import CourseService
 from bot.services.languages import Heard, Languages
 from bot.services.privacy import Privacy
+from bot.services.reports import Reports
 from bot.services.training_log import TrainingLog
 from bot.settings import Settings
 from bot.storage.db import Database
@@ -50,6 +51,7 @@ class Services:
     groups: GroupCoaching  # group coaching: admins (cached), summaries, a lesson's tally, a migrated chat's move
     training_log: TrainingLog  # the log, records, progress, plates, the rest timer, the CSV, the weekly note
     privacy: Privacy  # a person's data: /export, /forget
+    reports: Reports  # numbers for the people who run the bot: /stats
 
     @property
     def content(self) -> Content:

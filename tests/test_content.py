@@ -246,21 +246,15 @@ def test_no_handler_imports_another_and_storage_knows_no_handler_or_service():
             assert not name.startswith(("bot.handlers", "bot.services", "telegram")), f"{path}: {name}"
 
 
-# Handler modules that still open sessions and call bot.storage themselves; each leaves this set (one
-# line) once it goes through bot/services like the others.
-HANDLERS_STILL_ON_STORAGE = {"onboarding", "group"}
-
-
 def test_handlers_reach_storage_only_through_services():
     """A handler reads the update, calls one service method and picks the reply: it never imports
-    bot.storage (nor does bot/logbook.py, the handlers' shared rendering). The services own the
-    sessions and return plain values."""
+    bot.storage (nor does bot/logbook.py, the handlers' shared rendering) nor opens a session on
+    `services.db`. The services own the sessions and return plain values."""
     paths = [*(ROOT / "bot" / "handlers").glob("*.py"), ROOT / "bot" / "logbook.py"]
     for path in paths:
-        if path.stem in HANDLERS_STILL_ON_STORAGE:
-            continue
         for name in _imports(path):
             assert name != "bot.storage" and not name.startswith("bot.storage."), f"{path}: {name}"
+        assert "services.db" not in path.read_text(), f"{path} opens a session itself"
 
 
 def test_content_is_written_in_our_own_words():

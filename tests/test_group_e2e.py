@@ -387,7 +387,7 @@ async def test_a_migration_first_seen_when_sending_moves_the_course(telegram, da
     assert lesson_days(telegram.messages_to(-1004002)) == [2]
 
 
-async def test_removed_from_the_group_no_more_lessons_and_blocked_in_private(coach_bot, telegram):
+async def test_removed_from_the_group_no_more_lessons_and_blocked_then_unblocked_in_private(coach_bot, telegram):
     club = Club(telegram, coach_bot)
     club.add_bot()
     await club.expect(1, 0)
@@ -405,6 +405,8 @@ async def test_removed_from_the_group_no_more_lessons_and_blocked_in_private(coa
     await alex.onboard()
     telegram.my_chat_member(telegram.private_chat(alex.user), alex.user, "member", "kicked")
     await until(reachable(coach_bot, 1001, False))
+    telegram.my_chat_member(telegram.private_chat(alex.user), alex.user, "kicked", "member")
+    await until(reachable(coach_bot, 1001, True))
 
 
 async def test_an_anonymous_admin_runs_the_course_and_gets_no_names_in_the_group(coach_bot, telegram):

@@ -18,7 +18,7 @@ from bot.domain.course import CourseStatus
 from bot.handlers.common import ask_again, button_handler, drop_buttons, reply
 from bot.keyboards import checkin_keyboard, hold_keyboard
 from bot.render import advice_text, opening_line, user_text
-from bot.services.answers import AnswerWrite, PastAnswer, answer_write, read_typed
+from bot.services.answers import AnswerWrite, PastAnswer, answer_write
 from bot.services.course import Enrollment, Subscriber
 
 
@@ -67,8 +67,8 @@ async def typed(update: Update, context: CoachContext, enrollment: Enrollment) -
     buttons when even a coach could not tell."""
     text, day, node_id = update.effective_message.text, enrollment.checkin_day, enrollment.checkin_node
     services = context.services
-    decision, answer = await read_typed(
-        services.db, services.matcher, enrollment.id, update.effective_user.id, day, node_id, text
+    decision, answer = await services.answers.read_typed(
+        services.matcher, enrollment.id, update.effective_user.id, day, node_id, text
     )
     if answer is None:
         await ask_again(update, context, enrollment.id, day, node_id, text, decision, checkin_keyboard)

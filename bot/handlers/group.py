@@ -40,11 +40,9 @@ from bot.handlers.common import ask_again, button_handler, display_name, note_me
 from bot.keyboards import coach_page_keyboard, group_checkin_keyboard, profile_keyboard
 from bot.language import speaking
 from bot.render import advice_text, opening_line, user_text
-from bot.services.answers import answer_write, enrollments_on_screen, read_typed
+from bot.services.answers import AnswerWrite, answer_write
+from bot.services.course import Enrollment, Subscriber
 from bot.services.groups import SummaryVerdict
-from bot.storage import checkins, courses
-from bot.storage.checkins import AnswerWrite
-from bot.storage.models import Enrollment, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +108,7 @@ async def pressed(update: Update, context: CoachContext, button: GroupCheckinPre
     if next_step is None:
         await query.answer(texts.button_expired)
         return
-    enrollment, subscriber = await _run_on_screen(context, button.enrollment)
+    enrollment, subscriber = await services.groups.run_on_screen(button.enrollment)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE or not 1 <= button.day <= enrollment.current_day:
         await query.answer(texts.button_expired)
         return
@@ -202,16 +200,15 @@ async def typed_follow_up(
     """Text in private from a member whose group check-in today waits on a follow-up (why the back
     worked, the pain-check): read as its answer, as in a private check-in. False when none waits."""
     services, user, text = context.services, update.effective_user, update.effective_message.text
-    async with services.db.session() as session:
-        latest = await checkins.latest_group_answer(session=session, user_id=user.id)
-        enrollment = None if latest is None else await session.get(Enrollment, latest.enrollment_id)
-    if latest is None or latest.advice is not None or enrollment is None or latest.day != enrollment.current_day:
+    waiting = await services.answers.waiting_follow_up(user.id)
+    if waiting is None:
         return False
+    enrollment, latest = waiting
     following = step(services.matcher, latest.node, latest.option)
     if following is None or following.node is None:
         return False
     day, node_id = latest.day, following.node.id
-    decision, answer = await read_typed(services.db, services.matcher, enrollment.id, user.id, day, node_id, text)
+    decision, answer = await services.answers.read_typed(services.matcher, enrollment.id, user.id, day, node_id, text)
     if answer is None:
         await ask_again(update, context, enrollment.id, day, node_id, text, decision, group_checkin_keyboard)
         return True
@@ -248,15 +245,6 @@ async def _edit_tally(context: CoachContext) -> None:
 # ----------------------------------------------------------------------------- links into the private chat
 
 
-async def _run_on_screen(context: CoachContext, enrollment_id: int) -> tuple[Enrollment | None, Subscriber | None]:
-    """A run of the course as its members see it (a lesson still being recorded has arrived: its
-    buttons and links work at once), and the chat it belongs to."""
-    async with context.services.db.session() as session:
-        found = await enrollments_on_screen(session, [enrollment_id], context.services.content.question_of)
-        enrollment = found.get(enrollment_id)
-        return enrollment, None if enrollment is None else await session.get(Subscriber, enrollment.chat_id)
-
-
 class _GroupLink(filters.MessageFilter):
     """`/start` with a payload from a group's link; any other /start is onboarding's."""
 
@@ -283,7 +271,7 @@ async def follow_link(update: Update, context: CoachContext, link: StartLink) ->
 
 async def _open_link(update: Update, context: CoachContext, link: StartLink) -> None:
     services = context.services
-    enrollment, subscriber = await _run_on_screen(context, link.enrollment_id)
+    enrollment, subscriber = await services.groups.run_on_screen(link.enrollment_id)
     if subscriber is None or subscriber.kind == ChatType.PRIVATE:
         await reply(update, services.content.texts.group_link_expired)
     elif link.kind == "g" and not await services.access.is_member(
@@ -319,10 +307,7 @@ async def _advice_link(
     if entry is None:
         await reply(update, texts.group_link_expired)
         return
-    async with services.db.session() as session:
-        rows = await checkins.checkin_history(
-            session=session, enrollment_id=enrollment.id, user_id=update.effective_user.id
-        )
+    rows = await services.answers.history_of_run(enrollment.id, update.effective_user.id)
     answered = {row.node: row for row in rows if row.day == day}
     node_id = entry
     while node_id in answered:
@@ -357,19 +342,15 @@ async def membership(update: Update, context: CoachContext) -> None:
     change: ChatMemberUpdated = update.my_chat_member
     chat, old, new = change.chat, change.old_chat_member, change.new_chat_member
     if chat.type == ChatType.PRIVATE:
-        async with services.db.session() as session:
-            if new.status == ChatMember.BANNED:
-                await courses.mark_unreachable(session=session, chat_id=chat.id)
-            elif old.status == ChatMember.BANNED:
-                await courses.mark_reachable(session=session, chat_id=chat.id)
+        if new.status == ChatMember.BANNED:
+            await services.course.mark_unreachable(chat.id)
+        elif old.status == ChatMember.BANNED:
+            await services.course.mark_reachable(chat.id)
         return
     services.groups.forget_admins(chat.id)
     was_present, present = _present(chat.type, old), _present(chat.type, new)
     if present and not was_present:
-        async with services.db.session() as session:
-            await courses.get_or_create_subscriber(
-                session=session, chat_id=chat.id, name=chat.title or "", kind=str(chat.type), now=services.clock.now()
-            )
+        await services.course.joined(chat.id, chat.title or "", str(chat.type))
         if chat.type != ChatType.CHANNEL:  # a channel's readers need no word about the bot's set-up
             await send_html(context.bot, chat.id, services.content.texts.group_welcome)
     elif was_present and not present:

@@ -25,9 +25,7 @@ from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
 from bot.handlers.common import button_handler, display_name, reply
 from bot.keyboards import language_keyboard, profile_keyboard
 from bot.render import settings_saved_text, user_text
-from bot.services.course import Setting
-from bot.storage import courses
-from bot.storage.models import Enrollment, Subscriber
+from bot.services.course import Enrollment, Setting, Subscriber
 
 TIME_CHOICES = ("06:00", "07:00", "12:00", "17:00", "19:00")
 TYPED = (Setting.TIME, Setting.TIMEZONE)  # what can be typed as well as tapped
@@ -52,25 +50,19 @@ async def start(update: Update, context: CoachContext) -> None:
     """Welcome a new person into onboarding; tell a known one where they are. A stopped course
     carries on (as /resume would); nothing else changes."""
     services = context.services
-    texts, now = services.content.texts, services.clock.now()
+    texts, chat_id = services.content.texts, update.effective_chat.id
     name = display_name(update, texts.name_fallback)
-    async with services.db.session() as session:
-        subscriber, _ = await courses.get_or_create_subscriber(
-            session=session, chat_id=update.effective_chat.id, name=name, kind="private", now=now
-        )
-        if not subscriber.onboarded:
-            subscriber.awaiting = Setting.PROFILE
-    if not subscriber.onboarded:
+    if await services.course.begin_onboarding(chat_id, name):
         course = services.content.course
         intro = texts.start_intro.format(name=user_text(name))
         await reply(update, f"{intro}\n{course.welcome}\n<i>{course.safety.strip()}</i>")
         await reply(update, texts.ask_profile, profile_keyboard(texts))
         return
-    _, enrollment = await services.course.current(subscriber.chat_id)
+    _, enrollment = await services.course.current(chat_id)
     resumed = None
     if enrollment is not None and enrollment.status == CourseStatus.STOPPED:
-        resumed = await services.course.resume(subscriber.chat_id)
-        _, enrollment = await services.course.current(subscriber.chat_id)
+        resumed = await services.course.resume(chat_id)
+        _, enrollment = await services.course.current(chat_id)
     if enrollment is None or enrollment.status in (CourseStatus.FINISHED, CourseStatus.REPLACED):
         await reply(update, texts.start_finished.format(name=user_text(name)))
         return
@@ -120,13 +112,12 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
 async def settings_choice(update: Update, context: CoachContext, choice: SettingsChoice) -> None:
     """A settings button: ask the matching question, remembering what the answer is for."""
     await update.callback_query.answer()
-    async with context.services.db.session() as session:
-        subscriber = await courses.get_subscriber(session=session, chat_id=update.effective_chat.id)
-        if subscriber is None or not subscriber.onboarded:
-            await reply(update, context.services.content.texts.today_not_started)
-            return
-        subscriber.awaiting = choice.field
-    await _ask(update, context, Setting(choice.field), subscriber)
+    field = Setting(choice.field)
+    subscriber = await context.services.course.ask(update.effective_chat.id, field)
+    if subscriber is None:
+        await reply(update, context.services.content.texts.today_not_started)
+        return
+    await _ask(update, context, field, subscriber)
 
 
 async def _ask(update: Update, context: CoachContext, field: Setting, subscriber: Subscriber) -> None:

@@ -20,8 +20,7 @@ async def stats_command(update: Update, context: CoachContext) -> None:
     if update.effective_user.id not in services.settings.admin_ids:
         await reply(update, services.content.texts.unknown_command.format(command="/stats"))
         return
-    async with services.db.session() as session:
-        report = await stats.collect(session=session, days=services.content.days)
+    report = await services.reports.stats()
     texts = services.content.texts
     await reply(update, f"<pre>{escape(stats.stats_text(report, texts))}</pre>")
     png = await asyncio.to_thread(stats.stats_png, report, texts)

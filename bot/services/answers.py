@@ -15,8 +15,9 @@ that outcome will leave it (`as_on_screen`), so the press counts.
 A red-flag answer holds its run in the same transaction (`bot.services.course.hold_runs`).
 Also here: an answer as stored (`answer_write`) and a typed answer as read (`read_typed`), for
 private check-ins and group members' follow-ups alike; and the writer's smaller errands, each one
-transaction: whether a fix helped, a typed answer the coach could not read, the /checkins history,
-and what a person's cues are about (`focus`).
+transaction: whether a fix helped, a typed answer the coach could not read, the /checkins history
+(and a group run's, for its links), the group answer a private follow-up waits on, and what a
+person's cues are about (`focus`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from bot.services.course import hold_runs
 from bot.storage import checkins, courses
 from bot.storage.checkins import AnswerWrite
 from bot.storage.db import Database
-from bot.storage.models import Enrollment
+from bot.storage.models import CheckinAnswer, Enrollment
 
 # What to write for an enrollment as read in the transaction (None when it no longer exists), or a
 # refusal to show the person instead.
@@ -140,8 +141,36 @@ class AnswerWriter:
             enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
             if enrollment is None:
                 return []
-            rows = await checkins.checkin_history(session=session, enrollment_id=enrollment.id, user_id=user_id)
-        return [PastAnswer(row.day, row.node, row.option, row.text, row.advice, row.fix_helped) for row in rows]
+            return await _answers_in_run(session, enrollment.id, user_id)
+
+    async def history_of_run(self, enrollment_id: int, user_id: int) -> list[PastAnswer]:
+        """The person's answers in one run of the course (a group's, from its link), day by day."""
+        async with self._db.session() as session:
+            return await _answers_in_run(session, enrollment_id, user_id)
+
+    async def waiting_follow_up(self, user_id: int) -> tuple[Enrollment, PastAnswer] | None:
+        """The member's newest answer in a group, with the group's run, while it is today's there and
+        has led to no advice yet (a follow-up may wait on it in private); None otherwise."""
+        async with self._db.session() as session:
+            latest = await checkins.latest_group_answer(session=session, user_id=user_id)
+            enrollment = None if latest is None else await session.get(Enrollment, latest.enrollment_id)
+        if latest is None or latest.advice is not None or enrollment is None or latest.day != enrollment.current_day:
+            return None
+        return enrollment, _past_answer(latest)
+
+    async def read_typed(
+        self, matcher: CheckinMatcher, enrollment_id: int, user_id: int, day: int, node_id: str, text: str
+    ) -> tuple[MatchDecision, TypedAnswer | None]:
+        """How a typed answer to `node_id` was read, and what it is stored as and leads to (None when
+        the coach must ask), for private check-ins and group members' follow-ups alike. An answer to
+        the pain-check is read with the answer that led to it."""
+        decision = matcher.read(node_id, text)
+        first = None
+        if node_id == matcher.tree.pain_check:
+            rows = await self.history_of_run(enrollment_id, user_id)
+            opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
+            first = (opened[-1].node, opened[-1].text) if opened else None
+        return decision, answer_typed(matcher, node_id, decision, first)
 
     async def focus(self, chat_id: int, user_id: int) -> Focus:
         """What /cue offers the person first (`Focus`)."""
@@ -219,16 +248,10 @@ def answer_write(
     )
 
 
-async def read_typed(
-    db: Database, matcher: CheckinMatcher, enrollment_id: int, user_id: int, day: int, node_id: str, text: str
-) -> tuple[MatchDecision, TypedAnswer | None]:
-    """How a typed answer to `node_id` was read, and what it is stored as and leads to (None when
-    the coach must ask). An answer to the pain-check is read with the answer that led to it."""
-    decision = matcher.read(node_id, text)
-    first = None
-    if node_id == matcher.tree.pain_check:
-        async with db.session() as session:
-            rows = await checkins.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
-        opened = [r for r in rows if r.day == day and r.option == PAIN_OPTION and r.text]
-        first = (opened[-1].node, opened[-1].text) if opened else None
-    return decision, answer_typed(matcher, node_id, decision, first)
+async def _answers_in_run(session: AsyncSession, enrollment_id: int, user_id: int) -> list[PastAnswer]:
+    rows = await checkins.checkin_history(session=session, enrollment_id=enrollment_id, user_id=user_id)
+    return [_past_answer(row) for row in rows]
+
+
+def _past_answer(row: CheckinAnswer) -> PastAnswer:
+    return PastAnswer(row.day, row.node, row.option, row.text, row.advice, row.fix_helped)

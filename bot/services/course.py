@@ -168,6 +168,19 @@ class CourseService:
         async with self._db.session() as session:
             await courses.mark_unreachable(session=session, chat_id=chat_id)
 
+    async def mark_reachable(self, chat_id: int) -> None:
+        """The person unblocked the bot: their chat may be written to again."""
+        async with self._db.session() as session:
+            await courses.mark_reachable(session=session, chat_id=chat_id)
+
+    async def joined(self, chat_id: int, title: str, kind: str) -> None:
+        """The bot can post in a group or channel now: the chat is known (and reachable) before any
+        course runs there."""
+        async with self._db.session() as session:
+            await courses.get_or_create_subscriber(
+                session=session, chat_id=chat_id, name=title, kind=kind, now=self._clock.now()
+            )
+
     async def deliver(self, bot: Bot, outcome: Outcome) -> None:
         """Send the lesson an outcome promised for now (day 1, or a resume at lesson time)."""
         if outcome.send_now and outcome.enrollment_id is not None:
@@ -259,6 +272,16 @@ class CourseService:
         """Runner, lifter or both: what the lessons add for the person."""
         return await self._set(chat_id, Setting.PROFILE, profile)
 
+    async def ask(self, chat_id: int, setting: Setting) -> Subscriber | None:
+        """A settings button: the person's next text answers `setting`. The chat as read (detached),
+        or None when it has not onboarded (nothing is stored then)."""
+        async with self._db.session() as session:
+            subscriber = await courses.get_subscriber(session=session, chat_id=chat_id)
+            if subscriber is None or not subscriber.onboarded:
+                return None
+            subscriber.awaiting = setting
+        return subscriber
+
     async def _set(self, chat_id: int, setting: Setting, value: str) -> SettingOutcome:
         """Store one answer, whatever step it came at (a button or location may come at any time);
         during onboarding say what is still missing, or begin the course once nothing is. A value
@@ -331,8 +354,9 @@ class CourseService:
             subscriber.thread_id = thread_id
 
     async def begin_onboarding(self, chat_id: int, name: str) -> bool:
-        """Someone who came from a group link: True when they have no course yet and are now asked
-        the first onboarding question."""
+        """/start, or someone who came from a group link: the chat is known from now on (and
+        reachable again); True when the person has not onboarded yet and is now asked the first
+        onboarding question."""
         async with self._db.session() as session:
             subscriber, _ = await courses.get_or_create_subscriber(
                 session=session, chat_id=chat_id, name=name, kind="private", now=self._clock.now()

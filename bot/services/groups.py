@@ -3,6 +3,7 @@ admins, with the engine's composer and send bound once, so a handler never reach
 
 `summary` decides where a coach's /summary goes (privately to the asker, or the anonymous tally in
 the chat with the detail to the admins); the handler only picks the sentence for its verdict.
+`run_on_screen` is the run a group's buttons and links name, as its members see it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from bot.clock import Clock
 from bot.content import Content
 from bot.delivery.compose import LessonComposer, Outgoing
 from bot.delivery.groups import GroupDelivery, Send
+from bot.services.answers import enrollments_on_screen
 from bot.storage import courses, groups
 from bot.storage.db import Database
+from bot.storage.models import Enrollment, Subscriber
 
 
 class SummaryVerdict(StrEnum):
@@ -73,6 +76,19 @@ class GroupCoaching:
         accounts for."""
         async with self.db.session() as session:
             await groups.note_member(session=session, chat_id=chat_id, user_id=user_id, name=name, now=self.clock.now())
+
+    async def run_on_screen(self, enrollment_id: int) -> tuple[Enrollment | None, Subscriber | None]:
+        """A run of the course as its members see it (a lesson still being recorded has arrived: its
+        buttons and links work at once), and the chat it belongs to; both as read (detached)."""
+        async with self.db.session() as session:
+            found = await enrollments_on_screen(session, [enrollment_id], self.content.question_of)
+            enrollment = found.get(enrollment_id)
+            chat = (
+                None
+                if enrollment is None
+                else await courses.get_subscriber(session=session, chat_id=enrollment.chat_id)
+            )
+        return enrollment, chat
 
     async def summary_text(self, bot: Bot, chat_id: int) -> str:
         return await self.delivery.summary_text(bot, chat_id)
