@@ -125,7 +125,12 @@ FATIGUE_ONLY = frozenset({"grip"})
 # What can give way under someone ("my knee gave way"), unlike an arch or a grip.
 GIVES_WAY = frozenset({"legs", "knees", "lower-back", "hips", "hams", "quads", "glutes"})
 GOOD_REGIONS = frozenset({"hams", "glutes"})
-GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})  # the pattern is right: praise, more load
+GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})
+# Times that say a problem is back or going on: with one of these said, no old injury is set aside.
+RETURNING = frozenset({"recurring", "worse", "still", "unresolved"})
+# What a sign set aside as someone else's or long over still tells: a working muscle named
+# ("tore my hamstring years ago, today just a nice stretch there"), a pronoun, an answer.
+KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})  # the pattern is right: praise, more load
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
 REGION_OUTCOMES = {
     "lower-back": "lower-back",
@@ -285,6 +290,7 @@ class Reader:
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
         self._unable = frozenset(negation.inability) | {self._stem(w) for w in negation.inability}
+        self._until = frozenset(negation.until)
         self._sides = frozenset(lexicon.sides)
         self._ends = frozenset(negation.ends)
         self._joins = frozenset(negation.joins)
@@ -300,6 +306,19 @@ class Reader:
         self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
         self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
+        scope = lexicon.scope
+        # persons are read in every word, the skipped ones too ("his back", "mi marido"); the times
+        # of an old injury in the kept words, numbers left out ("3 years ago", "hace dos años")
+        self._people = {
+            tuple(self._stem(w) for w in self._expand(phrase)): role
+            for role, phrases in (("other", scope.others), ("self", scope.selves), ("said", scope.hearsay))
+            for phrase in phrases
+        }
+        self._eras = {
+            tuple(self._stem(w) for w in self._expand(phrase) if w not in self._skip and not self._number(w)): role
+            for role, phrases in (("past", scope.past), ("healed", scope.healed), ("returned", scope.returned))
+            for phrase in phrases
+        }
         screen = lexicon.screen
         self._screen = InjuryScreen(screen.weights, screen.bias, screen.threshold) if screen else None
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
@@ -415,10 +434,12 @@ class Reader:
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
+        mentions, set_aside = self._set_aside(raw, words, clauses, items, mentions)
         felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
-        screened = not red_flags and not pain and self._screened(text)
+        # an injury the rules read as someone else's or long over is not for the screen to raise again
+        screened = not red_flags and not pain and not set_aside and self._screened(text)
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -433,6 +454,53 @@ class Reader:
             bare_no=bare_no,
             screened=screened,
         )
+
+    def _number(self, word: str) -> bool:
+        return word.isdigit() or word in self._numbers
+
+    def _set_aside(
+        self, raw: list[str], words: list[str], clauses: list[int], items: list[int], mentions: list[Mention]
+    ) -> tuple[list[Mention], bool]:
+        """Someone else's injury ("my partner tweaked his back") and an old one said to be over ("tore
+        my hamstring 3 years ago, fully healed") are not today's: what is said of them is set aside
+        (read as negated), unless the message says a problem is back ("flared up again"). Returns the
+        mentions and whether a sign was set aside."""
+        if not self._people and not self._eras:
+            return mentions, False
+        kept_at, count = [], 0  # for each raw word, the kept word at or after it
+        for word in raw:
+            kept_at.append(count)
+            count += word not in self._skip
+        people = [(kept_at[start], role) for start, _end, role in _phrases_in([self._stem(w) for w in raw], self._people)]
+        counted = [i for i, word in enumerate(words) if not self._number(word)]
+        keys = [self._stem(words[i]) for i in counted]
+        eras = [(counted[start], counted[end - 1] + 1, role) for start, end, role in _phrases_in(keys, self._eras)]
+        returned = any(role == "returned" for *_, role in eras) or any(
+            m.kind == Kind.TIME and m.id in RETURNING and not m.negated for m in mentions
+        )
+        aside: set[int] = set()  # someone else's: what a person says of them stays ("borrowed my husband's stick to walk")
+        for k, (at, role) in enumerate(people):
+            # what follows another person in the list item, unless the writer is in it ("my wife had
+            # to put my socks on") or it is reported ("my mate reckons it's pulled")
+            if role != "other" or at >= len(words):
+                continue
+            later = [p for p, who in people[k + 1 :] if who != "other" and p < len(words)]
+            if not any(items[p] == items[at] and clauses[p] == clauses[at] for p in later):
+                aside.update(p for p in range(at, len(words)) if items[p] == items[at] and clauses[p] == clauses[at])
+        over: set[int] = set()  # long over: all of it
+        for start, _end, role in eras if not returned else ():
+            if role == "returned" or any(w in self._negators for w in words[max(0, start - 2) : start]):
+                continue  # "not fully healed", "never really recovered"
+            said = {items[start], items[start] - 1} if role == "healed" else {items[start]}
+            over.update(p for p in range(len(words)) if items[p] in said and clauses[p] == clauses[start])
+        changed, signs = [], False
+        for m in mentions:
+            keep = m.kind in KEPT_ASIDE or m.kind == Kind.REGION and m.id in GOOD_REGIONS
+            if (m.start in over or m.start in aside and m.kind != Kind.SEVERITY) and not keep and not m.negated:
+                signs = signs or m.kind not in (Kind.REGION, Kind.QUALITY, Kind.MORE, Kind.LESS)
+                m = Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True)
+            changed.append(m)
+        return changed, signs
 
     def _screened(self, text: str) -> bool:
         """The second line of defence: the trained screen's view of the whole message, for the
@@ -514,6 +582,14 @@ class Reader:
     ) -> tuple[list[Mention], bool]:
         """Each negation covers what follows it up to the end of its list: feelings, injury words and
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
+        # "пока нога не подломилась": "until the leg gave way" says the event happened ("пока не болит",
+        # "not hurting for now", still denies)
+        events = {m.start for m in mentions if m.kind == Kind.EVENT}
+        negators = [
+            p
+            for p in negators
+            if not (p + 1 in events and any(w in self._until for w in words[max(0, p - NEAR) : p]))
+        ]
         negators, affirmed = self._affirmed(words, items, mentions, negators)
         starting = defaultdict(list)
         for index, mention in enumerate(mentions):
@@ -848,6 +924,23 @@ def _score_pattern(numbers: Mapping[str, int], of: list[str]) -> re.Pattern[str]
     return re.compile(rf"(?<!\w)({score})(?:[.,]\d)?\s*(?:{out_of})\s*(?:{ten})(?!\w)")
 
 
+def _phrases_in(keys: list[str], table: Mapping[tuple[str, ...], str]) -> list[tuple[int, int, str]]:
+    """The phrases of `table` found in `keys`, longest first at each word, none overlapping:
+    (start, end, what the phrase stands for)."""
+    longest = max((len(phrase) for phrase in table), default=0)
+    found, i = [], 0
+    while i < len(keys):
+        for length in range(min(longest, len(keys) - i), 0, -1):
+            role = table.get(tuple(keys[i : i + length]))
+            if role is not None:
+                found.append((i, i + length, role))
+                i += length
+                break
+        else:
+            i += 1
+    return found
+
+
 def _other_number(words: tuple[str, ...]) -> tuple[str, ...] | None:
     """The phrase with its last word in the other number ("knees" <-> "knee"), for longer words."""
     if not words or len(words[-1]) < 4 or not words[-1].isalpha():
@@ -953,6 +1046,9 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
         return True
     if time.id == "lasting":  # "for a week", "since": only about a discomfort
         return bool(discomfort)
+    if time.id == "whenever":  # "every time I bend": pain, or any discomfort outside the working muscles
+        painful = any(m.id in PAINFUL for m in discomfort)
+        return bool(discomfort) and (painful or not regions or bool(regions - GOOD_REGIONS))
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
         lasting = any(m.kind == Kind.TIME and m.id == "lasting" for m in same)  # "a week on, still not right"
         return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions or lasting
@@ -1030,7 +1126,9 @@ def _pain_check(hearing: Hearing) -> Decision:
 
 
 MILD = frozenset({"sore", "burn", "tight", "stretch", "heavy"})
-ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
+ASKED_ABOUT = frozenset(
+    {"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "whenever", "worse"}
+)
 
 
 # Parts other than the lower back that an answer to "why the lower back?" may name instead: "it was
