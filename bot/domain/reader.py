@@ -478,15 +478,15 @@ class Reader:
         returned = any(role == "returned" for *_, role in eras) or any(
             m.kind == Kind.TIME and m.id in RETURNING and not m.negated for m in mentions
         )
-        aside: set[int] = set()  # someone else's: what a person says of them stays ("borrowed my husband's stick to walk")
+        # someone else's: from another person up to the writer ("my wife pulled her back so I went
+        # light"), a report ("my mate reckons it's pulled") or the end of the list item; how bad it
+        # is stays ("had to borrow my husband's stick to walk")
+        aside: set[int] = set()
         for k, (at, role) in enumerate(people):
-            # what follows another person in the list item, unless the writer is in it ("my wife had
-            # to put my socks on") or it is reported ("my mate reckons it's pulled")
             if role != "other" or at >= len(words):
                 continue
-            later = [p for p, who in people[k + 1 :] if who != "other" and p < len(words)]
-            if not any(items[p] == items[at] and clauses[p] == clauses[at] for p in later):
-                aside.update(p for p in range(at, len(words)) if items[p] == items[at] and clauses[p] == clauses[at])
+            stop = next((p for p, who in people[k + 1 :] if who != "other"), len(words))
+            aside.update(p for p in range(at, stop) if items[p] == items[at] and clauses[p] == clauses[at])
         over: set[int] = set()  # long over: all of it
         for start, _end, role in eras if not returned else ():
             if role == "returned" or any(w in self._negators for w in words[max(0, start - 2) : start]):
