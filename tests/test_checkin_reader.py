@@ -621,6 +621,9 @@ ISSUE_14 = [
     (FELT, "glutes still aching even lying down tonight", RED),
     (FELT, "put some k pop on and the glutes were firing", "hams-glutes"),
     (FELT, "hams sore every time I sit down, the good DOMS", "hams-glutes"),
+    # the hamstrings that "won't let me", the depth named by the knees
+    (FELT, "my hammies would not let me get the bell lower than my knees today", "tight-hams"),
+    (FELT, "hamstrings won't let me go past my knees yet", "tight-hams"),
     (FELT, "was worried my old back injury would flare up but nope, glutes did the work", "hams-glutes"),
 ]
 
