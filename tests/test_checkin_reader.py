@@ -624,6 +624,12 @@ ISSUE_14 = [
     # the hamstrings that "won't let me", the depth named by the knees
     (FELT, "my hammies would not let me get the bell lower than my knees today", "tight-hams"),
     (FELT, "hamstrings won't let me go past my knees yet", "tight-hams"),
+    # a good kind of hurt in doubt, a muscle napping, a skull emoji after a worked muscle, "each" in "each set"
+    (FELT, "my bum hurt today, can't tell if good hurt or bad hurt", SAFETY),
+    (FELT, "glutes were snoozing again, all hamstrings", "nothing-much"),
+    (FELT, "hams absolutely smoked 💀 in the best way", "hams-glutes"),
+    (FELT, "cracked a joke mid set and felt my glutes fire", "hams-glutes"),
+    (WHY, "spine curved at the start of each set", "rounded"),
     (FELT, "was worried my old back injury would flare up but nope, glutes did the work", "hams-glutes"),
 ]
 

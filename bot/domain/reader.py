@@ -430,7 +430,11 @@ class Reader:
         mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
         # "dead wobbly", "dead easy": a quiet word before another state word only says how much
         states = {m.start for m in mentions if m.kind in (Kind.SENSATION, Kind.QUALITY, Kind.MOVEMENT)}
-        mentions = [m for m in mentions if not (m.kind == Kind.QUALITY and m.id in QUIET and m.end in states)]
+        # and "destroyed 💀", "cooked dead" after a working muscle's feeling says how much too
+        worked = {m.end for m in mentions if m.kind == Kind.SENSATION and m.id == "burn"}
+        mentions = [
+            m for m in mentions if not (m.kind == Kind.QUALITY and m.id in QUIET and (m.end in states or m.start in worked))
+        ]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
@@ -903,6 +907,8 @@ class Reader:
     def _pain(mentions: list[Mention]) -> bool:
         """Pain or hurt said and not denied, unless said to be the good kind."""
         good = {m.clause for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
+        # "not sure if good hurt or bad hurt": a good kind in doubt is no good kind
+        good -= {m.clause for m in mentions if m.kind == Kind.ANSWER and m.id == "unsure" and not m.negated}
         return any(
             m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN and not m.negated and m.clause not in good
             for m in mentions
