@@ -406,6 +406,8 @@ CLASSES_14 = [
     ("es", "felt-where", "me duele la lumbar incluso acostada", Outcome.RED_FLAG),
     ("es", "felt-where", "glúteos cargados cada vez que me siento, agujetas normales", "hams-glutes"),
     ("es", "felt-where", "los femorales no me dejan, de las rodillas no bajo", "tight-hams"),
+    ("ru", "felt-where", "больше всего в ягодцах, хорошо поработали", "hams-glutes"),  # a typo of a stem
+    ("ru", "felt-where-single-leg", "стояла ровно, но корпус разворачивался в сторону свободной ноги", "turned-away"),
     ("ru", "felt-where", "сходил к ортопеду, сказал пока не тренироваться", Outcome.RED_FLAG),
     ("ru", "felt-where", "болело вчера, сегодня ещё сильнее", Outcome.RED_FLAG),
     ("ru", "felt-where", "поперек болить так, що не можу розігнутись", Outcome.RED_FLAG),

@@ -393,8 +393,15 @@ class Reader:
         found = process.extractOne(
             word, self._typo_targets.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
         )
-        if found is None or Levenshtein.distance(word, found[0]) > (1 if len(word) < 8 else 2):
-            return word  # "taking" is not "tweaking"
+        if found is not None and Levenshtein.distance(word, found[0]) <= (1 if len(word) < 8 else 2):
+            return found[0]  # "taking" is not "tweaking"
+        # a stemmed lexicon knows stems: "пояснца" is one letter from the stem "поясниц"
+        stem = self._stem(word)
+        if self._stem_word is None or stem == word or len(stem) < FUZZY_MIN_LENGTH:
+            return word
+        found = process.extractOne(stem, self._typo_targets.get(stem[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        if found is None or Levenshtein.distance(stem, found[0]) > 1 or self._stem(found[0]) != found[0]:
+            return word
         return found[0]
 
     # ------------------------------------------------------------------------- reading
