@@ -789,6 +789,8 @@ class Scope(Strict):
     healed: Phrases = []
     # A problem back again ("again", "came back"): nothing is set aside.
     returned: Phrases = []
+    # Today ("today", "now"): what follows one is not long over ("a disc years ago, and now my leg is numb").
+    present: Phrases = []
 
     @model_validator(mode="after")
     def _whole(self) -> Scope:

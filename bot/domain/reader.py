@@ -126,8 +126,9 @@ FATIGUE_ONLY = frozenset({"grip"})
 GIVES_WAY = frozenset({"legs", "knees", "lower-back", "hips", "hams", "quads", "glutes"})
 GOOD_REGIONS = frozenset({"hams", "glutes"})
 GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})
-# Times that say a problem is back or going on: with one of these said, no old injury is set aside.
-RETURNING = frozenset({"recurring", "worse", "still", "unresolved"})
+# Times that say a problem is back or going on: with one of these said (outside the words of the
+# old injury themselves: "давно зажило", "fine ever since"), no old injury is set aside.
+RETURNING = frozenset({"recurring", "worse", "still", "unresolved", "lasting", "whenever"})
 # What a sign set aside as someone else's or long over still tells: a working muscle named
 # ("tore my hamstring years ago, today just a nice stretch there"), a pronoun, an answer.
 KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})  # the pattern is right: praise, more load
@@ -316,7 +317,12 @@ class Reader:
         }
         self._eras = {
             tuple(self._stem(w) for w in self._expand(phrase) if w not in self._skip and not self._number(w)): role
-            for role, phrases in (("past", scope.past), ("healed", scope.healed), ("returned", scope.returned))
+            for role, phrases in (
+                ("past", scope.past),
+                ("healed", scope.healed),
+                ("returned", scope.returned),
+                ("present", scope.present),
+            )
             for phrase in phrases
         }
         screen = lexicon.screen
@@ -486,9 +492,11 @@ class Reader:
         counted = [i for i, word in enumerate(words) if not self._number(word)]
         keys = [self._stem(words[i]) for i in counted]
         eras = [(counted[start], counted[end - 1] + 1, role) for start, end, role in _phrases_in(keys, self._eras)]
+        said_then = {p for start, end, role in eras if role in ("past", "healed") for p in range(start, end)}
         returned = any(role == "returned" for *_, role in eras) or any(
-            m.kind == Kind.TIME and m.id in RETURNING and not m.negated for m in mentions
+            m.kind == Kind.TIME and m.id in RETURNING and not m.negated and m.start not in said_then for m in mentions
         )
+        present = [start for start, _end, role in eras if role == "present"]
         # someone else's: from another person up to the writer ("my wife pulled her back so I went
         # light"), a report ("my mate reckons it's pulled") or the end of the list item; how bad it
         # is stays ("had to borrow my husband's stick to walk")
@@ -499,11 +507,13 @@ class Reader:
             stop = next((p for p, who in people[k + 1 :] if who != "other"), len(words))
             aside.update(p for p in range(at, stop) if items[p] == items[at] and clauses[p] == clauses[at])
         over: set[int] = set()  # long over: all of it
-        for start, _end, role in eras if not returned else ():
-            if role == "returned" or any(w in self._negators for w in words[max(0, start - 2) : start]):
+        for start, end, role in eras if not returned else ():
+            if role not in ("past", "healed") or any(w in self._negators for w in words[max(0, start - 2) : start]):
                 continue  # "not fully healed", "never really recovered"
             said = {items[start], items[start] - 1} if role == "healed" else {items[start]}
-            over.update(p for p in range(len(words)) if items[p] in said and clauses[p] == clauses[start])
+            # up to a word of today: "herniated a disc years ago and now my leg is numb"
+            now = min((p for p in present if p >= end), default=len(words))
+            over.update(p for p in range(now) if items[p] in said and clauses[p] == clauses[start])
         changed, signs = [], False
         for m in mentions:
             keep = m.kind in KEPT_ASIDE or m.kind == Kind.REGION and m.id in GOOD_REGIONS
