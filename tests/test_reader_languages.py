@@ -450,7 +450,15 @@ def test_the_scope_words_are_read_as_written(language):
     "bother", "tiempo" into "tempo") would never be found."""
     reader = SHIPPED.for_language(language)
     scope = CONTENT.lexicons[language].scope
-    phrases = [*scope.others, *scope.selves, *scope.hearsay, *scope.past, *scope.healed, *scope.returned, *scope.present]
+    phrases = [
+        *scope.others,
+        *scope.selves,
+        *scope.hearsay,
+        *scope.past,
+        *scope.healed,
+        *scope.returned,
+        *scope.present,
+    ]
     changed = [w for phrase in phrases for w in reader._expand(phrase) if reader._fix_typo(w) != w]
     assert not changed
 

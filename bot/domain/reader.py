@@ -125,13 +125,13 @@ FATIGUE_ONLY = frozenset({"grip"})
 # What can give way under someone ("my knee gave way"), unlike an arch or a grip.
 GIVES_WAY = frozenset({"legs", "knees", "lower-back", "hips", "hams", "quads", "glutes"})
 GOOD_REGIONS = frozenset({"hams", "glutes"})
-GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})
+GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})  # the pattern is right: praise, more load
 # Times that say a problem is back or going on: with one of these said (outside the words of the
 # old injury themselves: "давно зажило", "fine ever since"), no old injury is set aside.
 RETURNING = frozenset({"recurring", "worse", "still", "unresolved", "lasting", "whenever"})
-# What a sign set aside as someone else's or long over still tells: a working muscle named
-# ("tore my hamstring years ago, today just a nice stretch there"), a pronoun, an answer.
-KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})  # the pattern is right: praise, more load
+# What stays read in a stretch set aside as someone else's or long over: pronouns, answers, cues and
+# denials (and a working muscle named: "tore my hamstring years ago, today just a nice stretch there").
+KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
 REGION_OUTCOMES = {
     "lower-back": "lower-back",
@@ -405,7 +405,9 @@ class Reader:
         stem = self._stem(word)
         if self._stem_word is None or stem == word or len(stem) < FUZZY_MIN_LENGTH:
             return word
-        found = process.extractOne(stem, self._typo_targets.get(stem[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+        found = process.extractOne(
+            stem, self._typo_targets.get(stem[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+        )
         if found is None or Levenshtein.distance(stem, found[0]) > 1 or self._stem(found[0]) != found[0]:
             return word
         return found[0]
@@ -446,7 +448,9 @@ class Reader:
         # and "destroyed 💀", "cooked dead" after a working muscle's feeling says how much too
         worked = {m.end for m in mentions if m.kind == Kind.SENSATION and m.id == "burn"}
         mentions = [
-            m for m in mentions if not (m.kind == Kind.QUALITY and m.id in QUIET and (m.end in states or m.start in worked))
+            m
+            for m in mentions
+            if not (m.kind == Kind.QUALITY and m.id in QUIET and (m.end in states or m.start in worked))
         ]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
@@ -473,6 +477,7 @@ class Reader:
         )
 
     def _number(self, word: str) -> bool:
+        """A number in digits or words: left out of the times of an old injury ("3 years ago")."""
         return word.isdigit() or word in self._numbers
 
     def _set_aside(
@@ -488,7 +493,9 @@ class Reader:
         for word in raw:
             kept_at.append(count)
             count += word not in self._skip
-        people = [(kept_at[start], role) for start, _end, role in _phrases_in([self._stem(w) for w in raw], self._people)]
+        people = [
+            (kept_at[start], role) for start, _end, role in _phrases_in([self._stem(w) for w in raw], self._people)
+        ]
         counted = [i for i, word in enumerate(words) if not self._number(word)]
         keys = [self._stem(words[i]) for i in counted]
         eras = [(counted[start], counted[end - 1] + 1, role) for start, end, role in _phrases_in(keys, self._eras)]
@@ -607,9 +614,7 @@ class Reader:
         # "not hurting for now", still denies)
         events = {m.start for m in mentions if m.kind == Kind.EVENT}
         negators = [
-            p
-            for p in negators
-            if not (p + 1 in events and any(w in self._until for w in words[max(0, p - NEAR) : p]))
+            p for p in negators if not (p + 1 in events and any(w in self._until for w in words[max(0, p - NEAR) : p]))
         ]
         negators, affirmed = self._affirmed(words, items, mentions, negators)
         starting = defaultdict(list)

@@ -5,8 +5,9 @@ People on a phone without a Russian keyboard write "spina ne otpuskaet", "potyan
 again. Chat transliteration is loose (ya/ja, shch/sch, c/ts, h/kh/x, soft sign as an apostrophe or left
 out), so the letters are read in context, longest group first; a missing soft sign is left to the
 reader's typo fixing, except at the end of a reflexive past ("kruzhilas" is "кружилась"), and a
-final "oi"/"ei" is "ой"/"ей" ("opornoi"). A message is read back only when most of its letters are Latin and it is not
-English, and English words the lexicon knows ("hamstrings", "rdl") stay as they are.
+final "oi"/"ei" is "ой"/"ей" ("opornoi"). A message is read back only when most of its letters are
+Latin and it is not English, and English words the lexicon knows ("hamstrings", "rdl") stay as they
+are.
 """
 
 from __future__ import annotations
