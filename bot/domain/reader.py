@@ -524,7 +524,9 @@ class Reader:
         changed, signs = [], False
         for m in mentions:
             keep = m.kind in KEPT_ASIDE or m.kind == Kind.REGION and m.id in GOOD_REGIONS
-            if (m.start in over or m.start in aside and m.kind != Kind.SEVERITY) and not keep and not m.negated:
+            said = range(m.start, max(m.end, m.start + 1))  # "did his back in": a phrase around the person
+            theirs = m.kind != Kind.SEVERITY and any(p in aside for p in said)
+            if (m.start in over or theirs) and not keep and not m.negated:
                 signs = signs or m.kind not in (Kind.REGION, Kind.QUALITY, Kind.MORE, Kind.LESS)
                 m = Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True)
             changed.append(m)
