@@ -630,6 +630,7 @@ ISSUE_14 = [
     (FELT, "hams absolutely smoked 💀 in the best way", "hams-glutes"),
     (FELT, "cracked a joke mid set and felt my glutes fire", "hams-glutes"),
     (WHY, "spine curved at the start of each set", "rounded"),
+    (FELT, "had a wee wobble but no pain, glutes did the work", "hams-glutes"),  # Scots "wee" is small
     (FELT, "was worried my old back injury would flare up but nope, glutes did the work", "hams-glutes"),
 ]
 

@@ -416,6 +416,7 @@ def test_someone_elses_injury_and_an_old_healed_one_are_not_todays(language, que
 # rest or growing; Ukrainian and surzhyk forms and Russian in Latin letters; "until" in Russian.
 CLASSES_14 = [
     ("es", "felt-where", "la fisio me dijo que pare dos semanas", Outcome.RED_FLAG),
+    ("es", "felt-where", "el fisio me mandó parar dos semanas", Outcome.RED_FLAG),
     ("es", "felt-where", "algo hizo clic en la rodilla y no la puedo estirar", Outcome.RED_FLAG),
     ("es", "felt-where-single-leg", "se me vence la rodilla al bajar escaleras", Outcome.RED_FLAG),
     ("es", "felt-where", "me duele la lumbar incluso acostada", Outcome.RED_FLAG),
