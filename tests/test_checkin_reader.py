@@ -631,6 +631,10 @@ ISSUE_14 = [
     (FELT, "cracked a joke mid set and felt my glutes fire", "hams-glutes"),
     (WHY, "spine curved at the start of each set", "rounded"),
     (FELT, "had a wee wobble but no pain, glutes did the work", "hams-glutes"),  # Scots "wee" is small
+    (FELT, "same issue with my knee as last spring", RED),
+    (FELT, "that old back thing is back", RED),
+    (FELT, "my knee is playing up like it did last year", RED),
+    (FELT, "felt like I got hit by a truck in the lower back", RED),
     (FELT, "was worried my old back injury would flare up but nope, glutes did the work", "hams-glutes"),
 ]
 

@@ -1074,8 +1074,9 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     regions = {m.id for m in same if m.kind == Kind.REGION}
     if time.id == "recurring":  # "the same pain as last time", "back with a vengeance"
         return True
-    if time.id == "lasting":  # "for a week", "since": only about a discomfort
-        return bool(discomfort)
+    if time.id == "lasting":  # "for a week", "since": about a discomfort, or anything felt outside the working muscles
+        felt = any(m.kind == Kind.SENSATION for m in same)  # "тянет в пояснице уже неделю"
+        return bool(discomfort) or felt and bool(regions - GOOD_REGIONS)
     if time.id == "whenever":  # "every time I bend": pain, or any discomfort outside the working muscles
         painful = any(m.id in PAINFUL for m in discomfort)
         return bool(discomfort) and (painful or not regions or bool(regions - GOOD_REGIONS))
