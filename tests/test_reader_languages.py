@@ -385,6 +385,13 @@ SCOPE = [
     ("ru", "felt-where", "сосед по залу порвал связку, у меня всё хорошо, работали ягодицы", "hams-glutes"),
     ("ru", "felt-where", "у мужа защемило спину, а у меня всё хорошо, ягодицы работали", "hams-glutes"),
     ("ru", "felt-where", "муж говорит, что я сорвала спину", Outcome.RED_FLAG),
+    # someone in a video is someone else; "as if someone stabbed me" is the writer
+    ("en", "felt-where", "watched a video of someone tearing a hamstring, yikes, mine felt great", "hams-glutes"),
+    ("en", "felt-where", "felt like someone stabbed me in the back on the last rep", Outcome.RED_FLAG),
+    ("es", "felt-where", "vi un video de alguien que se rompió el isquio, qué miedo, yo bien", "hams-glutes"),
+    ("es", "felt-where", "sentí como si alguien me clavara un cuchillo en la lumbar", Outcome.RED_FLAG),
+    ("ru", "felt-where", "у брата грыжа, а у меня всё нормально, работали ягодицы", "hams-glutes"),
+    ("ru", "felt-where", "как будто кто-то ударил ножом в поясницу", Outcome.RED_FLAG),
     ("ru", "felt-where", "в детстве ломал ногу, давно зажило, сегодня всё в задней поверхности", "hams-glutes"),
     # the writer's own, reported, or back again: still a red flag
     ("en", "felt-where", "my husband reckons I pulled something in my back", Outcome.RED_FLAG),
