@@ -430,6 +430,11 @@ CLASSES_14 = [
     ("en", "felt-where", "cranked some 90s hip hop and felt the glutes fire", "hams-glutes"),
     ("es", "felt-where-single-leg", "la rodilla de apoyo se me aflojó de golpe", Outcome.RED_FLAG),
     ("ru", "felt-where", "shos hrusnulo v spyni", Outcome.RED_FLAG),
+    # a denial ends where the work is said: "back didn't hurt, worked the hams hard"
+    ("en", "felt-where", "back didn't hurt, worked the hams hard", "hams-glutes"),
+    ("es", "felt-where", "la lumbar no duele, trabajaron los isquios", "hams-glutes"),
+    ("ru", "felt-where", "поперек не болить, працювали задні стегна", "hams-glutes"),
+    ("ru", "pain-check", "ні, минуло до ранку", Outcome.NO_RED_FLAG),
     ("es", "felt-where", "se me fue la rodilla para adentro y me dolió", Outcome.SAFETY_QUESTION),
     ("ru", "felt-where", "тягне в попереку вже тиждень", Outcome.RED_FLAG),
     ("ru", "felt-where", "німіє нога після махів", Outcome.RED_FLAG),

@@ -93,6 +93,7 @@ REACTION = "reaction"  # a severity said by a cry, which counts only when the pe
 RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
+WORKED = frozenset({"stretch", "burn"})  # what only working muscles feel: never a sign to deny in a list
 # Parts below the muscles a hinge trains, and the arms and hands: a buzz there, a part gone to sleep
 # or gone heavy and weak is a nerve sign; "hams buzzing", "glutes asleep", "legs heavy" are effort
 # and a lazy muscle. Each sign names the parts it is a nerve sign on.
@@ -660,6 +661,8 @@ class Reader:
                         break
                     elif words[j - 1] == "," and covered and mentions[covered[-1]].kind == Kind.REGION:
                         break  # "pelvic floor: no leaks, felt it in the hams": a new item, not the list
+                    elif words[j - 1] == "," and any(m.kind == Kind.SENSATION and m.id in WORKED for m in here):
+                        break  # "back didn't hurt, worked the hams hard": the work is said, not denied
                     covered += starting[j]
                     j = max(m.end for m in here)
                     continue
