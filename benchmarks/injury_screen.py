@@ -93,14 +93,19 @@ def cross_validate(language: str, reader: Reader, thresholds: list[float]) -> No
         )
 
 
-# The reader each English blind set first met, before anyone had seen the set (README, "How well it
-# reads"): its misses are the wordings a reader tuned on everything before still did not know.
+# The reader each blind set first met, before anyone had seen the set (README, "How well it reads"):
+# its misses are the wordings a reader tuned on everything before still did not know.
 FIRST_READ = {
-    "blind A": "ac2014b^",
-    "blind B": "ac2014b^",
-    "blind C": "2a20183^",
-    "blind D": "6e05b89",
-    "blind E": "1ff517d",
+    "en": {
+        "blind A": "ac2014b^",
+        "blind B": "ac2014b^",
+        "blind C": "2a20183^",
+        "blind D": "6e05b89",
+        "blind E": "1ff517d",
+        "blind F": "99c1fd7",
+    },
+    "es": {"es blind 2": "99c1fd7"},
+    "ru": {"ru blind 2": "99c1fd7"},
 }
 _OLD_READER = """
 import json, sys
@@ -108,24 +113,24 @@ from pathlib import Path
 root = Path(sys.argv[1]); sys.path.insert(0, str(root))
 from bot.content import load_content
 from bot.domain.reader import Reader, decide
-reader = Reader(load_content(root / "content").lexicons["en"])
+reader = Reader(load_content(root / "content").lexicons[sys.argv[2]].model_copy(update={"screen": None}))
 rows = json.load(sys.stdin)
 print(json.dumps([str(decide(reader.read(text), q).outcome) for q, text in rows]))
 """
 
 
-def first_reads(sets: dict[str, list[Row]]) -> dict[str, list[str]]:
-    """Each blind set read by the reader of the commit it was first measured at (from git history)."""
+def first_reads(language: str, sets: dict[str, list[Row]]) -> dict[str, list[str]]:
+    """Each blind set read by the rules of the commit it was first measured at (from git history)."""
     found: dict[str, list[str]] = {}
     root = Path(__file__).resolve().parent.parent
-    for name, commit in FIRST_READ.items():
+    for name, commit in FIRST_READ[language].items():
         with tempfile.TemporaryDirectory() as tree:
             archive = subprocess.run(
                 ["git", "archive", commit, "bot", "content"], cwd=root, capture_output=True, check=True
             )
             subprocess.run(["tar", "-x", "-C", tree], input=archive.stdout, check=True)
             rows = json.dumps([(r.q, r.text) for r in sets[name]])
-            command = [sys.executable, "-c", _OLD_READER, tree]
+            command = [sys.executable, "-c", _OLD_READER, tree, language]
             done = subprocess.run(command, input=rows, capture_output=True, text=True, check=True, cwd=tree)
             found[name] = json.loads(done.stdout)
     return found
@@ -135,7 +140,7 @@ def first_read_estimate(language: str, thresholds: list[float]) -> None:
     """The whole design on wordings nobody had tuned for: each blind set's first-read rules, with a
     screen trained without that set behind them."""
     sets = training_sets(language)
-    outcomes = first_reads(sets)
+    outcomes = first_reads(language, sets)
     print("  with the rules each blind set first met (from git history) and a screen trained without that set:")
     scored = {}
     for name in outcomes:
@@ -188,7 +193,7 @@ def main() -> None:
     lexicon = load_library(CONTENT_DIR).base.lexicons[args.language].model_copy(update={"screen": None})
     thresholds = args.threshold or [-0.25, THRESHOLD, 0.25, 0.5, 1.0]
     cross_validate(args.language, Reader(lexicon), thresholds)
-    if args.first_read and args.language == "en":
+    if args.first_read and args.language in FIRST_READ:
         first_read_estimate(args.language, thresholds)
     if args.write:
         print(f"wrote {write(args.language)}")

@@ -93,6 +93,7 @@ REACTION = "reaction"  # a severity said by a cry, which counts only when the pe
 RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
+WORKED = frozenset({"stretch", "burn"})  # what only working muscles feel: never a sign to deny in a list
 # Parts below the muscles a hinge trains, and the arms and hands: a buzz there, a part gone to sleep
 # or gone heavy and weak is a nerve sign; "hams buzzing", "glutes asleep", "legs heavy" are effort
 # and a lazy muscle. Each sign names the parts it is a nerve sign on.
@@ -126,6 +127,12 @@ FATIGUE_ONLY = frozenset({"grip"})
 GIVES_WAY = frozenset({"legs", "knees", "lower-back", "hips", "hams", "quads", "glutes"})
 GOOD_REGIONS = frozenset({"hams", "glutes"})
 GOOD_OUTCOMES = frozenset({"hams-glutes", "standing-glute"})  # the pattern is right: praise, more load
+# Times that say a problem is back or going on: with one of these said (outside the words of the
+# old injury themselves: "давно зажило", "fine ever since"), no old injury is set aside.
+RETURNING = frozenset({"recurring", "worse", "still", "unresolved", "lasting", "whenever"})
+# What stays read in a stretch set aside as someone else's or long over: pronouns, answers, cues and
+# denials (and a working muscle named: "tore my hamstring years ago, today just a nice stretch there").
+KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
 REGION_OUTCOMES = {
     "lower-back": "lower-back",
@@ -285,6 +292,7 @@ class Reader:
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
         self._unable = frozenset(negation.inability) | {self._stem(w) for w in negation.inability}
+        self._until = frozenset(negation.until)
         self._sides = frozenset(lexicon.sides)
         self._ends = frozenset(negation.ends)
         self._joins = frozenset(negation.joins)
@@ -300,6 +308,24 @@ class Reader:
         self._routes = frozenset(self._stem(w) for w in lexicon.travel.routes)
         self._numbers = lexicon.scores.numbers
         self._score = _score_pattern(lexicon.scores.numbers, lexicon.scores.of)
+        scope = lexicon.scope
+        # persons are read in every word, the skipped ones too ("his back", "mi marido"); the times
+        # of an old injury in the kept words, numbers left out ("3 years ago", "hace dos años")
+        self._people = {
+            tuple(self._stem(w) for w in self._expand(phrase)): role
+            for role, phrases in (("other", scope.others), ("self", scope.selves), ("said", scope.hearsay))
+            for phrase in phrases
+        }
+        self._eras = {
+            tuple(self._stem(w) for w in self._expand(phrase) if w not in self._skip and not self._number(w)): role
+            for role, phrases in (
+                ("past", scope.past),
+                ("healed", scope.healed),
+                ("returned", scope.returned),
+                ("present", scope.present),
+            )
+            for phrase in phrases
+        }
         screen = lexicon.screen
         self._screen = InjuryScreen(screen.weights, screen.bias, screen.threshold) if screen else None
         vocabulary = {w for words in self._phrases.values() for entry in words for w in entry[0]}
@@ -374,8 +400,17 @@ class Reader:
         found = process.extractOne(
             word, self._typo_targets.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
         )
-        if found is None or Levenshtein.distance(word, found[0]) > (1 if len(word) < 8 else 2):
-            return word  # "taking" is not "tweaking"
+        if found is not None and Levenshtein.distance(word, found[0]) <= (1 if len(word) < 8 else 2):
+            return found[0]  # "taking" is not "tweaking"
+        # a stemmed lexicon knows stems: "пояснца" is one letter from the stem "поясниц"
+        stem = self._stem(word)
+        if self._stem_word is None or stem == word or len(stem) < FUZZY_MIN_LENGTH:
+            return word
+        found = process.extractOne(
+            stem, self._typo_targets.get(stem[0], ()), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+        )
+        if found is None or Levenshtein.distance(stem, found[0]) > 1 or self._stem(found[0]) != found[0]:
+            return word
         return found[0]
 
     # ------------------------------------------------------------------------- reading
@@ -411,14 +446,22 @@ class Reader:
         mentions, bare_no = self._negate(words, clauses, items, mentions, negators)
         # "dead wobbly", "dead easy": a quiet word before another state word only says how much
         states = {m.start for m in mentions if m.kind in (Kind.SENSATION, Kind.QUALITY, Kind.MOVEMENT)}
-        mentions = [m for m in mentions if not (m.kind == Kind.QUALITY and m.id in QUIET and m.end in states)]
+        # and "destroyed 💀", "cooked dead" after a working muscle's feeling says how much too
+        worked = {m.end for m in mentions if m.kind == Kind.SENSATION and m.id == "burn"}
+        mentions = [
+            m
+            for m in mentions
+            if not (m.kind == Kind.QUALITY and m.id in QUIET and (m.end in states or m.start in worked))
+        ]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
+        mentions, set_aside = self._set_aside(raw, words, clauses, items, mentions)
         felt, loose = self._attach(mentions)
         red_flags = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
-        screened = not red_flags and not pain and self._screened(text)
+        # an injury the rules read as someone else's or long over is not for the screen to raise again
+        screened = not red_flags and not pain and not set_aside and self._screened(text)
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -433,6 +476,62 @@ class Reader:
             bare_no=bare_no,
             screened=screened,
         )
+
+    def _number(self, word: str) -> bool:
+        """A number in digits or words: left out of the times of an old injury ("3 years ago")."""
+        return word.isdigit() or word in self._numbers
+
+    def _set_aside(
+        self, raw: list[str], words: list[str], clauses: list[int], items: list[int], mentions: list[Mention]
+    ) -> tuple[list[Mention], bool]:
+        """Someone else's injury ("my partner tweaked his back") and an old one said to be over ("tore
+        my hamstring 3 years ago, fully healed") are not today's: what is said of them is set aside
+        (read as negated), unless the message says a problem is back ("flared up again"). Returns the
+        mentions and whether a sign was set aside."""
+        if not self._people and not self._eras:
+            return mentions, False
+        kept_at, count = [], 0  # for each raw word, the kept word at or after it
+        for word in raw:
+            kept_at.append(count)
+            count += word not in self._skip
+        people = [
+            (kept_at[start], role) for start, _end, role in _phrases_in([self._stem(w) for w in raw], self._people)
+        ]
+        counted = [i for i, word in enumerate(words) if not self._number(word)]
+        keys = [self._stem(words[i]) for i in counted]
+        eras = [(counted[start], counted[end - 1] + 1, role) for start, end, role in _phrases_in(keys, self._eras)]
+        said_then = {p for start, end, role in eras if role in ("past", "healed") for p in range(start, end)}
+        returned = any(role == "returned" for *_, role in eras) or any(
+            m.kind == Kind.TIME and m.id in RETURNING and not m.negated and m.start not in said_then for m in mentions
+        )
+        present = [start for start, _end, role in eras if role == "present"]
+        # someone else's: from another person up to the writer ("my wife pulled her back so I went
+        # light"), a report ("my mate reckons it's pulled") or the end of the list item; how bad it
+        # is stays ("had to borrow my husband's stick to walk")
+        aside: set[int] = set()
+        for k, (at, role) in enumerate(people):
+            if role != "other" or at >= len(words):
+                continue
+            stop = next((p for p, who in people[k + 1 :] if who != "other"), len(words))
+            aside.update(p for p in range(at, stop) if items[p] == items[at] and clauses[p] == clauses[at])
+        over: set[int] = set()  # long over: all of it
+        for start, end, role in eras if not returned else ():
+            if role not in ("past", "healed") or any(w in self._negators for w in words[max(0, start - 2) : start]):
+                continue  # "not fully healed", "never really recovered"
+            said = {items[start], items[start] - 1} if role == "healed" else {items[start]}
+            # up to a word of today: "herniated a disc years ago and now my leg is numb"
+            now = min((p for p in present if p >= end), default=len(words))
+            over.update(p for p in range(now) if items[p] in said and clauses[p] == clauses[start])
+        changed, signs = [], False
+        for m in mentions:
+            keep = m.kind in KEPT_ASIDE or m.kind == Kind.REGION and m.id in GOOD_REGIONS
+            said = range(m.start, max(m.end, m.start + 1))  # "did his back in": a phrase around the person
+            theirs = m.kind != Kind.SEVERITY and any(p in aside for p in said)
+            if (m.start in over or theirs) and not keep and not m.negated:
+                signs = signs or m.kind not in (Kind.REGION, Kind.QUALITY, Kind.MORE, Kind.LESS)
+                m = Mention(m.kind, m.id, m.start, m.end, m.clause, m.item, negated=True)
+            changed.append(m)
+        return changed, signs
 
     def _screened(self, text: str) -> bool:
         """The second line of defence: the trained screen's view of the whole message, for the
@@ -514,6 +613,12 @@ class Reader:
     ) -> tuple[list[Mention], bool]:
         """Each negation covers what follows it up to the end of its list: feelings, injury words and
         the places they are in ('no pain in my back or hams'); a new subject, 'but', 'just' end it."""
+        # "пока нога не подломилась": "until the leg gave way" says the event happened ("пока не болит",
+        # "not hurting for now", still denies)
+        events = {m.start for m in mentions if m.kind == Kind.EVENT}
+        negators = [
+            p for p in negators if not (p + 1 in events and any(w in self._until for w in words[max(0, p - NEAR) : p]))
+        ]
         negators, affirmed = self._affirmed(words, items, mentions, negators)
         starting = defaultdict(list)
         for index, mention in enumerate(mentions):
@@ -556,6 +661,8 @@ class Reader:
                         break
                     elif words[j - 1] == "," and covered and mentions[covered[-1]].kind == Kind.REGION:
                         break  # "pelvic floor: no leaks, felt it in the hams": a new item, not the list
+                    elif words[j - 1] == "," and any(m.kind == Kind.SENSATION and m.id in WORKED for m in here):
+                        break  # "back didn't hurt, worked the hams hard": the work is said, not denied
                     covered += starting[j]
                     j = max(m.end for m in here)
                     continue
@@ -827,6 +934,8 @@ class Reader:
     def _pain(mentions: list[Mention]) -> bool:
         """Pain or hurt said and not denied, unless said to be the good kind."""
         good = {m.clause for m in mentions if m.kind == Kind.QUALITY and m.id == "good-pain" and not m.negated}
+        # "not sure if good hurt or bad hurt": a good kind in doubt is no good kind
+        good -= {m.clause for m in mentions if m.kind == Kind.ANSWER and m.id == "unsure" and not m.negated}
         return any(
             m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN and not m.negated and m.clause not in good
             for m in mentions
@@ -846,6 +955,23 @@ def _score_pattern(numbers: Mapping[str, int], of: list[str]) -> re.Pattern[str]
     between = ["/", *(r"\s+".join(map(re.escape, phrase.split())) for phrase in of)]
     score, out_of, ten = "|".join(said), "|".join(between), "|".join(tens)
     return re.compile(rf"(?<!\w)({score})(?:[.,]\d)?\s*(?:{out_of})\s*(?:{ten})(?!\w)")
+
+
+def _phrases_in(keys: list[str], table: Mapping[tuple[str, ...], str]) -> list[tuple[int, int, str]]:
+    """The phrases of `table` found in `keys`, longest first at each word, none overlapping:
+    (start, end, what the phrase stands for)."""
+    longest = max((len(phrase) for phrase in table), default=0)
+    found, i = [], 0
+    while i < len(keys):
+        for length in range(min(longest, len(keys) - i), 0, -1):
+            role = table.get(tuple(keys[i : i + length]))
+            if role is not None:
+                found.append((i, i + length, role))
+                i += length
+                break
+        else:
+            i += 1
+    return found
 
 
 def _other_number(words: tuple[str, ...]) -> tuple[str, ...] | None:
@@ -951,8 +1077,12 @@ def _persisting(time: Mention, same: list[Mention], felt: dict[str, Felt]) -> bo
     regions = {m.id for m in same if m.kind == Kind.REGION}
     if time.id == "recurring":  # "the same pain as last time", "back with a vengeance"
         return True
-    if time.id == "lasting":  # "for a week", "since": only about a discomfort
-        return bool(discomfort)
+    if time.id == "lasting":  # "for a week", "since": about a discomfort, or anything felt outside the working muscles
+        felt = any(m.kind == Kind.SENSATION for m in same)  # "тянет в пояснице уже неделю"
+        return bool(discomfort) or felt and bool(regions - GOOD_REGIONS)
+    if time.id == "whenever":  # "every time I bend": pain, or any discomfort outside the working muscles
+        painful = any(m.id in PAINFUL for m in discomfort)
+        return bool(discomfort) and (painful or not regions or bool(regions - GOOD_REGIONS))
     if time.id in ("unresolved", "worse"):  # "hasn't settled", "getting worse": about a problem
         lasting = any(m.kind == Kind.TIME and m.id == "lasting" for m in same)  # "a week on, still not right"
         return bool(discomfort) or bool(regions - GOOD_REGIONS) or not regions or lasting
@@ -1030,7 +1160,9 @@ def _pain_check(hearing: Hearing) -> Decision:
 
 
 MILD = frozenset({"sore", "burn", "tight", "stretch", "heavy"})
-ASKED_ABOUT = frozenset({"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "worse"})
+ASKED_ABOUT = frozenset(
+    {"sharp", "shooting", "numb", "tingling", "electric", "still", "next-day", "lasting", "whenever", "worse"}
+)
 
 
 # Parts other than the lower back that an answer to "why the lower back?" may name instead: "it was

@@ -4,8 +4,10 @@ People on a phone without a Russian keyboard write "spina ne otpuskaet", "potyan
 "v noge murashki", "bol'no": the reader's Russian words only match once the message is in Cyrillic
 again. Chat transliteration is loose (ya/ja, shch/sch, c/ts, h/kh/x, soft sign as an apostrophe or left
 out), so the letters are read in context, longest group first; a missing soft sign is left to the
-reader's typo fixing. A message is read back only when most of its letters are Latin and it is not
-English, and English words the lexicon knows ("hamstrings", "rdl") stay as they are.
+reader's typo fixing, except at the end of a reflexive past ("kruzhilas" is "кружилась"), and a
+final "oi"/"ei" is "ой"/"ей" ("opornoi"). A message is read back only when most of its letters are
+Latin and it is not English, and English words the lexicon knows ("hamstrings", "rdl") stay as they
+are.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ _ENGLISH_WORDS = """
 """
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 _WORD = re.compile(r"[a-z'’ʼ`´]+")
+_REFLEXIVE_PAST = ("las", "los", "lis")  # "-лась", "-лось", "-лись"
 _SOFT = str.maketrans({mark: "ь" for mark in "'’ʼ`´"})  # "bol'no": the soft sign
 
 
@@ -128,4 +131,9 @@ def _word(word: str, keep: frozenset[str]) -> str:
             else:
                 out.append(_LETTERS.get(ch, ch))
             i += 1
-    return "".join(out).translate(_SOFT)
+    read = "".join(out).translate(_SOFT)
+    if len(stripped) >= 6 and stripped.endswith(_REFLEXIVE_PAST):
+        read += "ь"  # "kruzhilas", "podkosilos": the reflexive past, its soft sign left out
+    elif len(stripped) >= 5 and stripped.endswith(("oi", "ei")):
+        read = read[:-1] + "й"  # "opornoi", "levei": "ой", "ей" with the "й" typed as "i"
+    return read
