@@ -41,7 +41,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from benchmarks.seed import FIRST_CHAT, TOKEN, fresh_database, seed_people  # noqa: E402
 from benchmarks.stages import STAGES, StageProfile  # noqa: E402
-from bot.app import build_application  # noqa: E402
+from bot.app import build_application, settle_heap  # noqa: E402
 from bot.demo.fake_telegram import FakeBotApi, RateLimits  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
@@ -83,6 +83,7 @@ async def worker(args: argparse.Namespace) -> None:
     """One bot process: tick until no lesson is waiting or being sent, then report its resources
     and where the fan-out's CPU went."""
     application = build_application(bot_settings(args))
+    settle_heap()  # as `coach run` does
     await application.initialize()
     engine, db = application.services.delivery, application.services.db
     profile, started = StageProfile(), cpu_seconds()
