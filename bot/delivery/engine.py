@@ -174,6 +174,7 @@ class DeliveryEngine:
         self._closing = False  # set on shutdown: claim nothing new
         self._batches_in_flight = 0
         self._idle = asyncio.Event()  # set while no batch is being sent
+        self._fan_out: PacedFanOut | None = None  # the tick's, while it runs
         self._idle.set()
         # Sent, not yet written (`flush_outcomes`), each with the future its sender waits on.
         self._outcomes: list[tuple[deliveries.LessonOutcome, asyncio.Future[None]]] = []
@@ -274,9 +275,11 @@ class DeliveryEngine:
     async def _paced(self, bot: Bot, lean: LeanFanOut, report: TickReport) -> None:
         self._batches_in_flight += 1
         self._idle.clear()
+        self._fan_out = PacedFanOut(self, bot, lean, report)
         try:
-            await PacedFanOut(self, bot, lean, report).run()
+            await self._fan_out.run()
         finally:
+            self._fan_out = None
             self._batches_in_flight -= 1
             if not self._batches_in_flight:
                 self._idle.set()
@@ -356,6 +359,8 @@ class DeliveryEngine:
         be recorded, then hand this worker's remaining claims back (pending, due as before) for the
         next tick in any process. Returns how many were handed back; safe to call twice."""
         self._closing = True
+        if self._fan_out is not None:
+            self._fan_out.wake()  # it may be sleeping out a 429's pause
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
         try:

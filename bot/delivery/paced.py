@@ -338,6 +338,10 @@ class PacedFanOut:
             if timer is not None:
                 timer.cancel()
 
+    def wake(self) -> None:
+        """Look again now (shutdown: stop taking lessons)."""
+        self._poke()
+
     def _poke(self) -> None:
         if self._wake is not None and not self._wake.done():
             self._wake.set_result(None)
