@@ -88,6 +88,19 @@ class Scope:
         return [max(now, start + i * self.interval - early) for i in range(count)], start + count * self.interval
 
 
+def sends_a_second(per_second: float) -> int:
+    """The most sends a lane lets begin within any second: just under the limit."""
+    return max(1, math.floor(per_second * RATE_SHARE))
+
+
+def lane_scope(key: str, per_second: float) -> Scope:
+    """A lane's schedule: as many evenly spaced slots a second as its last-second cap lets begin.
+    Spaced any closer (1 / (30 × 0.97) s at 30/s puts 30 slots within 0.997 s, over a cap of 29),
+    each slot would wait a little for the cap, the wait would grow slot after slot until one was
+    too late to use, and a slot would be lost every few seconds."""
+    return Scope(key, 1 / sends_a_second(per_second))
+
+
 def group_scope(chat_id: int | str, per_minute: int) -> Scope:
     """Within any minute: the burst, then one per interval, a slot under the limit for late sends."""
     burst = GROUP_BURST if per_minute >= 10 else 1
@@ -227,7 +240,7 @@ class Lane:
     def __init__(self, schedules: Schedules, scope: Scope, per_second: float) -> None:
         self._schedules = schedules
         self._scope = scope
-        self._last_second = LastSecond(max(1, math.floor(per_second * RATE_SHARE)))
+        self._last_second = LastSecond(sends_a_second(per_second))
         self._block = max(1, math.ceil(BULK_HORIZON_SECONDS / scope.interval))
         self._replies: deque[asyncio.Future[float]] = deque()
         self._bulk: deque[asyncio.Future[float]] = deque()
@@ -411,9 +424,9 @@ class RateLimiter(BaseRateLimiter[dict[str, str]]):
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self._schedules: Schedules = LocalSchedules() if db.is_sqlite else SharedSchedules(db)
-        self._all = Lane(self._schedules, Scope("all", 1 / (settings.global_rate * RATE_SHARE)), settings.global_rate)
+        self._all = Lane(self._schedules, lane_scope("all", settings.global_rate), settings.global_rate)
         self._broadcast = Lane(
-            self._schedules, Scope("broadcast", 1 / (settings.broadcast_rate * RATE_SHARE)), settings.broadcast_rate
+            self._schedules, lane_scope("broadcast", settings.broadcast_rate), settings.broadcast_rate
         )
         self._chats = ChatSpacing(1 / (settings.private_chat_rate * RATE_SHARE))
         self._group_per_minute = settings.group_rate_per_minute
