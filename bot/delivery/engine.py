@@ -9,9 +9,10 @@ retried with capped, jittered backoff (`may_have_arrived` draws the line).
 A process that dies between claim and outcome leaves a claim that expires after the lease and is
 sent again: the only way a lesson can arrive twice. A lesson keeps its place among the sends under
 way (`send_concurrency`) until its outcome is written, so a crash repeats at most that many.
-Outcomes are written at once when no lesson is being sent; while a fan-out is under way, once
-those waiting hold half the send slots (one transaction for many: a lone outcome's transaction
-costs as much CPU as fifty written together).
+A tick's private lessons go the lean path, paced from one loop (bot/delivery/paced.py), which
+keeps that bound and writes outcomes many to a transaction. Elsewhere (group lessons, a lesson
+promised to someone, the demo's in-process Telegram) outcomes are written at once when no lesson
+is being sent, and during a fan-out once those waiting hold half the send slots.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from bot.content import Content
 from bot.content.languages import Library
 from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
-from bot.delivery.lean import LeanFanOut, PreparedMessage
+from bot.delivery.lean import LeanFanOut
+from bot.delivery.paced import PacedFanOut
 from bot.delivery.ratelimit import BULK
 from bot.delivery.timers import TimerDelivery
 from bot.domain.schedule import LessonSchedule, next_due
@@ -174,6 +176,7 @@ class DeliveryEngine:
         self._closing = False  # set on shutdown: claim nothing new
         self._batches_in_flight = 0
         self._idle = asyncio.Event()  # set while no batch is being sent
+        self._fan_out: PacedFanOut | None = None  # the tick's, while it runs
         self._idle.set()
         # Sent, not yet written (`flush_outcomes`), each with the future its sender waits on.
         self._outcomes: list[tuple[deliveries.LessonOutcome, asyncio.Future[None]]] = []
@@ -181,6 +184,11 @@ class DeliveryEngine:
         self._writer: asyncio.Task[None] | None = None  # writes outcomes while any are queued
         self._sending = 0  # lessons being composed and sent right now
         self._write_batch = max(1, self.concurrency // 2)  # outcomes worth a transaction during a fan-out
+
+    @property
+    def closing(self) -> bool:
+        """Shutting down: nothing new is claimed or begun."""
+        return self._closing
 
     @property
     def content(self) -> Content:
@@ -242,10 +250,10 @@ class DeliveryEngine:
         resume): promised to someone who is talking to the bot, it goes in the replies' lane of the
         shared budget, and the fan-out has left it alone (`deliveries.ASKED`)."""
         report = TickReport()
-        await self._send_all(bot, await self._claim(limit=1, enrollment_id=enrollment_id), report)
+        await self._send_all(bot, await self.claim(limit=1, enrollment_id=enrollment_id), report)
         return report
 
-    async def _claim(self, *, limit: int, enrollment_id: int | None = None) -> list[deliveries.ClaimedLesson]:
+    async def claim(self, *, limit: int, enrollment_id: int | None = None) -> list[deliveries.ClaimedLesson]:
         if self._closing:
             return []
         async with self.db.connection() as connection:
@@ -258,26 +266,46 @@ class DeliveryEngine:
             )
 
     async def _send_due(self, bot: Bot, report: TickReport) -> None:
-        """Claim and send batch after batch until nothing is due. The next batch is claimed as soon as
-        the last lesson of the current one has begun, so the fan-out never stalls between batches,
-        and a claimed lesson waits at most for the few dozen sends ahead of it."""
+        """Claim and send batch after batch until nothing is due: paced from one loop on the lean
+        path, or else (the demo's in-process Telegram) lesson by lesson through python-telegram-bot."""
+        async with self._lean_fan_out(bot) as lean:
+            if lean is not None:
+                await self._paced(bot, lean, report)
+                return
+            await self._send_batches(bot, report)
+
+    async def _paced(self, bot: Bot, lean: LeanFanOut, report: TickReport) -> None:
+        self._batches_in_flight += 1
+        self._idle.clear()
+        self._fan_out = PacedFanOut(self, bot, lean, report)
+        try:
+            await self._fan_out.run()
+        finally:
+            self._fan_out = None
+            self._batches_in_flight -= 1
+            if not self._batches_in_flight:
+                self._idle.set()
+
+    async def _send_batches(self, bot: Bot, report: TickReport) -> None:
+        """The next batch is claimed as soon as the last lesson of the current one has begun, so the
+        fan-out never stalls between batches, and a claimed lesson waits at most for the few dozen
+        sends ahead of it."""
         size, gate = self.settings.delivery_batch_size, asyncio.Semaphore(self.concurrency)
         batches: list[asyncio.Task[None]] = []
-        async with self._lean_fan_out(bot) as lean:
-            try:
-                while True:
-                    batch, begun = await self._claim(limit=size), asyncio.Event()
-                    sending = self._send_all(bot, batch, report, gate=gate, begun=begun, lean=lean)
-                    batches.append(asyncio.create_task(sending))
-                    if len(batch) < size:
-                        break
-                    all_begun = asyncio.create_task(begun.wait())
-                    await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
-                    all_begun.cancel()
-                    if batches[-1].done():
-                        batches[-1].result()  # a failed batch (the database went away) ends the tick
-            finally:
-                await asyncio.gather(*batches)
+        try:
+            while True:
+                batch, begun = await self.claim(limit=size), asyncio.Event()
+                sending = self._send_all(bot, batch, report, gate=gate, begun=begun)
+                batches.append(asyncio.create_task(sending))
+                if len(batch) < size:
+                    break
+                all_begun = asyncio.create_task(begun.wait())
+                await asyncio.wait([batches[-1], all_begun], return_when=FIRST_COMPLETED)
+                all_begun.cancel()
+                if batches[-1].done():
+                    batches[-1].result()  # a failed batch (the database went away) ends the tick
+        finally:
+            await asyncio.gather(*batches)
 
     @contextlib.asynccontextmanager
     async def _lean_fan_out(self, bot: Bot) -> AsyncIterator[LeanFanOut | None]:
@@ -299,7 +327,6 @@ class DeliveryEngine:
         *,
         gate: asyncio.Semaphore | None = None,
         begun: asyncio.Event | None = None,
-        lean: LeanFanOut | None = None,
     ) -> None:
         """Send a claimed batch, at most `concurrency` at a time (`gate`, shared by a tick's
         batches); `begun` is set once every lesson of the batch has started."""
@@ -317,7 +344,7 @@ class DeliveryEngine:
                 if self._closing:  # claimed but not begun: `shutdown` hands it back
                     return
                 with speaking(spoken[item.chat_id]):
-                    await self._deliver(bot, item, report, lean)
+                    await self.deliver(bot, item, report)
 
         self._batches_in_flight += 1
         self._idle.clear()
@@ -334,6 +361,8 @@ class DeliveryEngine:
         be recorded, then hand this worker's remaining claims back (pending, due as before) for the
         next tick in any process. Returns how many were handed back; safe to call twice."""
         self._closing = True
+        if self._fan_out is not None:
+            self._fan_out.wake()  # it may be sleeping out a 429's pause
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
         try:
@@ -373,38 +402,46 @@ class DeliveryEngine:
             self._sending -= 1
             self._write_if_due()
 
-    async def _deliver(
-        self, bot: Bot, item: deliveries.ClaimedLesson, report: TickReport, lean: LeanFanOut | None = None
-    ) -> None:
-        """Send one claimed lesson, part by part (a private one on the lean path when there is one),
-        and record what came of it."""
+    async def deliver(self, bot: Bot, item: deliveries.ClaimedLesson, report: TickReport) -> None:
+        """Send one claimed lesson through python-telegram-bot, part by part, and record what came of it."""
         sent_any = False
         message_id = None
-        lean = lean if item.kind == "private" else None
         try:
             with self._sending_one():
-                messages: list[Outgoing] | list[PreparedMessage]
-                if lean is not None:
-                    messages = lean.templates.messages(item)
-                else:
-                    messages = await self.composer.compose(
-                        enrollment_id=item.enrollment_id,
-                        day=item.day,
-                        profile=item.profile,
-                        kind=item.kind,
-                        bot_username=bot.username,
-                        history=past_answers(item.history),
-                    )
+                messages = await self.composer.compose(
+                    enrollment_id=item.enrollment_id,
+                    day=item.day,
+                    profile=item.profile,
+                    kind=item.kind,
+                    bot_username=bot.username,
+                    history=past_answers(item.history),
+                )
                 for message in messages:
-                    if lean is not None:
-                        sent_id = await lean.send(item.chat_id, message)
-                    elif item.kind == "private":
+                    if item.kind == "private":
                         sent_id = await self.send(bot, item.chat_id, message)
                     else:  # to the group's topic, wherever the group is now
                         sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)
                     sent_any = True
                     message_id = message_id or sent_id
-        except (Forbidden, BadRequest, ChatMigrated) as exc:
+        except (Forbidden, BadRequest, ChatMigrated, RetryAfter, NetworkError) as exc:
+            await self.settle(item, exc, report, sent_any, message_id)
+        else:
+            report.sent += 1
+            metrics.lesson_sent()
+            await self._advance(item, "sent", message_id)
+
+    async def settle(
+        self,
+        item: deliveries.ClaimedLesson,
+        exc: BaseException,
+        report: TickReport,
+        sent_any: bool,
+        message_id: int | None,
+    ) -> None:
+        """A lesson's send failed (`sent_any`: after some of its parts went out): one error taxonomy
+        for both paths. Blocked or gone: the person is marked; rejected: failed; may have arrived:
+        uncertain, not resent; 429, 5xx, a refused connection: retried after a backoff."""
+        if isinstance(exc, Forbidden | BadRequest | ChatMigrated):
             if sent_any:
                 report.uncertain += 1
                 metrics.lesson_uncertain()
@@ -419,7 +456,7 @@ class DeliveryEngine:
                 report.failed += 1
                 metrics.lesson_failed()
                 await self._fail(item, str(exc))
-        except (RetryAfter, NetworkError) as exc:
+        elif isinstance(exc, RetryAfter | NetworkError):
             if sent_any or may_have_arrived(exc):
                 log.warning("lesson day %s to chat %s: outcome unknown (%s), not resent", item.day, item.chat_id, exc)
                 report.uncertain += 1
@@ -430,9 +467,7 @@ class DeliveryEngine:
                 metrics.lesson_retried()
                 await self._retry(item, exc)
         else:
-            report.sent += 1
-            metrics.lesson_sent()
-            await self._advance(item, "sent", message_id)
+            raise exc
 
     async def _advance(
         self, item: deliveries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
@@ -441,6 +476,16 @@ class DeliveryEngine:
         lesson are written by the outcome writer, with whatever else is queued by then. The lesson
         keeps its place among the sends under way until then, so what Telegram has and the
         database does not is never more than the send concurrency."""
+        written = asyncio.get_running_loop().create_future()
+        outcome = self.outcome(item, status, message_id, error)
+        self._outcomes.append((outcome, written))
+        self._write_if_due()
+        await written
+
+    def outcome(
+        self, item: deliveries.ClaimedLesson, status: str, message_id: int | None, error: str | None = None
+    ) -> deliveries.LessonOutcome:
+        """What a lesson that went out changes, in the language being spoken (its recipient's)."""
         now, days = self.clock.now(), self.content.days
         lesson = self.content.lesson(item.day) if item.day <= days else None  # past the last day: graduation
         checkin = lesson.checkin if lesson is not None else None
@@ -450,8 +495,7 @@ class DeliveryEngine:
         next_due_at = None
         if lesson is not None and item.lesson_time and item.timezone:
             next_due_at = next_due(schedule_of(item.lesson_time, item.timezone, self.settings), now=now, last_sent=now)
-        written = asyncio.get_running_loop().create_future()
-        outcome = deliveries.LessonOutcome(
+        return deliveries.LessonOutcome(
             delivery_id=item.delivery_id,
             enrollment_id=item.enrollment_id,
             day=item.day,
@@ -465,9 +509,12 @@ class DeliveryEngine:
             finished=lesson is None,
             next_due=next_due_at,
         )
-        self._outcomes.append((outcome, written))
-        self._write_if_due()
-        await written
+
+    def queue_written(self, outcomes: list[deliveries.LessonOutcome]) -> None:
+        """Outcomes the paced fan-out could not write: queued for the next flush (shutdown's too)."""
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        self._outcomes.extend((outcome, done) for outcome in outcomes)
 
     def _write_if_due(self) -> None:
         """Start the outcome writer when no lesson is being sent, or when the outcomes waiting hold

@@ -8,10 +8,10 @@ walk grows with the connections in flight) and its answer turned into a `Message
   once and serialised once, as JSON with gaps where the person's ids go (`LessonTemplates`);
 - the body is posted over aiohttp's keep-alive pool (`LeanRequest`, a python-telegram-bot
   `BaseRequest`), and only the message id is read from the answer (msgspec);
-- pacing and errors are python-telegram-bot's and ours as for every other send: the same
-  `RateLimiter` books the slot (one budget for lessons and replies), and `BaseRequest.post` turns
-  an error answer into the same exceptions (403 Forbidden, 429 RetryAfter, 5xx NetworkError), so
-  the engine handles a lean send's faults exactly as any other's.
+- pacing and errors are as for every other send: the paced fan-out (bot/delivery/paced.py) takes
+  its slots from the same `RateLimiter` (one budget for lessons and replies), and
+  `BaseRequest.post` turns an error answer into the same exceptions (403 Forbidden, 429
+  RetryAfter, 5xx NetworkError), so the engine handles a lean send's faults as any other's.
 
 The measurements behind aiohttp and msgspec are `benchmarks/transport.py` (README, "Scaling and
 reliability"). Replies to people, group lessons and nudges keep going through python-telegram-bot.
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -36,7 +37,6 @@ from bot.delivery.compose import LessonComposer, past_answers  # isort: split
 
 # (first: bot.callback_data and bot.content import each other, and only work with bot.content first)
 from bot.callback_data import MAX_ROW_ID
-from bot.delivery.ratelimit import BULK
 from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.language import current_language
 from bot.storage.deliveries import ClaimedLesson
@@ -226,7 +226,7 @@ class LessonTemplates:
 
 class LeanFanOut:
     """One fan-out's lean sends: its lesson templates and a keep-alive pool, open while it runs.
-    A send is paced by the bot's rate limiter as fan-out, as `DeliveryEngine.send` is."""
+    Pacing is the caller's (bot/delivery/paced.py), from the bot's rate limiter."""
 
     def __init__(
         self,
@@ -239,8 +239,6 @@ class LeanFanOut:
     ) -> None:
         self.templates = LessonTemplates(composer, paid=paid)
         self._url = f"{bot.base_url}/sendMessage"
-        self._limiter = getattr(bot, "rate_limiter", None)
-        self._pacing = {"allow_paid_broadcast": paid or None}
         self._request = LeanRequest(connections=connections, read_timeout=bot.request.read_timeout, connector=connector)
 
     async def __aenter__(self) -> LeanFanOut:
@@ -251,12 +249,7 @@ class LeanFanOut:
         await self._request.shutdown()
         await asyncio.sleep(0)  # let the pool's connections finish closing
 
-    async def send(self, chat_id: int, message: PreparedMessage) -> int:
-        """Post one prepared message in its slot of the shared budget; its message id."""
-        if self._limiter is None:
-            sent = await self._request.post(self._url, message)
-        else:
-            data = {"chat_id": chat_id, **self._pacing}
-            post = (self._url, message)
-            sent = await self._limiter.process_request(self._request.post, post, {}, "sendMessage", data, BULK)
-        return sent.message_id
+    def post(self, message: PreparedMessage) -> Coroutine[Any, Any, _Sent]:
+        """Post one prepared message (in its slot of the shared budget: the caller's to take); the
+        answer's result, with its message id. An error answer raises python-telegram-bot's exception."""
+        return self._request.post(self._url, message)

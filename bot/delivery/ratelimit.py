@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -85,6 +86,19 @@ class Scope:
         start = max(tat, now)
         early = (self.burst - 1) * self.interval
         return [max(now, start + i * self.interval - early) for i in range(count)], start + count * self.interval
+
+
+def sends_a_second(per_second: float) -> int:
+    """The most sends a lane lets begin within any second: just under the limit."""
+    return max(1, math.floor(per_second * RATE_SHARE))
+
+
+def lane_scope(key: str, per_second: float) -> Scope:
+    """A lane's schedule: as many evenly spaced slots a second as its last-second cap lets begin.
+    Spaced any closer (1 / (30 × 0.97) s at 30/s puts 30 slots within 0.997 s, over a cap of 29),
+    each slot would wait a little for the cap, the wait would grow slot after slot until one was
+    too late to use, and a slot would be lost every few seconds."""
+    return Scope(key, 1 / sends_a_second(per_second))
 
 
 def group_scope(chat_id: int | str, per_minute: int) -> Scope:
@@ -203,8 +217,14 @@ class LastSecond:
             return 0.0
         return self._begun[0] + 1.0 - now
 
-    def begin(self, now: float) -> None:
-        self._begun.append(now)
+    def room(self, now: float) -> int:
+        """How many sends may begin now without putting more than the limit into any second."""
+        while self._begun and self._begun[0] <= now - 1.0:
+            self._begun.popleft()
+        return self.limit - len(self._begun)
+
+    def begin(self, now: float, count: int = 1) -> None:
+        self._begun.extend(itertools.repeat(now, count))
 
     def unused(self) -> None:
         """A send given its slot did not happen after all: it no longer counts."""
@@ -220,7 +240,7 @@ class Lane:
     def __init__(self, schedules: Schedules, scope: Scope, per_second: float) -> None:
         self._schedules = schedules
         self._scope = scope
-        self._last_second = LastSecond(max(1, math.floor(per_second * RATE_SHARE)))
+        self._last_second = LastSecond(sends_a_second(per_second))
         self._block = max(1, math.ceil(BULK_HORIZON_SECONDS / scope.interval))
         self._replies: deque[asyncio.Future[float]] = deque()
         self._bulk: deque[asyncio.Future[float]] = deque()
@@ -229,6 +249,45 @@ class Lane:
         self._runner: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
         self._bulk_paused_until = 0.0
+        self._paced = 0  # sends the paced fan-out waits to start (`take_bulk`)
+        self.on_booked: Callable[[], object] | None = None  # told when booked slots come in
+
+    @property
+    def interval(self) -> float:
+        return self._scope.interval
+
+    def take_bulk(self, wanted: int, now: float, *, backlog: int) -> int:
+        """The paced fan-out's turn (bot/delivery/paced.py): how many of `wanted` sends may start now,
+        each on a slot that has come due (none once more than LATE_SLOT_SECONDS late), within the
+        last second's cap, after every waiting reply and outside a 429 pause; those slots are used.
+        Slots are booked ahead for the `backlog` of sends to come, as for sends waiting one by one."""
+        while self._slots and self._slots[0] < now - LATE_SLOT_SECONDS:
+            self._slots.popleft()
+        taken = 0
+        if not self._replies and now >= self._bulk_paused_until:
+            room = self._last_second.room(now)
+            while taken < wanted and taken < room and self._slots and self._slots[0] <= now:
+                self._slots.popleft()
+                taken += 1
+            self._last_second.begin(now, taken)
+        self._paced = max(0, backlog - taken)
+        self._book_ahead(now)
+        return taken
+
+    def next_bulk_turn(self, now: float) -> float | None:
+        """When `take_bulk` may next hand out a slot; None while the slots are being booked (then
+        `on_booked` is called when they are in)."""
+        if now < self._bulk_paused_until:
+            return self._bulk_paused_until
+        if self._replies:  # the next slot is theirs: look again one slot later
+            return now + self._scope.interval
+        if not self._slots:
+            return None
+        return max(self._slots[0], now + self._last_second.wait(now))
+
+    def done_bulk(self) -> None:
+        """The paced fan-out wants no more slots."""
+        self._paced = 0
 
     async def acquire(self, *, bulk: bool) -> None:
         """Return at this caller's slot: send right away. Should this task wake too late to use it
@@ -312,7 +371,7 @@ class Lane:
     def _book_ahead(self, now: float) -> None:
         if self._booking is not None:
             return
-        waiting = len(self._replies) + (len(self._bulk) if now >= self._bulk_paused_until else 0)
+        waiting = len(self._replies) + (len(self._bulk) + self._paced if now >= self._bulk_paused_until else 0)
         if len(self._replies) > len(self._slots):
             count = len(self._replies) - len(self._slots)
         elif waiting > len(self._slots) and (not self._slots or self._slots[-1] < now + BULK_HORIZON_SECONDS):
@@ -329,7 +388,10 @@ class Lane:
                 self._slots = deque(sorted(self._slots))  # the database came back or went away meanwhile
         finally:
             self._booking = None
-            self._wakeup.set()
+            if self._replies or self._bulk:  # a sender waits for them
+                self._wakeup.set()
+            if self.on_booked is not None:
+                self.on_booked()
 
 
 class ChatSpacing:
@@ -362,15 +424,36 @@ class RateLimiter(BaseRateLimiter[dict[str, str]]):
 
     def __init__(self, settings: Settings, db: Database) -> None:
         self._schedules: Schedules = LocalSchedules() if db.is_sqlite else SharedSchedules(db)
-        self._all = Lane(self._schedules, Scope("all", 1 / (settings.global_rate * RATE_SHARE)), settings.global_rate)
+        self._all = Lane(self._schedules, lane_scope("all", settings.global_rate), settings.global_rate)
         self._broadcast = Lane(
-            self._schedules, Scope("broadcast", 1 / (settings.broadcast_rate * RATE_SHARE)), settings.broadcast_rate
+            self._schedules, lane_scope("broadcast", settings.broadcast_rate), settings.broadcast_rate
         )
         self._chats = ChatSpacing(1 / (settings.private_chat_rate * RATE_SHARE))
         self._group_per_minute = settings.group_rate_per_minute
 
     async def initialize(self) -> None:
         """Nothing to set up: the schedules start on first use."""
+
+    def lane(self, *, paid: bool) -> Lane:
+        """The schedule a fan-out's sends take their slots from: paid broadcast's, or the bot's."""
+        return self._broadcast if paid else self._all
+
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds before a scheduled send may go to this private chat (a second since its last message)."""
+        return self._chats.delay(chat_id)
+
+    def chat_sent(self, chat_id: int) -> None:
+        """A send to this private chat began or was answered: the next scheduled one keeps its distance."""
+        self._chats.mark(chat_id)
+
+    def flooded(self, lane: Lane, chat_id: int, exc: RetryAfter) -> float:
+        """A 429 on a fan-out's send: the fan-out pauses for `retry_after`, and the chat too; the wait."""
+        metrics.rate_limited()
+        wait = retry_seconds(exc)
+        lane.pause_bulk(wait)
+        self._chats.mark(chat_id, hold=wait)
+        log.info("429 from Telegram on sendMessage (retry after %.0f s), retrying", wait)
+        return wait
 
     async def shutdown(self) -> None:
         await self._all.close()
