@@ -1,5 +1,5 @@
 """What one lesson's send costs the bot, by HTTP client and JSON library: the measurements behind the
-lean fan-out's choice of aiohttp and orjson (README, "Scaling and reliability").
+lean fan-out's choice of aiohttp and msgspec (README, "Scaling and reliability").
 
 Run: .venv/bin/python benchmarks/transport.py [--requests 5000] [--in-flight 32]
 The fake Telegram runs in a process of its own; this process posts one prepared lesson body per
