@@ -90,6 +90,8 @@ PAINFUL = frozenset({"pain", "sharp", "stabbing"})
 DISCOMFORT = frozenset({"pain", "sharp", "stabbing", "sore", "tight", "pressure"})
 TRAVELLING = frozenset({"pain", "sharp", "stabbing", "burn", "sore", "electric", "tingling", "numb", "buzz"})
 REACTION = "reaction"  # a severity said by a cry, which counts only when the person made it
+SHOTS = frozenset({"sharp", "shooting"})  # what also says a part moved fast: "hips shot up", "таз стрелял вверх"
+NOISES = frozenset({"event:cracked"})  # an injury only when nothing says it did not hurt
 RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
@@ -288,6 +290,11 @@ class Reader:
             if len(words) == 1
             and any(kind in (Kind.SENSATION, Kind.QUALITY, Kind.EVENT, Kind.MOVEMENT) for kind, _ in concepts)
         )
+        self._feeling_words = frozenset(  # of those, what a part felt or suffered: "pain", "tweaked"
+            words[0]
+            for words, concepts in table.items()
+            if len(words) == 1 and any(kind in (Kind.SENSATION, Kind.EVENT) for kind, _ in concepts)
+        )
         negation = lexicon.negation
         self._negators = frozenset(negation.words)
         self._little = frozenset(negation.little)
@@ -455,6 +462,7 @@ class Reader:
         ]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
+        depth_ends |= {end + 1 for end in depth_ends if end < len(words) and words[end] in self._places}  # "stuck at my knees"
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
         mentions, set_aside = self._set_aside(raw, words, clauses, items, mentions)
         felt, loose = self._attach(mentions)
@@ -558,10 +566,10 @@ class Reader:
 
     def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool], following: str) -> bool:
         """A phrase to ignore that holds a body part after all: 'my back on the last rep' (an owner
-        before it), 'get back pain' (a feeling after it)."""
+        before it), 'get back pain' (a feeling after it; praise is not one: 'hips shot back nice')."""
         first, last = self.lexicon.guards.get(phrase[0]), self.lexicon.guards.get(phrase[-1])
         owner = first is not None and context[0] in first.before and len(phrase) > 1 and phrase[1] in self._places
-        return owner or last is not None and self._stem(following) in self._state_words
+        return owner or last is not None and self._stem(following) in self._feeling_words
 
     def _starts_time(self, words: list[str], keys: list[str], at: int) -> bool:
         """Whether a negator at `at` opens a phrase about time ("не проходит", "no se pasa"): then the
@@ -761,7 +769,11 @@ class Reader:
         for mention in mentions:
             if mention.kind not in (Kind.SENSATION, Kind.QUALITY):
                 continue
-            near = _nearest(mention, [r for r in regions if r.item == mention.item or r.start not in owners])
+            # a denial reaches only the parts of its own list item: "никакой острой боли, просто поясница"
+            near = _nearest(
+                mention,
+                [r for r in regions if r.item == mention.item or r.start not in owners and not mention.negated],
+            )
             if near is None:
                 if mention.kind == Kind.QUALITY and not mention.negated:
                     loose.add(mention.id)
@@ -804,8 +816,11 @@ class Reader:
             by_clause[mention.clause].append(mention)
 
         cue_starts = {m.start for m in mentions if m.kind in (Kind.MOVEMENT, Kind.IGNORE)}
+        hedged = {p for m in mentions if m.kind in (Kind.MORE, Kind.LESS) for p in range(m.start, m.end)}
 
         def directed(position: int) -> bool:
+            while position in hedged:  # "se me torcía un poco hacia afuera": how much, then where
+                position += 1
             return any(tuple(words[position : position + len(d)]) == d for d in self._directions)
 
         def moving(mention: Mention) -> bool:
@@ -819,9 +834,31 @@ class Reader:
                 return True
             return mention.end in cue_starts
 
+        # "таз стрелял вверх", "hips shot up": a part sent somewhere is a movement, not a pain, in
+        # every reading that follows (a pain said with it keeps it a pain)
+        pains = {m.item for m in live if m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN | {"stabbing"}}
+        def mover(shot: Mention) -> bool:  # "sharp" as said of a part, or one "shot" word just after a part
+            return shot.id == "sharp" or shot.end - shot.start == 1 and any(
+                r.item == shot.item and 0 <= shot.start - r.end < NEAR for r in regions
+            )
+
+        sent = {
+            id(m)
+            for m in live
+            if m.kind == Kind.SENSATION and m.id in SHOTS and m.item not in pains and mover(m) and moving(m)
+        }
+        live = [m for m in live if id(m) not in sent]
+        by_clause = defaultdict(list)
+        for mention in live:
+            by_clause[mention.clause].append(mention)
+        # "hip clicks, always has, doesn't hurt": a noise with the pain denied is a joint, not an injury
+        painless = any(m.kind == Kind.SENSATION and m.id in PAINFUL and m.negated for m in mentions)
+
         flags: list[str] = []
         for mention in live:
             flag = self._sign(mention, by_clause[mention.clause], regions, words, felt, moving)
+            if flag in NOISES and painless:
+                continue
             if flag is not None:
                 flags.append(flag)
         for region in regions:  # "jaw and left arm ached": any discomfort said with the part
@@ -861,8 +898,11 @@ class Reader:
             return mention.id
         if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
             sign, parts = LIMB_SIGNS[mention.id]
-            # the nearest part, or the one an "it" stands for: "left leg feels like it's asleep from the bum down"
-            for near in (_nearest(mention, regions), _referred(mention, same, regions)):
+            # the nearest part, the one an "it" stands for ("left leg feels like it's asleep from the bum
+            # down"), or the one the sentence is about when its list item names none ("left arm, heavy and weak")
+            earlier = [r for r in regions if r.clause == mention.clause and r.start < mention.start]
+            about = earlier[-1] if earlier and not any(r.item == mention.item for r in regions) else None
+            for near in (_nearest(mention, regions), _referred(mention, same, regions), about):
                 if near is None:
                     continue
                 one_side = self._one_sided(words, near)
@@ -888,6 +928,8 @@ class Reader:
             effort = [m for m in travelling if m.id in EFFORT and m.item != mention.item]
             if any(m.kind == Kind.QUALITY and m.id == "asleep" for m in same):
                 return "numb"  # "all down that leg feels like it's asleep"
+            if any(m.kind == Kind.EVENT and m.item == mention.item for m in same):
+                return "radiating"  # "como un latigazo que me bajaba por la pierna"
             return "radiating" if len(travelling) > len(effort) else None
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
@@ -1031,6 +1073,10 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
                 for m in same
             )
         return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
+    if event.id == "gave-way" and not also_movement and any(
+        m.kind == Kind.REGION and m.item == event.item and m.end <= event.start and m.id in GIVES_WAY for m in same
+    ):
+        return True  # "la pierna se quedó sin fuerza de golpe y se me venció": the leg said before gave way
     if event.id in SUBJECT_EVENTS:
         return False
     for other in same:
@@ -1217,6 +1263,9 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
             continue
         switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
         weak = "weak" in felt.sensations  # "glutes felt weak": they did not do the work
+        if felt.qualities & QUIET and "burn" in felt.sensations and not weak and not felt.negated:
+            weight = max(weight, felt.weight)  # "murdered the hammies 💀": worked to death, not asleep
+            continue
         if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off or weak:
             quiet = True
             continue
