@@ -135,6 +135,12 @@ RETURNING = frozenset({"recurring", "worse", "still", "unresolved", "lasting", "
 # What stays read in a stretch set aside as someone else's or long over: pronouns, answers, cues and
 # denials (and a working muscle named: "tore my hamstring years ago, today just a nice stretch there").
 KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})
+# Words that, said with a part other than the working muscles and raising no sign, leave the
+# doubt of an injury: the events and the times of a pain that stays.
+DOUBTFUL = {
+    Kind.EVENT: frozenset({"pulled", "tweaked", "strained", "popped", "snapped", "tore", "twanged", "gave-way", "locked", "spasm", "put-out", "injured", "gave"}),
+    Kind.TIME: frozenset({"lasting", "unresolved", "worse", "recurring"}),
+}
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
 REGION_OUTCOMES = {
     "lower-back": "lower-back",
@@ -202,8 +208,10 @@ class Hearing:
     movements: frozenset[str]
     answers: frozenset[str]
     bare_no: bool  # a lone "no" that denies nothing after it: an answer
-    # The injury screen's word that this may be an injury report the rules did not read as one
-    # (asked only when they found no red flag and no pain): the pain-check question, not advice.
+    # The injury screen's word (or, in a language without a screen, the rules' own net: an injury
+    # word or a time of pain said with a part, that did not make a red flag) that this may be an
+    # injury report the rules did not read as one (asked only when they found no red flag and no
+    # pain): the pain-check question, not advice.
     screened: bool = False
 
     @property
@@ -466,10 +474,11 @@ class Reader:
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
         mentions, set_aside = self._set_aside(raw, words, clauses, items, mentions)
         felt, loose = self._attach(mentions)
-        red_flags = self._red_flags(words, mentions, felt, scores)
+        red_flags, doubts = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
         # an injury the rules read as someone else's or long over is not for the screen to raise again
-        screened = not red_flags and not pain and not set_aside and self._screened(text)
+        doubted = doubts if self._screen is None else self._screened(text)
+        screened = not red_flags and not pain and not set_aside and doubted
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -802,11 +811,13 @@ class Reader:
 
     def _red_flags(
         self, words: list[str], mentions: list[Mention], felt: dict[str, Felt], scores: list[int]
-    ) -> list[str]:
+    ) -> tuple[list[str], bool]:
         """Every sign of a red flag in the whole message, in any clause, item and order. The signs
         are a tier of their own: what else is said (a region, a fault, praise) never cancels one;
         only a negation of the sign itself, or a reading of the word that is not about the body
-        ("knees shooting forward", "sharp focus"), does."""
+        ("knees shooting forward", "sharp focus"), does. Also whether an injury word or a time of
+        pain was said with a part that is not a working muscle without making a sign: a doubt to ask
+        about where no trained screen is there to judge it."""
         live = [m for m in mentions if not m.negated]
         regions = [m for m in live if m.kind == Kind.REGION]
         region_starts = {m.start for m in regions}
@@ -855,12 +866,17 @@ class Reader:
         painless = any(m.kind == Kind.SENSATION and m.id in PAINFUL and m.negated for m in mentions)
 
         flags: list[str] = []
+        doubts = False
         for mention in live:
             flag = self._sign(mention, by_clause[mention.clause], regions, words, felt, moving)
             if flag in NOISES and painless:
                 continue
             if flag is not None:
                 flags.append(flag)
+            elif mention.kind in DOUBTFUL and mention.id in DOUBTFUL[mention.kind] and not moving(mention):
+                # "la zona lumbar, desde el finde", "se me fue la rodilla": said of a part that is not working
+                near = _nearest(mention, [r for r in regions if r.clause == mention.clause])
+                doubts = doubts or near is not None and near.id not in GOOD_REGIONS | FATIGUE_ONLY
         for region in regions:  # "jaw and left arm ached": any discomfort said with the part
             alarm = ALARM_PARTS.get(region.id)
             if alarm and any(
@@ -882,7 +898,7 @@ class Reader:
             flags.append("severe")  # "oh brilliant, lower back again", "back was totally fine 🙃"
         if any(score >= self.lexicon.severe_score for score in scores) and not _rates_the_session(live, felt):
             flags.append("severe")
-        return flags
+        return flags, doubts
 
     def _sign(
         self,
