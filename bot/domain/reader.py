@@ -208,8 +208,8 @@ class Hearing:
     movements: frozenset[str]
     answers: frozenset[str]
     bare_no: bool  # a lone "no" that denies nothing after it: an answer
-    # The injury screen's word (or, in a language without a screen, the rules' own net: an injury
-    # word or a time of pain said with a part, that did not make a red flag) that this may be an
+    # The injury screen's word, or the rules' own doubt (an injury word or a time of pain said of a
+    # part other than the working muscles, that did not make a red flag), that this may be an
     # injury report the rules did not read as one (asked only when they found no red flag and no
     # pain): the pain-check question, not advice.
     screened: bool = False
@@ -477,8 +477,7 @@ class Reader:
         red_flags, doubts = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
         # an injury the rules read as someone else's or long over is not for the screen to raise again
-        doubted = doubts if self._screen is None else self._screened(text)
-        screened = not red_flags and not pain and not set_aside and doubted
+        screened = not red_flags and not pain and not set_aside and (doubts or self._screened(text))
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -816,8 +815,8 @@ class Reader:
         are a tier of their own: what else is said (a region, a fault, praise) never cancels one;
         only a negation of the sign itself, or a reading of the word that is not about the body
         ("knees shooting forward", "sharp focus"), does. Also whether an injury word or a time of
-        pain was said with a part that is not a working muscle without making a sign: a doubt to ask
-        about where no trained screen is there to judge it."""
+        pain was said of a part other than the working muscles without making a sign: a doubt that
+        asks the pain-check question rather than give advice."""
         live = [m for m in mentions if not m.negated]
         regions = [m for m in live if m.kind == Kind.REGION]
         region_starts = {m.start for m in regions}
@@ -873,10 +872,8 @@ class Reader:
                 continue
             if flag is not None:
                 flags.append(flag)
-            elif mention.kind in DOUBTFUL and mention.id in DOUBTFUL[mention.kind] and not moving(mention):
-                # "la zona lumbar, desde el finde", "se me fue la rodilla": said of a part that is not working
-                near = _nearest(mention, [r for r in regions if r.clause == mention.clause])
-                doubts = doubts or near is not None and near.id not in GOOD_REGIONS | FATIGUE_ONLY
+            elif self._doubt(mention, by_clause[mention.clause], regions, mentions) and not painless:
+                doubts = doubts or not moving(mention)
         for region in regions:  # "jaw and left arm ached": any discomfort said with the part
             alarm = ALARM_PARTS.get(region.id)
             if alarm and any(
@@ -950,6 +947,20 @@ class Reader:
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
         return None
+
+    @staticmethod
+    def _doubt(mention: Mention, same: list[Mention], regions: list[Mention], mentions: list[Mention]) -> bool:
+        """An injury word beside a part ("se me fue la rodilla"), or a time of a pain that stays said
+        with one ("la zona lumbar, desde el finde"), where the part is not a working muscle and the
+        clause denies nothing (not "my back used to seize up all the time")."""
+        if mention.kind not in DOUBTFUL or mention.id not in DOUBTFUL[mention.kind]:
+            return False
+        if mention.kind == Kind.EVENT:
+            regions = [r for r in regions if -NEAR <= r.start - mention.end < NEAR and r.item == mention.item]
+        elif any(m.negated and m.clause == mention.clause and m.kind in (Kind.SENSATION, Kind.EVENT) for m in mentions):
+            return False
+        near = _nearest(mention, [r for r in regions if r.clause == mention.clause])
+        return near is not None and near.id not in GOOD_REGIONS | FATIGUE_ONLY
 
     def _reacted(self, reaction: Mention, words: list[str]) -> bool:
         """A cry said of the person ("I screamed", "heard me scream", "screamed when I stood up"),
