@@ -477,7 +477,10 @@ class Reader:
         red_flags, doubts = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
         # an injury the rules read as someone else's or long over is not for the screen to raise again
-        screened = not red_flags and not pain and not set_aside and (doubts or self._screened(text))
+        # a message that says it did not hurt is not for the screen to overrule: "nada de dolor"
+        denied = any(m.kind == Kind.SENSATION and m.id in PAINFUL and m.negated for m in mentions)
+        asked = doubts or not denied and self._screened(text)
+        screened = not red_flags and not pain and not set_aside and asked
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -516,7 +519,33 @@ class Reader:
         counted = [i for i, word in enumerate(words) if not self._number(word)]
         keys = [self._stem(words[i]) for i in counted]
         eras = [(counted[start], counted[end - 1] + 1, role) for start, end, role in _phrases_in(keys, self._eras)]
+        # "it's back" is a problem returned, "my back" a body part: a guarded word after its owner
+        before = self._owners(raw)
+        eras = [
+            (start, end, role)
+            for start, end, role in eras
+            if not (
+                role == "returned"
+                and end - start == 1
+                and (guard := self.lexicon.guards.get(words[start])) is not None
+                and before[start][0] in guard.before
+            )
+        ]
         said_then = {p for start, end, role in eras if role in ("past", "healed") for p in range(start, end)}
+
+        def told(start: int) -> set[int]:
+            """The story a word of healing closes: its list item and the one before, up to it ("locked
+            up all the time, not anymore"), or the sentence before when it opens its own ("... all the
+            time. Not anymore!"). What lasted in it lasted then."""
+            opening = start == 0 or words[start - 1] in self._breaks
+            return {
+                p
+                for p in range(start)
+                if clauses[p] == clauses[start] and items[p] >= items[start] - 1
+                or opening and clauses[p] == clauses[start] - 1
+            }
+
+        said_then |= {p for start, _end, role in eras if role == "healed" for p in told(start)}
         returned = any(role == "returned" for *_, role in eras) or any(
             m.kind == Kind.TIME and m.id in RETURNING and not m.negated and m.start not in said_then for m in mentions
         )
@@ -538,6 +567,7 @@ class Reader:
             # up to a word of today: "herniated a disc years ago and now my leg is numb"
             now = min((p for p in present if p >= end), default=len(words))
             over.update(p for p in range(now) if items[p] in said and clauses[p] == clauses[start])
+            over.update(told(start) if role == "healed" else ())
         changed, signs = [], False
         for m in mentions:
             keep = m.kind in KEPT_ASIDE or m.kind == Kind.REGION and m.id in GOOD_REGIONS
