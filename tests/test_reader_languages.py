@@ -493,6 +493,7 @@ ROUND_3 = [
     ("ru", "felt-where-single-leg", "опорная нога вдруг ослабла, и колено подкосилось", Outcome.RED_FLAG),
     ("ru", "felt-where", "на бедре кожа как чужая, ничего не чувствую", Outcome.RED_FLAG),
     ("ru", "felt-where", "левая рука как ватой набита, тяжёлая", Outcome.RED_FLAG),
+    ("ru", "felt-where", "стопу не чувствую после махов", Outcome.RED_FLAG),
     ("ru", "pain-check", "да, прострел в ногу до пятки", Outcome.RED_FLAG),
     ("ru", "felt-where", "поясница какая-то не такая с понедельника", Outcome.RED_FLAG),
     ("ru", "felt-where-single-leg", "таз стрельнул вверх, а колено ушло внутрь", "hip-popped"),
