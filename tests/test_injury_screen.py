@@ -128,7 +128,9 @@ def test_the_screen_is_only_asked_when_the_rules_found_nothing():
 
 def test_the_rows_here_are_in_no_corpus():
     corpora = {row.text.casefold() for _language, path in CORPORA.values() if path.exists() for row in load_rows(path)}
-    rows = [t for _, t in CLASSES + SCREENED + SCREENED_ES] + [t for _, t, _ in NEAR_MISSES] + [t for t, _ in PAIN_CHECK]
+    rows = (
+        [t for _, t in CLASSES + SCREENED + SCREENED_ES] + [t for _, t, _ in NEAR_MISSES] + [t for t, _ in PAIN_CHECK]
+    )
     rows += [t for _, _, t, _ in DOUBTS]
     assert [t for t in rows if t.casefold() in corpora] == []
 

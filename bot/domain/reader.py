@@ -138,7 +138,23 @@ KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})
 # Words that, said with a part other than the working muscles and raising no sign, leave the
 # doubt of an injury: the events and the times of a pain that stays.
 DOUBTFUL = {
-    Kind.EVENT: frozenset({"pulled", "tweaked", "strained", "popped", "snapped", "tore", "twanged", "gave-way", "locked", "spasm", "put-out", "injured", "gave"}),
+    Kind.EVENT: frozenset(
+        {
+            "pulled",
+            "tweaked",
+            "strained",
+            "popped",
+            "snapped",
+            "tore",
+            "twanged",
+            "gave-way",
+            "locked",
+            "spasm",
+            "put-out",
+            "injured",
+            "gave",
+        }
+    ),
     Kind.TIME: frozenset({"lasting", "unresolved", "worse", "recurring"}),
 }
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
@@ -470,7 +486,9 @@ class Reader:
         ]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
-        depth_ends |= {end + 1 for end in depth_ends if end < len(words) and words[end] in self._places}  # "stuck at my knees"
+        depth_ends |= {
+            end + 1 for end in depth_ends if end < len(words) and words[end] in self._places
+        }  # "stuck at my knees"
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
         mentions, set_aside = self._set_aside(raw, words, clauses, items, mentions)
         felt, loose = self._attach(mentions)
@@ -541,8 +559,10 @@ class Reader:
             return {
                 p
                 for p in range(start)
-                if clauses[p] == clauses[start] and items[p] >= items[start] - 1
-                or opening and clauses[p] == clauses[start] - 1
+                if clauses[p] == clauses[start]
+                and items[p] >= items[start] - 1
+                or opening
+                and clauses[p] == clauses[start] - 1
             }
 
         said_then |= {p for start, _end, role in eras if role == "healed" for p in told(start)}
@@ -877,9 +897,12 @@ class Reader:
         # "таз стрелял вверх", "hips shot up": a part sent somewhere is a movement, not a pain, in
         # every reading that follows (a pain said with it keeps it a pain)
         pains = {m.item for m in live if m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN | {"stabbing"}}
+
         def mover(shot: Mention) -> bool:  # "sharp" as said of a part, or one "shot" word just after a part
-            return shot.id == "sharp" or shot.end - shot.start == 1 and any(
-                r.item == shot.item and 0 <= shot.start - r.end < NEAR for r in regions
+            return (
+                shot.id == "sharp"
+                or shot.end - shot.start == 1
+                and any(r.item == shot.item and 0 <= shot.start - r.end < NEAR for r in regions)
             )
 
         sent = {
@@ -1130,8 +1153,12 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
                 for m in same
             )
         return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
-    if event.id == "gave-way" and not also_movement and any(
-        m.kind == Kind.REGION and m.item == event.item and m.end <= event.start and m.id in GIVES_WAY for m in same
+    if (
+        event.id == "gave-way"
+        and not also_movement
+        and any(
+            m.kind == Kind.REGION and m.item == event.item and m.end <= event.start and m.id in GIVES_WAY for m in same
+        )
     ):
         return True  # "la pierna se quedó sin fuerza de golpe y se me venció": the leg said before gave way
     if event.id in SUBJECT_EVENTS:
