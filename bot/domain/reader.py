@@ -925,7 +925,7 @@ class Reader:
                 continue
             if flag is not None:
                 flags.append(flag)
-            elif self._doubt(mention, by_clause[mention.clause], regions, mentions) and not painless:
+            elif self._doubt(mention, regions, mentions) and not painless:
                 doubts = doubts or not moving(mention)
         for region in regions:  # "jaw and left arm ached": any discomfort said with the part
             alarm = ALARM_PARTS.get(region.id)
@@ -1002,7 +1002,7 @@ class Reader:
         return None
 
     @staticmethod
-    def _doubt(mention: Mention, same: list[Mention], regions: list[Mention], mentions: list[Mention]) -> bool:
+    def _doubt(mention: Mention, regions: list[Mention], mentions: list[Mention]) -> bool:
         """An injury word beside a part ("se me fue la rodilla"), or a time of a pain that stays said
         with one ("la zona lumbar, desde el finde"), where the part is not a working muscle and the
         clause denies nothing (not "my back used to seize up all the time")."""
