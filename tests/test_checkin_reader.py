@@ -636,6 +636,21 @@ ISSUE_14 = [
     (FELT, "my knee is playing up like it did last year", RED),
     (FELT, "felt like I got hit by a truck in the lower back", RED),
     (FELT, "was worried my old back injury would flare up but nope, glutes did the work", "hams-glutes"),
+    # third round: aids, pain on coughing, a limb that belongs to someone else or is heavy and weak
+    (FELT, "had to use crutches to get to the car", RED),
+    (FELT, "my lower back hurts when I cough", RED),
+    (FELT, "my left arm, heavy and weak since the swings", RED),
+    (FELT, "the outside of my shin feels like it belongs to somebody else", RED),
+    # and the near-misses: a hard day at work, a click that never hurt, hamstrings that would tear if
+    # pushed, a part shot somewhere, a session murdered, a problem that is over, a denial before a fault
+    (FELT, "the boss is killing me this week, glutes did the work though", "hams-glutes"),
+    (FELT, "my hip clicks, always has, no pain, hams worked", "hams-glutes"),
+    (FELT, "my hammies felt like they'd tear if I went any deeper", "tight-hams"),
+    (FELT, "hips shot up too early and my lower back took over", "lower-back"),
+    (FELT, "annihilated the glutes today 💀", "hams-glutes"),
+    (FELT, "my back used to lock up all the time, not anymore, all glutes today", "hams-glutes"),
+    (FELT, "lower back, no pain, just tired", "lower-back"),
+    (FELT, "my hips sat back nice and easy, hamstrings loaded", "hams-glutes"),
 ]
 
 

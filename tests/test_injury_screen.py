@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.checkin_accuracy import CORPORA, load_rows
-from benchmarks.injury_screen import THRESHOLD, examples, training_sets
+from benchmarks.injury_screen import THRESHOLDS, examples, training_sets
 from bot.app import CONTENT_DIR
 from bot.content import ContentError, load_content
 from bot.domain.injury_screen import InjuryScreen, features, train
@@ -71,10 +71,9 @@ SCREENED = [
     (FELT, "right buttock has a hot spot that won't calm down"),
     (FELT, "lower back feels unstable, like it might go any second"),
     (FELT, "my groin's got a horrible pulling feeling every step"),
-    (FELT, "it's like my leg belongs to someone else"),
+    (FELT, "it's like my leg is somebody else's now"),
     (FELT, "my hip feels out of its socket"),
     (FELT, "got a dead spot on the outside of my thigh"),
-    (FELT, "I'm 60 and my hip joint has been grinding since the session"),
 ]
 
 # Answers to the pain-check question: yes in any words is a red flag, no in any words is not.
@@ -129,21 +128,59 @@ def test_the_screen_is_only_asked_when_the_rules_found_nothing():
 
 def test_the_rows_here_are_in_no_corpus():
     corpora = {row.text.casefold() for _language, path in CORPORA.values() if path.exists() for row in load_rows(path)}
-    rows = [t for _, t in CLASSES + SCREENED] + [t for _, t, _ in NEAR_MISSES] + [t for t, _ in PAIN_CHECK]
+    rows = (
+        [t for _, t in CLASSES + SCREENED + SCREENED_ES] + [t for _, t, _ in NEAR_MISSES] + [t for t, _ in PAIN_CHECK]
+    )
+    rows += [t for _, _, t, _ in DOUBTS]
     assert [t for t in rows if t.casefold() in corpora] == []
 
 
-def test_the_stored_screen_is_what_the_corpora_train_today():
+@pytest.mark.parametrize("language", sorted(THRESHOLDS))
+def test_the_stored_screen_is_what_the_corpora_train_today(language):
     """A generated file: retraining from the same corpora and code gives the same weights, so a
     corpus or feature change without `benchmarks/injury_screen.py --write` fails here."""
-    stored = CONTENT.lexicons["en"].screen
+    stored = CONTENT.lexicons[language].screen
     assert stored is not None
-    sets = training_sets("en")
+    sets = training_sets(language)
     weights, bias = train(examples([row for rows in sets.values() for row in rows]))
     assert stored.trained_on == sorted(CORPORA[name][1].name for name in sets)
     assert not any("heldout" in name for name in stored.trained_on)  # the held-out files stay a measurement
-    assert (stored.bias, stored.threshold) == (bias, THRESHOLD)
+    assert (stored.bias, stored.threshold) == (bias, THRESHOLDS[language])
     assert stored.weights == weights
+
+
+# Spanish has a screen of its own now: wordings its lexicon does not list are asked about.
+SCREENED_ES = [
+    (FELT, "tengo un punto muerto en la parte de fuera del muslo"),
+    (FELT, "el glúteo derecho tiene un punto caliente que no se calma"),
+]
+
+
+@pytest.mark.parametrize(("question", "text"), SCREENED_ES, ids=[t[:40] for _, t in SCREENED_ES])
+def test_the_spanish_screen_asks_about_what_its_rules_do_not_read(question, text):
+    rules = Reader(CONTENT.lexicons["es"].model_copy(update={"screen": None}))
+    assert decide(rules.read(text), question).outcome not in SAFE
+    assert decide(Reader(CONTENT.lexicons["es"]).read(text), question).outcome == SAFETY
+
+
+# The rules' own doubt, with no screen behind them: an injury word beside a part, or a time of a
+# pain that stays said with one, that made no red flag, is asked about; beside a working muscle, a
+# denied pain or a moving part it is not.
+DOUBTS = [
+    ("es", FELT, "la lumbar rara desde el sábado", SAFETY),
+    ("en", FELT, "knee has been weird since saturday", SAFETY),
+    ("en", FELT, "I'm 60 and my hip joint has been grinding since the session", SAFETY),  # the screen's once
+    ("ru", FELT, "лодыжка странная уже с субботы", SAFETY),
+    ("en", FELT, "popped the kettlebell up with my hips, glutes did it", "hams-glutes"),
+    ("en", FELT, "my back used to lock up all the time, not anymore, all glutes today", "hams-glutes"),
+    ("es", FELT, "la cadera se me torció hacia fuera, sin dolor, glúteos bien", "hams-glutes"),
+]
+
+
+@pytest.mark.parametrize(("language", "question", "text", "expected"), DOUBTS, ids=[t[:40] for _, _, t, _ in DOUBTS])
+def test_the_rules_own_doubt_asks_before_advice(language, question, text, expected):
+    rules = Reader(CONTENT.lexicons[language].model_copy(update={"screen": None}))
+    assert decide(rules.read(text), question).outcome == expected
 
 
 def test_the_screen_is_pure_and_fast():

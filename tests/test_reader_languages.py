@@ -12,7 +12,7 @@ import yaml
 from bot.app import CONTENT_DIR
 from bot.content import ContentError, load_content
 from bot.content.models import Lexicon
-from bot.domain.reader import Outcome, Readers, decide
+from bot.domain.reader import Outcome, Reader, Readers, decide
 from bot.domain.translit import is_romanized, to_cyrillic
 from tests.test_content import _line_of
 
@@ -230,7 +230,11 @@ def test_lasting_pain_and_what_the_person_could_barely_do_reach_the_safety_answe
 
 @pytest.mark.parametrize(("language", "text", "expected"), CALM)
 def test_everyday_soreness_and_everyday_hurry_stay_calm(language, text, expected):
-    assert decide(PRODUCT.for_language(language).read(text), "felt-where").outcome == expected
+    """The rules' hardship words: the screen behind them may still ask the pain-check question
+    ("llegué a casa con dificultad" is one the Spanish screen asks about), never raise an alarm."""
+    rules = PRODUCT.for_language(language).lexicon.model_copy(update={"screen": None})
+    assert decide(Reader(rules).read(text), "felt-where").outcome == expected
+    assert decide(PRODUCT.for_language(language).read(text), "felt-where").outcome != Outcome.RED_FLAG
 
 
 # Issue 14, second batch: each class a Russian or Spanish coach hears as a red flag, in wordings no
@@ -460,6 +464,59 @@ CLASSES_14 = [
 ]
 
 
+# Issues 12 and 14, third round, in words no corpus holds: in Spanish and Russian any sign of an
+# injury ends in the safety answer (a crack heard, a back frozen on the spot, an aid to get about,
+# pain on coughing or sneezing, pain that gives no respite, a leg that gave way named before the
+# verb, skin not felt, a limb as if stuffed with cotton, a jolt running down the leg on the pain
+# check), also on the lower-back-why and single-leg questions; and the near-misses beside them (a
+# part shot somewhere, a foot that slid and a near fall, a workout "torn", a click that does not
+# hurt, a denied pain before a fault, a back that behaved, an old problem said to be over) keep
+# their outcome.
+ROUND_3 = [
+    ("es", "felt-where", "oí un crac en la rodilla al subir la pesa y se me quedó rígida", Outcome.RED_FLAG),
+    ("es", "felt-where", "sonó un crac en el isquio en el tercer swing", Outcome.RED_FLAG),
+    ("es", "felt-where", "desde el martes ando con muletas por la rodilla", Outcome.RED_FLAG),
+    ("es", "felt-where", "tengo que usar faja para trabajar, la lumbar no afloja", Outcome.RED_FLAG),
+    ("es", "felt-where", "me duele la cintura cuando estornudo", Outcome.RED_FLAG),
+    ("es", "lower-back-why", "se me redondeaba la espalda, y ahora me duele hasta al estornudar", Outcome.RED_FLAG),
+    ("es", "felt-where-single-leg", "la rodilla derecha se me vencía en cada repetición y me dolía", Outcome.RED_FLAG),
+    ("es", "felt-where", "la cadera izquierda no me da tregua", Outcome.RED_FLAG),
+    ("es", "felt-where", "en el muslo no siento la piel, como si fuera de otro", Outcome.RED_FLAG),
+    ("es", "felt-where", "el brazo izquierdo, pesado y débil desde el swing", Outcome.RED_FLAG),
+    ("es", "pain-check", "sí, como un latigazo que baja hasta el talón", Outcome.RED_FLAG),
+    ("es", "felt-where", "la rodilla se me fue en el último swing", Outcome.RED_FLAG),
+    ("ru", "felt-where", "что-то щёлкнуло в колене и оно сразу одеревенело", Outcome.RED_FLAG),
+    ("ru", "felt-where", "хожу в бандаже, поясница ноет с понедельника", Outcome.RED_FLAG),
+    ("ru", "felt-where", "хожу с тростью после тяги", Outcome.RED_FLAG),
+    ("ru", "felt-where", "поясницу простреливает при кашле", Outcome.RED_FLAG),
+    ("ru", "lower-back-why", "спина круглилась, а теперь больно чихать", Outcome.RED_FLAG),
+    ("ru", "felt-where-single-leg", "опорная нога вдруг ослабла, и колено подкосилось", Outcome.RED_FLAG),
+    ("ru", "felt-where", "на бедре кожа как чужая, ничего не чувствую", Outcome.RED_FLAG),
+    ("ru", "felt-where", "левая рука как ватой набита, тяжёлая", Outcome.RED_FLAG),
+    ("ru", "felt-where", "стопу не чувствую после махов", Outcome.RED_FLAG),
+    ("ru", "pain-check", "да, прострел в ногу до пятки", Outcome.RED_FLAG),
+    ("ru", "felt-where", "поясница какая-то не такая с понедельника", Outcome.RED_FLAG),
+    ("ru", "felt-where-single-leg", "таз стрельнул вверх, а колено ушло внутрь", "hip-popped"),
+    ("ru", "felt-where-single-leg", "чуть не упала, стопа поехала по полу", "foot-lost"),
+    ("ru", "felt-where", "порвал сегодня тренировку, ягодицы горят", "hams-glutes"),
+    ("ru", "felt-where", "никакой боли, просто поясница устала", "lower-back"),
+    ("ru", "felt-where", "поясница молодцом, работали ягодицы", "hams-glutes"),
+    ("ru", "felt-where", "тазобедренный щёлкает, всегда так было, не болит, ягодицы горят", "hams-glutes"),
+    ("ru", "felt-where", "раньше поясница постоянно болела, уже нет, сегодня всё в ягодицах", "hams-glutes"),
+    ("es", "felt-where-single-leg", "se me resbaló el pie y casi me caigo, nada de dolor", "foot-lost"),
+    ("es", "felt-where", "no me dolió nada, solo la lumbar cargada", "lower-back"),
+    ("es", "felt-where", "me rompí el culo en el rumano, glúteos reventados", "hams-glutes"),
+    ("es", "felt-where", "la cadera me cruje, siempre lo ha hecho, no duele, glúteos a tope", "hams-glutes"),
+    ("es", "felt-where", "antes la lumbar me dolía siempre, ya no me pasa, hoy todo glúteo", "hams-glutes"),
+    ("es", "felt-where", "las rodillas se doblaban demasiado, parecía que me sentaba", "quads-knees"),
+]
+
+
+@pytest.mark.parametrize(("language", "question", "text", "expected"), ROUND_3, ids=[t[:40] for _, _, t, _ in ROUND_3])
+def test_issue_12_and_14_third_round_classes(language, question, text, expected):
+    assert decide(SHIPPED.for_language(language).read(text), question).outcome == expected
+
+
 @pytest.mark.parametrize(
     ("language", "question", "text", "expected"), CLASSES_14, ids=[t[:40] for _, _, t, _ in CLASSES_14]
 )
@@ -471,7 +528,7 @@ def test_the_rows_here_are_in_no_corpus():
     from benchmarks.checkin_accuracy import CORPORA, load_rows
 
     corpora = {row.text.casefold() for _language, path in CORPORA.values() if path.exists() for row in load_rows(path)}
-    assert not [text for _l, _q, text, _e in SCOPE + CLASSES_14 if text.casefold() in corpora]
+    assert not [text for _l, _q, text, _e in SCOPE + CLASSES_14 + ROUND_3 if text.casefold() in corpora]
 
 
 @pytest.mark.parametrize("language", sorted(CONTENT.lexicons))

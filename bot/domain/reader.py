@@ -90,6 +90,8 @@ PAINFUL = frozenset({"pain", "sharp", "stabbing"})
 DISCOMFORT = frozenset({"pain", "sharp", "stabbing", "sore", "tight", "pressure"})
 TRAVELLING = frozenset({"pain", "sharp", "stabbing", "burn", "sore", "electric", "tingling", "numb", "buzz"})
 REACTION = "reaction"  # a severity said by a cry, which counts only when the person made it
+SHOTS = frozenset({"sharp", "shooting"})  # what also says a part moved fast: "hips shot up", "таз стрелял вверх"
+NOISES = frozenset({"event:cracked"})  # an injury only when nothing says it did not hurt
 RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
@@ -133,6 +135,28 @@ RETURNING = frozenset({"recurring", "worse", "still", "unresolved", "lasting", "
 # What stays read in a stretch set aside as someone else's or long over: pronouns, answers, cues and
 # denials (and a working muscle named: "tore my hamstring years ago, today just a nice stretch there").
 KEPT_ASIDE = frozenset({Kind.PRONOUN, Kind.ANSWER, Kind.IGNORE, Kind.DENIAL})
+# Words that, said with a part other than the working muscles and raising no sign, leave the
+# doubt of an injury: the events and the times of a pain that stays.
+DOUBTFUL = {
+    Kind.EVENT: frozenset(
+        {
+            "pulled",
+            "tweaked",
+            "strained",
+            "popped",
+            "snapped",
+            "tore",
+            "twanged",
+            "gave-way",
+            "locked",
+            "spasm",
+            "put-out",
+            "injured",
+            "gave",
+        }
+    ),
+    Kind.TIME: frozenset({"lasting", "unresolved", "worse", "recurring"}),
+}
 # Regions the tree answers with an outcome of their own, named as in content/checkin.yaml.
 REGION_OUTCOMES = {
     "lower-back": "lower-back",
@@ -200,8 +224,10 @@ class Hearing:
     movements: frozenset[str]
     answers: frozenset[str]
     bare_no: bool  # a lone "no" that denies nothing after it: an answer
-    # The injury screen's word that this may be an injury report the rules did not read as one
-    # (asked only when they found no red flag and no pain): the pain-check question, not advice.
+    # The injury screen's word, or the rules' own doubt (an injury word or a time of pain said of a
+    # part other than the working muscles, that did not make a red flag), that this may be an
+    # injury report the rules did not read as one (asked only when they found no red flag and no
+    # pain): the pain-check question, not advice.
     screened: bool = False
 
     @property
@@ -287,6 +313,11 @@ class Reader:
             for words, concepts in table.items()
             if len(words) == 1
             and any(kind in (Kind.SENSATION, Kind.QUALITY, Kind.EVENT, Kind.MOVEMENT) for kind, _ in concepts)
+        )
+        self._feeling_words = frozenset(  # of those, what a part felt or suffered: "pain", "tweaked"
+            words[0]
+            for words, concepts in table.items()
+            if len(words) == 1 and any(kind in (Kind.SENSATION, Kind.EVENT) for kind, _ in concepts)
         )
         negation = lexicon.negation
         self._negators = frozenset(negation.words)
@@ -455,13 +486,19 @@ class Reader:
         ]
         # "only got to my knees": the knees mark the depth, they are not where it was felt
         depth_ends = {m.end for m in mentions if m.kind == Kind.QUALITY and m.id == "tight-range"}
+        depth_ends |= {
+            end + 1 for end in depth_ends if end < len(words) and words[end] in self._places
+        }  # "stuck at my knees"
         mentions = [m for m in mentions if not (m.kind == Kind.REGION and m.start in depth_ends)]
         mentions, set_aside = self._set_aside(raw, words, clauses, items, mentions)
         felt, loose = self._attach(mentions)
-        red_flags = self._red_flags(words, mentions, felt, scores)
+        red_flags, doubts = self._red_flags(words, mentions, felt, scores)
         pain = not red_flags and self._pain(mentions)
         # an injury the rules read as someone else's or long over is not for the screen to raise again
-        screened = not red_flags and not pain and not set_aside and self._screened(text)
+        # a message that says it did not hurt is not for the screen to overrule: "nada de dolor"
+        denied = any(m.kind == Kind.SENSATION and m.id in PAINFUL and m.negated for m in mentions)
+        asked = doubts or not denied and self._screened(text)
+        screened = not red_flags and not pain and not set_aside and asked
         live_qualities = {m.id for m in mentions if m.kind == Kind.QUALITY and not m.negated}
         return Hearing(
             words=tuple(words),
@@ -500,7 +537,35 @@ class Reader:
         counted = [i for i, word in enumerate(words) if not self._number(word)]
         keys = [self._stem(words[i]) for i in counted]
         eras = [(counted[start], counted[end - 1] + 1, role) for start, end, role in _phrases_in(keys, self._eras)]
+        # "it's back" is a problem returned, "my back" a body part: a guarded word after its owner
+        before = self._owners(raw)
+        eras = [
+            (start, end, role)
+            for start, end, role in eras
+            if not (
+                role == "returned"
+                and end - start == 1
+                and (guard := self.lexicon.guards.get(words[start])) is not None
+                and before[start][0] in guard.before
+            )
+        ]
         said_then = {p for start, end, role in eras if role in ("past", "healed") for p in range(start, end)}
+
+        def told(start: int) -> set[int]:
+            """The story a word of healing closes: its list item and the one before, up to it ("locked
+            up all the time, not anymore"), or the sentence before when it opens its own ("... all the
+            time. Not anymore!"). What lasted in it lasted then."""
+            opening = start == 0 or words[start - 1] in self._breaks
+            return {
+                p
+                for p in range(start)
+                if clauses[p] == clauses[start]
+                and items[p] >= items[start] - 1
+                or opening
+                and clauses[p] == clauses[start] - 1
+            }
+
+        said_then |= {p for start, _end, role in eras if role == "healed" for p in told(start)}
         returned = any(role == "returned" for *_, role in eras) or any(
             m.kind == Kind.TIME and m.id in RETURNING and not m.negated and m.start not in said_then for m in mentions
         )
@@ -522,6 +587,7 @@ class Reader:
             # up to a word of today: "herniated a disc years ago and now my leg is numb"
             now = min((p for p in present if p >= end), default=len(words))
             over.update(p for p in range(now) if items[p] in said and clauses[p] == clauses[start])
+            over.update(told(start) if role == "healed" else ())
         changed, signs = [], False
         for m in mentions:
             keep = m.kind in KEPT_ASIDE or m.kind == Kind.REGION and m.id in GOOD_REGIONS
@@ -558,10 +624,10 @@ class Reader:
 
     def _owned(self, phrase: tuple[str, ...], context: tuple[str, str, bool], following: str) -> bool:
         """A phrase to ignore that holds a body part after all: 'my back on the last rep' (an owner
-        before it), 'get back pain' (a feeling after it)."""
+        before it), 'get back pain' (a feeling after it; praise is not one: 'hips shot back nice')."""
         first, last = self.lexicon.guards.get(phrase[0]), self.lexicon.guards.get(phrase[-1])
         owner = first is not None and context[0] in first.before and len(phrase) > 1 and phrase[1] in self._places
-        return owner or last is not None and self._stem(following) in self._state_words
+        return owner or last is not None and self._stem(following) in self._feeling_words
 
     def _starts_time(self, words: list[str], keys: list[str], at: int) -> bool:
         """Whether a negator at `at` opens a phrase about time ("не проходит", "no se pasa"): then the
@@ -761,7 +827,11 @@ class Reader:
         for mention in mentions:
             if mention.kind not in (Kind.SENSATION, Kind.QUALITY):
                 continue
-            near = _nearest(mention, [r for r in regions if r.item == mention.item or r.start not in owners])
+            # a denial reaches only the parts of its own list item: "никакой острой боли, просто поясница"
+            near = _nearest(
+                mention,
+                [r for r in regions if r.item == mention.item or r.start not in owners and not mention.negated],
+            )
             if near is None:
                 if mention.kind == Kind.QUALITY and not mention.negated:
                     loose.add(mention.id)
@@ -790,11 +860,13 @@ class Reader:
 
     def _red_flags(
         self, words: list[str], mentions: list[Mention], felt: dict[str, Felt], scores: list[int]
-    ) -> list[str]:
+    ) -> tuple[list[str], bool]:
         """Every sign of a red flag in the whole message, in any clause, item and order. The signs
         are a tier of their own: what else is said (a region, a fault, praise) never cancels one;
         only a negation of the sign itself, or a reading of the word that is not about the body
-        ("knees shooting forward", "sharp focus"), does."""
+        ("knees shooting forward", "sharp focus"), does. Also whether an injury word or a time of
+        pain was said of a part other than the working muscles without making a sign: a doubt that
+        asks the pain-check question rather than give advice."""
         live = [m for m in mentions if not m.negated]
         regions = [m for m in live if m.kind == Kind.REGION]
         region_starts = {m.start for m in regions}
@@ -804,8 +876,11 @@ class Reader:
             by_clause[mention.clause].append(mention)
 
         cue_starts = {m.start for m in mentions if m.kind in (Kind.MOVEMENT, Kind.IGNORE)}
+        hedged = {p for m in mentions if m.kind in (Kind.MORE, Kind.LESS) for p in range(m.start, m.end)}
 
         def directed(position: int) -> bool:
+            while position in hedged:  # "se me torcía un poco hacia afuera": how much, then where
+                position += 1
             return any(tuple(words[position : position + len(d)]) == d for d in self._directions)
 
         def moving(mention: Mention) -> bool:
@@ -819,11 +894,39 @@ class Reader:
                 return True
             return mention.end in cue_starts
 
+        # "таз стрелял вверх", "hips shot up": a part sent somewhere is a movement, not a pain, in
+        # every reading that follows (a pain said with it keeps it a pain)
+        pains = {m.item for m in live if m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN | {"stabbing"}}
+
+        def mover(shot: Mention) -> bool:  # "sharp" as said of a part, or one "shot" word just after a part
+            return (
+                shot.id == "sharp"
+                or shot.end - shot.start == 1
+                and any(r.item == shot.item and 0 <= shot.start - r.end < NEAR for r in regions)
+            )
+
+        sent = {
+            id(m)
+            for m in live
+            if m.kind == Kind.SENSATION and m.id in SHOTS and m.item not in pains and mover(m) and moving(m)
+        }
+        live = [m for m in live if id(m) not in sent]
+        by_clause = defaultdict(list)
+        for mention in live:
+            by_clause[mention.clause].append(mention)
+        # "hip clicks, always has, doesn't hurt": a noise with the pain denied is a joint, not an injury
+        painless = any(m.kind == Kind.SENSATION and m.id in PAINFUL and m.negated for m in mentions)
+
         flags: list[str] = []
+        doubts = False
         for mention in live:
             flag = self._sign(mention, by_clause[mention.clause], regions, words, felt, moving)
+            if flag in NOISES and painless:
+                continue
             if flag is not None:
                 flags.append(flag)
+            elif self._doubt(mention, regions, mentions) and not painless:
+                doubts = doubts or not moving(mention)
         for region in regions:  # "jaw and left arm ached": any discomfort said with the part
             alarm = ALARM_PARTS.get(region.id)
             if alarm and any(
@@ -845,7 +948,7 @@ class Reader:
             flags.append("severe")  # "oh brilliant, lower back again", "back was totally fine 🙃"
         if any(score >= self.lexicon.severe_score for score in scores) and not _rates_the_session(live, felt):
             flags.append("severe")
-        return flags
+        return flags, doubts
 
     def _sign(
         self,
@@ -861,8 +964,11 @@ class Reader:
             return mention.id
         if mention.kind in (Kind.SENSATION, Kind.QUALITY) and mention.id in LIMB_SIGNS:
             sign, parts = LIMB_SIGNS[mention.id]
-            # the nearest part, or the one an "it" stands for: "left leg feels like it's asleep from the bum down"
-            for near in (_nearest(mention, regions), _referred(mention, same, regions)):
+            # the nearest part, the one an "it" stands for ("left leg feels like it's asleep from the bum
+            # down"), or the one the sentence is about when its list item names none ("left arm, heavy and weak")
+            earlier = [r for r in regions if r.clause == mention.clause and r.start < mention.start]
+            about = earlier[-1] if earlier and not any(r.item == mention.item for r in regions) else None
+            for near in (_nearest(mention, regions), _referred(mention, same, regions), about):
                 if near is None:
                     continue
                 one_side = self._one_sided(words, near)
@@ -888,10 +994,26 @@ class Reader:
             effort = [m for m in travelling if m.id in EFFORT and m.item != mention.item]
             if any(m.kind == Kind.QUALITY and m.id == "asleep" for m in same):
                 return "numb"  # "all down that leg feels like it's asleep"
+            if any(m.kind == Kind.EVENT and m.item == mention.item for m in same):
+                return "radiating"  # "como un latigazo que me bajaba por la pierna"
             return "radiating" if len(travelling) > len(effort) else None
         if mention.kind == Kind.TIME:
             return f"time:{mention.id}" if _persisting(mention, same, felt) else None
         return None
+
+    @staticmethod
+    def _doubt(mention: Mention, regions: list[Mention], mentions: list[Mention]) -> bool:
+        """An injury word beside a part ("se me fue la rodilla"), or a time of a pain that stays said
+        with one ("la zona lumbar, desde el finde"), where the part is not a working muscle and the
+        clause denies nothing (not "my back used to seize up all the time")."""
+        if mention.kind not in DOUBTFUL or mention.id not in DOUBTFUL[mention.kind]:
+            return False
+        if mention.kind == Kind.EVENT:
+            regions = [r for r in regions if -NEAR <= r.start - mention.end < NEAR and r.item == mention.item]
+        elif any(m.negated and m.clause == mention.clause and m.kind in (Kind.SENSATION, Kind.EVENT) for m in mentions):
+            return False
+        near = _nearest(mention, [r for r in regions if r.clause == mention.clause])
+        return near is not None and near.id not in GOOD_REGIONS | FATIGUE_ONLY
 
     def _reacted(self, reaction: Mention, words: list[str]) -> bool:
         """A cry said of the person ("I screamed", "heard me scream", "screamed when I stood up"),
@@ -1031,6 +1153,14 @@ def _injury(event: Mention, same: list[Mention], words: list[str], sides: frozen
                 for m in same
             )
         return _can_be_hurt(event, subject[-1])  # "grip gave out" is tired hands
+    if (
+        event.id == "gave-way"
+        and not also_movement
+        and any(
+            m.kind == Kind.REGION and m.item == event.item and m.end <= event.start and m.id in GIVES_WAY for m in same
+        )
+    ):
+        return True  # "la pierna se quedó sin fuerza de golpe y se me venció": the leg said before gave way
     if event.id in SUBJECT_EVENTS:
         return False
     for other in same:
@@ -1217,6 +1347,9 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
             continue
         switched_off = felt.denied & {"burn", "stretch"} and not felt.sensations  # "glutes never fired"
         weak = "weak" in felt.sensations  # "glutes felt weak": they did not do the work
+        if felt.qualities & QUIET and "burn" in felt.sensations and not weak and not felt.negated:
+            weight = max(weight, felt.weight)  # "murdered the hammies 💀": worked to death, not asleep
+            continue
         if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off or weak:
             quiet = True
             continue
