@@ -39,11 +39,12 @@ CORPORA = {
     "blind E": ("en", DATA / "checkin_blind_e.yaml"),
     "blind F": ("en", DATA / "checkin_blind_f.yaml"),
     "blind G": ("en", DATA / "checkin_blind_g.yaml"),
+    "blind H": ("en", DATA / "checkin_blind_h.yaml"),
 }
 CORPORA |= {  # each other language: its development, held-out and blind sets, read by its own reader
     f"{language} {part}": (language, DATA / f"checkin_{language}_{suffix}.yaml")
     for language in ("es", "ru")
-    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"), ("blind 2", "blind_2"), ("blind 3", "blind_3"))
+    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"), ("blind 2", "blind_2"), ("blind 3", "blind_3"), ("blind 4", "blind_4"))
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 SAFE = {Outcome.RED_FLAG.value, Outcome.SAFETY_QUESTION.value}  # no form advice, praise or load before safety
