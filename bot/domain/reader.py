@@ -40,6 +40,7 @@ _APOSTROPHES = re.compile(r"[’‘`´ʼ]")
 # ends an item or a clause.
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|'[^\W_]+|[,.;!?]")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+_YEAR = re.compile(r"(?:19|20)\d\d")  # "back in 2018": the time of an old injury
 _LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 
 
@@ -549,6 +550,12 @@ class Reader:
                 and before[start][0] in guard.before
             )
         ]
+        if any(role == "healed" for *_, role in eras):
+            # a year beside a word of healing is when the old injury was ("back in 2018, all healed
+            # now"): the story's time, and no "back" just before it is a problem returned
+            years = [i for i, word in enumerate(words) if _YEAR.fullmatch(word)]
+            eras = [e for e in eras if not (e[2] == "returned" and any(0 <= y - e[1] <= 1 for y in years))]
+            eras = sorted(eras + [(y, y + 1, "past") for y in years])
         said_then = {p for start, end, role in eras if role in ("past", "healed") for p in range(start, end)}
 
         def told(start: int) -> set[int]:
@@ -1341,6 +1348,8 @@ def _faults(hearing: Hearing, regions: dict[str, str]) -> dict[str, float]:
 def _good(hearing: Hearing) -> tuple[float, bool, bool]:
     """(weight of working hamstrings/glutes, whether they were called quiet, tight)."""
     weight, quiet, tight = 0.0, False, False
+    # hamstrings stiff the day after are soreness, not a range they stop at
+    next_day = any(m.id == "next-day" for m in hearing.live(Kind.TIME))
     for region in GOOD_REGIONS:
         felt = hearing.felt.get(region)
         if felt is None:
@@ -1353,7 +1362,8 @@ def _good(hearing: Hearing) -> tuple[float, bool, bool]:
         if felt.negated or felt.qualities & QUIET or "little" in felt.qualities or switched_off or weak:
             quiet = True
             continue
-        if "tight" in felt.sensations and "good-pain" not in felt.qualities or "tight-range" in felt.qualities:
+        stiff = "tight" in felt.sensations and "good-pain" not in felt.qualities and not next_day
+        if stiff or "tight-range" in felt.qualities:
             tight = True
             continue
         weight = max(weight, felt.weight)
