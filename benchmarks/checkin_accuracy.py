@@ -40,11 +40,12 @@ CORPORA = {
     "blind F": ("en", DATA / "checkin_blind_f.yaml"),
     "blind G": ("en", DATA / "checkin_blind_g.yaml"),
     "blind H": ("en", DATA / "checkin_blind_h.yaml"),
+    "blind I": ("en", DATA / "checkin_blind_i.yaml"),
 }
 CORPORA |= {  # each other language: its development, held-out and blind sets, read by its own reader
     f"{language} {part}": (language, DATA / f"checkin_{language}_{suffix}.yaml")
     for language in ("es", "ru")
-    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"), ("blind 2", "blind_2"), ("blind 3", "blind_3"), ("blind 4", "blind_4"))
+    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"), ("blind 2", "blind_2"), ("blind 3", "blind_3"), ("blind 4", "blind_4"), ("blind 5", "blind_5"))
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 SAFE = {Outcome.RED_FLAG.value, Outcome.SAFETY_QUESTION.value}  # no form advice, praise or load before safety
