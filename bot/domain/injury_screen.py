@@ -16,14 +16,14 @@ from __future__ import annotations
 import math
 import random
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from bot.domain.text import fold_latin
 
 _WORD = re.compile(r"[^\W_]+")
 _APOSTROPHES = re.compile(r"['’‘`´ʼ]")
 _DIGITS = re.compile(r"\d")
-_LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 _NOT = re.compile(r"\b(can)['’]t\b|n['’]t\b|\bcannot\b|\bcannae\b")  # "couldn't", "can't": "could not", "can not"
 _CLAUSE = re.compile(r"[^\W_]+|[,.;:!?()]")
 _NEGATORS = frozenset({"no", "not", "never", "without", "nothing", "zero", "none", "nor", "barely", "hardly"})
@@ -39,16 +39,7 @@ MIN_WORDS = 5
 
 def normalise(text: str) -> str:
     """Lower case, Latin accents and apostrophes dropped, every digit a 0: "I've 2" -> "ive 0"."""
-    kept: list[str] = []
-    base = 0
-    for ch in unicodedata.normalize("NFKD", text):
-        if not unicodedata.combining(ch):
-            base = ord(ch)
-            kept.append(ch)
-        elif base >= _LATIN_END:
-            kept.append(ch)
-    plain = unicodedata.normalize("NFC", "".join(kept)).casefold()
-    return _DIGITS.sub("0", _APOSTROPHES.sub("", plain))
+    return _DIGITS.sub("0", _APOSTROPHES.sub("", fold_latin(text)))
 
 
 def features(text: str) -> set[str]:

@@ -14,7 +14,6 @@ mentioned but unclear is asked about before any form advice, and neither ever re
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Lexicon, RegionId
 from bot.domain.injury_screen import InjuryScreen
+from bot.domain.text import fold_latin
 from bot.domain.translit import romanized_to_cyrillic
 
 MAX_CHARS = 4096  # a Telegram message's limit: a red flag at the end of a long ramble is still read
@@ -41,7 +41,6 @@ _APOSTROPHES = re.compile(r"[’‘`´ʼ]")
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|'[^\W_]+|[,.;!?]")
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _YEAR = re.compile(r"(?:19|20)\d\d")  # "back in 2018": the time of an old injury
-_LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 
 
 class Kind(StrEnum):
@@ -391,16 +390,7 @@ class Reader:
     def _expand(self, text: str) -> list[str]:
         """Lower case, accents on Latin letters and symbols read, contractions and known misspellings
         rewritten; any script's letters are kept."""
-        kept: list[str] = []
-        base = 0
-        for ch in unicodedata.normalize("NFKD", text[:MAX_CHARS]):
-            if not unicodedata.combining(ch):
-                base = ord(ch)
-                kept.append(ch)
-            elif base >= _LATIN_END:
-                kept.append(ch)
-        plain = unicodedata.normalize("NFC", "".join(kept)).casefold()
-        plain = _APOSTROPHES.sub("'", plain)
+        plain = _APOSTROPHES.sub("'", fold_latin(text[:MAX_CHARS]))
         for symbol, words in self.lexicon.symbols.items():
             # an emoji or a sign stands as words of its own ("🔥🔥" is two words); a letter ("ё") is
             # spelt another way inside its word

@@ -15,6 +15,7 @@ from bot.language import BASE_LANGUAGE, locale
 
 _APOSTROPHES = re.compile(r"['’‘`´]")
 _NOT_A_WORD = re.compile(r"[\W_]+")  # letters of any alphabet are words: Cyrillic too
+_LATIN_END = 0x250  # accents are dropped from Latin letters only: "й" is not "и"
 
 
 def normalise(text: str, limit: int | None = 400) -> str:
@@ -24,6 +25,20 @@ def normalise(text: str, limit: int | None = 400) -> str:
     decomposed = unicodedata.normalize("NFKD", text[:limit])
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
     return " ".join(_NOT_A_WORD.sub(" ", _APOSTROPHES.sub("", plain)).split())
+
+
+def fold_latin(text: str) -> str:
+    """Case folded, accents dropped from Latin letters only: "Glúteos" -> "gluteos", while a mark
+    that makes another letter in another script stays ("й", "ё")."""
+    kept: list[str] = []
+    base = 0
+    for ch in unicodedata.normalize("NFKD", text):
+        if not unicodedata.combining(ch):
+            base = ord(ch)
+            kept.append(ch)
+        elif base >= _LATIN_END:
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept)).casefold()
 
 
 @lru_cache(maxsize=8)
