@@ -415,3 +415,19 @@ async def test_a_rest_timer_without_a_start_ends_in_the_persons_language(running
     clock.advance(seconds=61)
     [over] = await ivan.expect(1)
     assert first_line(LIBRARY["ru"].texts.rest_over) in plain(over), plain(over)
+
+
+async def test_a_new_person_counts_in_the_unit_of_their_language(running_bot, telegram):
+    """Lifters who write Spanish or Russian load in kilograms: someone new starts in kg there and in
+    lb in English, until /units says otherwise; a line with no unit is read in it."""
+    for user_id, language, unit in ((3901, "es", "kg"), (3902, "ru", "kg")):
+        person = speaker(telegram, running_bot, user_id, language)
+        [asked] = await person.say("/units")
+        assert LIBRARY[language].texts.units_question.format(units=unit).strip() in asked["text"], asked["text"]
+    [asked] = await Person(telegram, 3903, "Alex", running_bot).say("/units")
+    assert ENGLISH.texts.units_question.format(units="lb").strip() in asked["text"], asked["text"]
+    ana = speaker(telegram, running_bot, 3904, "es")
+    [saved] = await ana.say("/log peso muerto rumano 40 3x10")
+    name = LIBRARY["es"].exercise_names["rdl"].name
+    assert LIBRARY["es"].texts.log_saved.format(exercise=name, sets=3, reps=10, weight="40 kg").strip() in saved["text"]
+    assert " lb" not in saved["text"], saved["text"]

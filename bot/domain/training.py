@@ -29,6 +29,12 @@ ACCEPT_SCORE, CLEAR_LEAD, SUGGEST_SCORE = 80, 8, 55
 # ----------------------------------------------------------------------------- units
 
 
+def unit_for_language(language: str) -> Unit:
+    """A new person's unit until they choose one: pounds in English, as the course's brief counts,
+    kilograms in the languages whose lifters load in kilograms (Spanish, Russian)."""
+    return "lb" if language == "en" else "kg"
+
+
 def to_kg(value: float, unit: str) -> float:
     return value if unit == "kg" else value * KG_PER_LB
 

@@ -25,8 +25,9 @@ from bot.delivery.engine import schedule_of
 from bot.domain.course import Command, CourseStatus, Profile, Transition, Verdict, decide, sources
 from bot.domain.schedule import DueWhen, LessonSchedule, describe_due, next_due
 from bot.domain.timeparse import format_time, parse_lesson_time
+from bot.services.training_log import preference_of
 from bot.settings import Settings
-from bot.storage import courses, deliveries, training_log
+from bot.storage import courses, deliveries
 from bot.storage.db import Database
 from bot.storage.models import Enrollment, Preference, Subscriber
 
@@ -369,14 +370,14 @@ class CourseService:
     async def set_units(self, chat_id: int, units: str) -> Preference:
         """kg or lb: the unit for logged lines that name none."""
         async with self._db.session() as session:
-            preference = await training_log.preference_of(session=session, chat_id=chat_id)
+            preference = await preference_of(session, chat_id)
             preference.units = units
         return preference
 
     async def set_weekly(self, chat_id: int, on: bool) -> Preference:
         """The weekly check-in after the course, on or off; the first comes a week after it is turned on."""
         async with self._db.session() as session:
-            preference = await training_log.preference_of(session=session, chat_id=chat_id)
+            preference = await preference_of(session, chat_id)
             if on and not preference.weekly:
                 preference.last_weekly_at = self._clock.now()
             preference.weekly = on

@@ -23,9 +23,16 @@ from bot.domain import tracker_csv, training
 from bot.domain.course import CourseStatus
 from bot.domain.strength import LiftSet, Record, new_records, records_of
 from bot.domain.training import Advice, Catalogue, Exercise, FormCheck, LogError, LoggedSet, SetDone, set_groups
+from bot.language import current_language
 from bot.settings import Settings
 from bot.storage import courses, models, training_log
 from bot.storage.db import Database
+
+
+async def preference_of(session: AsyncSession, chat_id: int) -> models.Preference:
+    """The person's preferences; someone new starts in the unit of the language they speak."""
+    units = training.unit_for_language(current_language.get())
+    return await training_log.preference_of(session=session, chat_id=chat_id, units_if_new=units)
 
 
 @dataclass(frozen=True)
@@ -119,12 +126,12 @@ class TrainingLog:
     async def units(self, chat_id: int) -> training.Unit:
         """kg or lb (the preferences are created with the defaults on first use)."""
         async with self._db.session() as session:
-            return (await training_log.preference_of(session=session, chat_id=chat_id)).units
+            return (await preference_of(session, chat_id)).units
 
     async def weekly(self, chat_id: int) -> bool:
         """Whether the weekly check-in is on."""
         async with self._db.session() as session:
-            return (await training_log.preference_of(session=session, chat_id=chat_id)).weekly
+            return (await preference_of(session, chat_id)).weekly
 
     # ------------------------------------------------------------------------- /log and its buttons
 
@@ -153,7 +160,7 @@ class TrainingLog:
             typed = None
             if exercise is not None:
                 typed = await training_log.take_pending_log(session=session, pending_id=pending_id, user_id=user_id)
-            units = (await training_log.preference_of(session=session, chat_id=chat_id)).units
+            units = (await preference_of(session, chat_id)).units
         line = None if typed is None else training.read_log_line(typed)
         if line is None or isinstance(line, LogError):
             return None
@@ -170,7 +177,7 @@ class TrainingLog:
                 chat_id, user_id, parsed.exercise.key, parsed.weight_kg, parsed.unit, parsed.sets_done(), now, day
             )
             rows = await training_log.add_log_line(session=session, entries=line)
-            preference = await training_log.preference_of(session=session, chat_id=chat_id)
+            preference = await preference_of(session, chat_id)
             zone = await _zone_of(session, chat_id)
             sessions, advice, history = await self._advice(
                 session, user_id, parsed.exercise.key, preference.units, zone
@@ -198,7 +205,7 @@ class TrainingLog:
                 return None
             for row in await training_log.line_of(session=session, entry=entry):
                 row.felt = mark
-            preference = await training_log.preference_of(session=session, chat_id=entry.chat_id)
+            preference = await preference_of(session, entry.chat_id)
             zone = await _zone_of(session, entry.chat_id)
             _, advice, _ = await self._advice(session, entry.user_id, entry.exercise, preference.units, zone)
         return advice
@@ -221,7 +228,7 @@ class TrainingLog:
             exercise = exercise or await training_log.latest_exercise(session=session, user_id=user_id)
             if exercise is None:
                 return None
-            unit = (await training_log.preference_of(session=session, chat_id=chat_id)).units
+            unit = (await preference_of(session, chat_id)).units
             zone = await _zone_of(session, chat_id)
             sessions, advice, _ = await self._advice(session, user_id, exercise, unit, zone)
         return Progress(exercise, unit, sessions, advice)
@@ -232,7 +239,7 @@ class TrainingLog:
         """The bests of one exercise, or of every exercise logged (by key), in the person's unit."""
         async with self._db.session() as session:
             rows = await training_log.whole_log(session=session, user_id=user_id)
-            unit = (await training_log.preference_of(session=session, chat_id=chat_id)).units
+            unit = (await preference_of(session, chat_id)).units
             zone = await _zone_of(session, chat_id)
         found = []
         for key, entries in groupby(sorted(rows, key=lambda e: e.exercise), key=lambda e: e.exercise):
@@ -249,7 +256,7 @@ class TrainingLog:
             entry = await training_log.last_log_entry(session=session, user_id=chat_id)
             if entry is None:
                 return None
-            unit = (await training_log.preference_of(session=session, chat_id=chat_id)).units
+            unit = (await preference_of(session, chat_id)).units
             zone = await _zone_of(session, chat_id)
             _, advice, _ = await self._advice(session, chat_id, entry.exercise, unit, zone)
         return LastEntry(_row(entry), _local_date(entry.logged_at, zone), advice)
@@ -286,7 +293,7 @@ class TrainingLog:
     async def plates(self, chat_id: int, words: list[str]) -> Plates:
         """/plates read with the person's unit; `/plates bar 15` saves the bar."""
         async with self._db.session() as session:
-            preference = await training_log.preference_of(session=session, chat_id=chat_id)
+            preference = await preference_of(session, chat_id)
             units: training.Unit = preference.units
             request = plate_maths.read_plates(words, units) if words else None
             if request is not None and request.bar is not None:
@@ -312,7 +319,7 @@ class TrainingLog:
         """The log in Hevy's export layout, one row per set; None when nothing is logged."""
         async with self._db.session() as session:
             rows = await training_log.whole_log(session=session, user_id=user_id)
-            unit: training.Unit = (await training_log.preference_of(session=session, chat_id=chat_id)).units
+            unit: training.Unit = (await preference_of(session, chat_id)).units
             zone = ZoneInfo(await _zone_of(session, chat_id) or "UTC")
         if not rows:
             return None

@@ -20,11 +20,11 @@ from bot.storage.models import (
 )
 
 
-async def preference_of(*, session: AsyncSession, chat_id: int) -> Preference:
-    """The person's preferences, created with the defaults on first use."""
+async def preference_of(*, session: AsyncSession, chat_id: int, units_if_new: str) -> Preference:
+    """The person's preferences, created on first use with `units_if_new` and the other defaults."""
     preference = await session.get(Preference, chat_id)
     if preference is None:
-        preference = Preference(chat_id=chat_id)
+        preference = Preference(chat_id=chat_id, units=units_if_new)
         session.add(preference)
         await session.flush()
     return preference
