@@ -2,6 +2,8 @@
 
 Each chart function returns the PNG together with the values it actually plotted, read back from
 the drawn artists, so a test can check the picture shows the log and not something else.
+matplotlib is imported by the first chart drawn, not with the bot: importing it costs about a
+tenth of a second of CPU that a process sending lessons (bot/delivery) never needs.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-import matplotlib
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, date2num, num2date
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from typing import TYPE_CHECKING
 
 from bot.domain.training import Session, Unit, from_kg
 from bot.language import current_language, date_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Colours that stay apart for the common kinds of colour blindness, on a phone in daylight.
 INK, VOLUME, CLEAN, BACK, GRID, E1RM = "#1f2937", "#93c5fd", "#15803d", "#dc2626", "#e5e7eb", "#7c3aed"
@@ -57,11 +57,16 @@ class Chart:
 
 
 def _local_date(value: float, _position: int | None = None) -> str:
+    from matplotlib.dates import num2date
+
     return date_text(num2date(value).date(), current_language.get())
 
 
 def _figure(width: float, height: float) -> Figure:
     """A figure on its own Agg canvas: safe off the main thread, never looks for a display."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(width, height), dpi=110, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -76,6 +81,10 @@ def _png(figure: Figure) -> bytes:
 def progress_chart(sessions: Sequence[Session], unit: Unit, labels: ProgressLabels) -> Chart:
     """Top set (line), estimated 1RM (dashed line) and volume (bars) per session, clean and
     lower-back sessions marked."""
+    import matplotlib
+    from matplotlib.dates import AutoDateLocator, date2num, num2date
+    from matplotlib.ticker import FuncFormatter
+
     with matplotlib.rc_context(FONT):
         figure = _figure(8, 6)
         volume_axis = figure.add_subplot()
@@ -148,6 +157,8 @@ class StatsLabels:
 
 def stats_chart(reached: dict[int, int], answers: dict[int, dict[str, int]], days: int, labels: StatsLabels) -> bytes:
     """Two panels: the day-by-day funnel, and where people felt each day's lesson."""
+    import matplotlib
+
     with matplotlib.rc_context(FONT):
         figure = _figure(9, 8)
         funnel, felt = figure.subplots(2, 1, sharex=True)
