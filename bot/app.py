@@ -102,7 +102,7 @@ def build_application(
         clock=clock,
         delivery=delivery,
         matchers={
-            language: CheckinMatcher(content.checkin, library.readers.for_language(language))
+            language: CheckinMatcher(content.checkin, functools.partial(library.readers.for_language, language))
             for language, content in library.contents.items()
         },
         cue_indexes={language: build_cue_index(content, language) for language, content in library.contents.items()},
@@ -264,9 +264,11 @@ def run(settings: Settings) -> None:
 
 
 def settle_heap() -> None:
-    """Once built, the content, its readers and indexes live as long as the process: the garbage
-    collector stops scanning them (`gc.freeze`). A full collection over them took about 100 ms, a
-    pause that held up every send of a fan-out under way and cost it its slots."""
+    """Once built, the content and its indexes live as long as the process: the garbage collector
+    stops scanning them (`gc.freeze`). A full collection over them took about 100 ms, a pause that
+    held up every send of a fan-out under way and cost it its slots. The check-in readers are built
+    by the first typed answer in their language, after this (about 40,000 objects each, 13 ms for a
+    full collection over all three)."""
     gc.collect()
     gc.freeze()
 

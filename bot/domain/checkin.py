@@ -6,6 +6,7 @@ module keeps the tree: which option leads where, and how the next lesson opens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -19,12 +20,20 @@ RED_FLAG_OPTION = "red-flag"  # stored as the option when a red flag was typed r
 class CheckinMatcher:
     """The tree by id and the reader, built once; `read` is called for every typed answer."""
 
-    def __init__(self, tree: CheckinTree, reader: Reader) -> None:
-        """`reader`: the one for the tree's language (bot.domain.reader.Readers picks it)."""
+    def __init__(self, tree: CheckinTree, reader: Reader | Callable[[], Reader]) -> None:
+        """`reader`: the one for the tree's language (bot.domain.reader.Readers picks it), or how to
+        build it on the first typed answer: a reader takes a fraction of a second of CPU to build,
+        which a process that only sends lessons never needs to spend."""
         self.tree = tree
         self.nodes = {node.id: node for node in tree.nodes}
         self.advice = {item.id: item for item in tree.advice}
-        self.reader = reader
+        self._reader = reader
+
+    @property
+    def reader(self) -> Reader:
+        if not isinstance(self._reader, Reader):
+            self._reader = self._reader()
+        return self._reader
 
     def is_red_flag(self, text: str) -> bool:
         return self.reader.read(text).red_flag
