@@ -124,9 +124,11 @@ def prefix_of(data: str | None) -> str:
     return (data or "").split(":", 1)[0]
 
 
-def kinds() -> list[type[CallbackData]]:
-    """Every kind of button, longest prefix first (so `onb:profile` is tried before any `onb`)."""
-    return sorted(CallbackData.__subclasses__(), key=lambda kind: len(kind.prefix), reverse=True)
+@cache
+def kinds() -> tuple[type[CallbackData], ...]:
+    """Every kind of button, longest prefix first (so `onb:profile` is tried before any `onb`);
+    all are defined in this module, so the order is worked out once."""
+    return tuple(sorted(CallbackData.__subclasses__(), key=lambda kind: len(kind.prefix), reverse=True))
 
 
 def unpack(data: str | None) -> CallbackData | None:

@@ -20,6 +20,7 @@ from bot.callback_data import (
     RestartAnswer,
     RestTimer,
     StartLanguage,
+    UnitsChoice,
 )
 from bot.content.models import Node, Texts
 from bot.domain.rest import REST_BUTTONS, rest_text
@@ -92,6 +93,14 @@ def plates_button(texts: Texts, weight: float, unit: str) -> InlineKeyboardButto
     return InlineKeyboardButton(
         texts.plates_button.format(weight=amount), callback_data=PlatesFor(format_number(weight), unit).pack()
     )
+
+
+def units_row(texts: Texts) -> list[InlineKeyboardButton]:
+    """The kg / lb row, under /units and in /settings (handled by preferences.units_button)."""
+    return [
+        InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
+        InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
+    ]
 
 
 def language_keyboard(languages: tuple[str, ...]) -> InlineKeyboardMarkup:

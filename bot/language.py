@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date
 from babel.numbers import format_decimal
 
 BASE_LANGUAGE = "en"  # content/ itself; every other language is an overlay tree content/<code>/
@@ -83,11 +83,3 @@ def date_text(on: date, language: str) -> str:
 def weekday_date_text(on: date, language: str) -> str:
     """A day with its weekday: 'Mon 3 Mar', 'lun 3 mar', 'пн 3 мар.'."""
     return format_date(on, "EEE d MMM", locale=locale(language))
-
-
-def time_text(at: datetime, language: str) -> str:
-    return format_time(at, "short", locale=locale(language))
-
-
-def datetime_text(at: datetime, language: str) -> str:
-    return format_datetime(at, "medium", locale=locale(language))

@@ -34,7 +34,7 @@ from datetime import timedelta
 
 import aiohttp
 import httpx
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import metrics
@@ -47,6 +47,7 @@ from bot.delivery.lean import LeanFanOut
 from bot.delivery.paced import PacedFanOut
 from bot.delivery.ratelimit import BULK
 from bot.delivery.timers import TimerDelivery
+from bot.domain.chats import ChatKind
 from bot.domain.schedule import LessonSchedule, next_due
 from bot.keyboards import checkin_keyboard
 from bot.language import speaking
@@ -225,11 +226,10 @@ class DeliveryEngine:
     async def _remind(self, bot: Bot, reminder: deliveries.DueReminder, report: TickReport) -> None:
         """One nudge, in the language of the chat it goes to."""
         texts = self.content.texts
-        nodes = {node.id: node for node in self.content.checkin.nodes}
-        if reminder.kind != "private":  # a group's check-in window closed: its coaches get the digest
+        if reminder.kind != ChatKind.PRIVATE:  # a group's check-in window closed: its coaches get the digest
             await self.groups.send_digest(bot, reminder.chat_id, reminder.day, self.send)
             return
-        node = nodes.get(reminder.node)
+        node = self.content.checkin.node_by_id.get(reminder.node)
         if node is None:
             return
         nudge = Outgoing(
@@ -386,7 +386,6 @@ class DeliveryEngine:
             chat_id,
             message.text,
             reply_markup=message.markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
             message_thread_id=thread_id,
             **pacing,
         )
@@ -417,7 +416,7 @@ class DeliveryEngine:
                     history=past_answers(item.history),
                 )
                 for message in messages:
-                    if item.kind == "private":
+                    if item.kind == ChatKind.PRIVATE:
                         sent_id = await self.send(bot, item.chat_id, message)
                     else:  # to the group's topic, wherever the group is now
                         sent_id = await self.groups.send_lesson_part(bot, item.enrollment_id, message, self.send)

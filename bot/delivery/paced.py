@@ -31,6 +31,7 @@ from telegram.error import RetryAfter
 from bot import metrics
 from bot.delivery.lean import LeanFanOut, PreparedMessage
 from bot.delivery.ratelimit import LATE_SLOT_SECONDS, MAX_BULK_RETRIES, RateLimiter
+from bot.domain.chats import ChatKind
 from bot.language import speaking
 from bot.storage import deliveries
 from bot.storage.deliveries import ClaimedLesson, LessonOutcome
@@ -134,7 +135,7 @@ class PacedFanOut:
             templates = self._lean.templates
             for item in batch:
                 language = spoken[item.chat_id]
-                if item.kind != "private":  # a group's lesson goes through python-telegram-bot
+                if item.kind != ChatKind.PRIVATE:  # a group's lesson goes through python-telegram-bot
                     self._held += 1
                     self._track(self._group_lesson(item, language))
                     continue

@@ -25,8 +25,8 @@ class CheckinMatcher:
         build it on the first typed answer: a reader takes a fraction of a second of CPU to build,
         which a process that only sends lessons never needs to spend."""
         self.tree = tree
-        self.nodes = {node.id: node for node in tree.nodes}
-        self.advice = {item.id: item for item in tree.advice}
+        self.nodes = tree.node_by_id
+        self.advice = tree.advice_by_id
         self._reader = reader
 
     @property

@@ -94,6 +94,7 @@ SHOTS = frozenset({"sharp", "shooting"})  # what also says a part moved fast: "h
 NOISES = frozenset({"event:cracked"})  # an injury only when nothing says it did not hurt
 RADIATING = frozenset({"pain", "sharp", "stabbing", "electric", "tingling", "numb"})  # what travels along a nerve
 UNCLEAR_PAIN = frozenset({"pain", "pressure"})  # said, but nothing tells how bad: the safety question
+NAMED_PAIN = UNCLEAR_PAIN | {"stabbing"}  # pain said outright: "shooting" or "shot" beside it is pain, not a movement
 EFFORT = frozenset({"stretch", "burn", "buzz", "heavy"})  # what working muscles feel
 WORKED = frozenset({"stretch", "burn"})  # what only working muscles feel: never a sign to deny in a list
 # Parts below the muscles a hinge trains, and the arms and hands: a buzz there, a part gone to sleep
@@ -893,7 +894,7 @@ class Reader:
 
         # "таз стрелял вверх", "hips shot up": a part sent somewhere is a movement, not a pain, in
         # every reading that follows (a pain said with it keeps it a pain)
-        pains = {m.item for m in live if m.kind == Kind.SENSATION and m.id in UNCLEAR_PAIN | {"stabbing"}}
+        pains = {m.item for m in live if m.kind == Kind.SENSATION and m.id in NAMED_PAIN}
 
         def mover(shot: Mention) -> bool:  # "sharp" as said of a part, or one "shot" word just after a part
             return (
@@ -974,7 +975,7 @@ class Reader:
             return None
         if mention.kind == Kind.SENSATION and mention.id == "sharp":
             # "pain shooting over my foot" is pain; "knees shooting past my toes" is a knee moving
-            pains = UNCLEAR_PAIN | {"stabbing"}
+            pains = NAMED_PAIN
             hurting = any(m.kind == Kind.SENSATION and m.id in pains and m.item == mention.item for m in same)
             return "sharp" if (hurting or not moving(mention)) and _sharp_is_pain(mention, same) else None
         if mention.kind == Kind.SEVERITY and mention.id == REACTION:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, TypeHandler, filters
+from telegram.ext import Application, ApplicationHandlerStop, CommandHandler, TypeHandler, filters
 
 from bot.callback_data import LanguagePick, StartLanguage
 from bot.context import CoachContext
@@ -69,15 +69,14 @@ async def ask(update: Update, context: CoachContext) -> None:
     await reply(update, services.content.texts.language_ask, language_keyboard(services.languages.available))
 
 
-async def picked(update: Update, context: CoachContext) -> None:
+async def picked(update: Update, context: CoachContext, button: LanguagePick) -> None:
     """A language button: stored for the presser's private chat; the course and its progress stay."""
     query, services = update.callback_query, context.services
-    button = LanguagePick.unpack(query.data)
     private = update.effective_chat.type == ChatType.PRIVATE and update.effective_chat.id == update.effective_user.id
     if not private:
         await query.answer(services.content.texts.access_private_only)
         return
-    if button is None or not await services.languages.choose(update.effective_user.id, button.language):
+    if not await services.languages.choose(update.effective_user.id, button.language):
         await query.answer(services.content.texts.button_expired)
         return
     await query.answer()
@@ -121,5 +120,5 @@ def register(application: Application, *, start: Start, open_link: OpenLink) -> 
     application.add_handler(TypeHandler(Update, remember_theirs), group=REMEMBER_GROUP)
     private = filters.ChatType.PRIVATE
     application.add_handler(CommandHandler("language", ask, filters=private))
-    application.add_handler(CallbackQueryHandler(picked, pattern=f"^{LanguagePick.prefix}:"))
+    application.add_handler(button_handler(LanguagePick, picked))
     application.add_handler(button_handler(StartLanguage, picked_at_start))

@@ -16,14 +16,14 @@ from telegram import (
 )
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.callback_data import ProfileChoice, SettingsChoice, TimeChoice, UnitsChoice, ZonePick
+from bot.callback_data import ProfileChoice, SettingsChoice, TimeChoice, ZonePick
 from bot.context import CoachContext
 from bot.domain.course import CourseStatus, Profile
 from bot.domain.schedule import local_now
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
 from bot.handlers.common import button_handler, display_name, reply
-from bot.keyboards import language_keyboard, profile_keyboard
+from bot.keyboards import language_keyboard, profile_keyboard, units_row
 from bot.render import settings_saved_text, user_text
 from bot.services.course import Enrollment, Setting, Subscriber
 
@@ -95,10 +95,7 @@ async def settings_menu(update: Update, context: CoachContext) -> None:
             [InlineKeyboardButton(texts.settings_time_button, callback_data=SettingsChoice("time").pack())],
             [InlineKeyboardButton(texts.settings_timezone_button, callback_data=SettingsChoice("timezone").pack())],
             [InlineKeyboardButton(texts.settings_profile_button, callback_data=SettingsChoice("profile").pack())],
-            [
-                InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
-                InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
-            ],
+            units_row(texts),
             *language_keyboard(context.services.languages.available).inline_keyboard,
         ]
     )

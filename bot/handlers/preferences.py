@@ -12,23 +12,15 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CommandHandler, filters
 
 from bot.callback_data import UnitsChoice, WeeklyChoice
-from bot.content.models import Texts
 from bot.context import CoachContext, Services
 from bot.domain import training
 from bot.handlers.common import button_handler, drop_buttons, reply, send_html
+from bot.keyboards import units_row
 from bot.language import speaking
 from bot.logbook import catalogue, date_text, progression_text, weight_text
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def units_keyboard(texts: Texts) -> list[InlineKeyboardButton]:
-    """The kg / lb row; /settings shows the same row, handled by `units_button`."""
-    return [
-        InlineKeyboardButton(texts.units_kg_button, callback_data=UnitsChoice("kg").pack()),
-        InlineKeyboardButton(texts.units_lb_button, callback_data=UnitsChoice("lb").pack()),
-    ]
 
 
 async def units(update: Update, context: CoachContext) -> None:
@@ -39,7 +31,7 @@ async def units(update: Update, context: CoachContext) -> None:
         await _save_units(update, context, wanted)
         return
     unit = await context.services.training_log.units(update.effective_chat.id)
-    await reply(update, texts.units_question.format(units=unit), InlineKeyboardMarkup([units_keyboard(texts)]))
+    await reply(update, texts.units_question.format(units=unit), InlineKeyboardMarkup([units_row(texts)]))
 
 
 async def units_button(update: Update, context: CoachContext, choice: UnitsChoice) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Dialect, Row, TextClause, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.domain.chats import ChatKind
 from bot.domain.course import CourseStatus
 from bot.storage.db import dialect_insert
 from bot.storage.models import (
@@ -21,6 +22,7 @@ from bot.storage.models import (
     Delivery,
     Enrollment,
     SendBudget,
+    SendStatus,
     Subscriber,
     UTCDateTime,
 )
@@ -45,7 +47,7 @@ async def schedule_lessons(
     await connection.execute(
         dialect_insert(session, Delivery).on_conflict_do_nothing(index_elements=["enrollment_id", "day"]),
         [
-            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status="pending", attempts=0, **promise)
+            dict(enrollment_id=enrollment_id, day=day, due_at=due_at, status=SendStatus.PENDING, attempts=0, **promise)
             for enrollment_id, day, due_at in lessons
         ],
     )
@@ -53,7 +55,7 @@ async def schedule_lessons(
 
 async def pending_lesson(*, session: AsyncSession, enrollment_id: int) -> Delivery | None:
     result = await session.execute(
-        select(Delivery).where(Delivery.enrollment_id == enrollment_id, Delivery.status == "pending")
+        select(Delivery).where(Delivery.enrollment_id == enrollment_id, Delivery.status == SendStatus.PENDING)
     )
     return result.scalar_one_or_none()
 
@@ -74,7 +76,7 @@ def _due_lessons(now: datetime, *, asked_too: bool = False):
         .join(Enrollment, Enrollment.id == Delivery.enrollment_id)
         .join(Subscriber, Subscriber.chat_id == Enrollment.chat_id)
         .where(
-            Delivery.status == "pending",
+            Delivery.status == SendStatus.PENDING,
             Delivery.due_at <= now,
             Enrollment.status == CourseStatus.ACTIVE,
             Subscriber.reachable.is_(True),
@@ -101,7 +103,7 @@ class ClaimedLesson:
     lesson_time: str | None
     timezone: str | None
     attempts: int
-    kind: str = "private"  # the chat's type: a group, supergroup or channel gets the group lesson
+    kind: str = ChatKind.PRIVATE  # the chat's type: a group, supergroup or channel gets the group lesson
     history: tuple[Row, ...] = ()  # a person's answers that ended in advice: what adapts the lesson
 
 
@@ -125,8 +127,8 @@ async def claim_due(
     connection = await _connection(session)  # Core statements: no ORM bookkeeping for a batch of rows
     result = await connection.execute(
         update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == "pending")
-        .values(status="sending", claimed_by=worker, claimed_at=now, attempts=Delivery.attempts + 1)
+        .where(Delivery.id.in_(due.scalar_subquery()), Delivery.status == SendStatus.PENDING)
+        .values(status=SendStatus.SENDING, claimed_by=worker, claimed_at=now, attempts=Delivery.attempts + 1)
         .returning(Delivery.id)
     )
     ids = [row[0] for row in result]
@@ -151,7 +153,7 @@ async def claim_due(
     )
     rows = rows.all()
     histories = await advice_histories(
-        session=session, enrollment_ids=[row.enrollment_id for row in rows if row.kind == "private"]
+        session=session, enrollment_ids=[row.enrollment_id for row in rows if row.kind == ChatKind.PRIVATE]
     )
     return [ClaimedLesson(*row, history=tuple(histories.get(row.enrollment_id, ()))) for row in rows]
 
@@ -163,8 +165,8 @@ async def release_stale_claims(*, session: AsyncSession, now: datetime, lease: t
     """
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
-        .values(status="pending", claimed_by=None)
+        .where(Delivery.status == SendStatus.SENDING, Delivery.claimed_at < now - lease)
+        .values(status=SendStatus.PENDING, claimed_by=None)
     )
     return result.rowcount or 0
 
@@ -305,7 +307,7 @@ async def retry_delivery(*, session: AsyncSession, delivery_id: int, due_at: dat
     await session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status="pending", due_at=due_at, claimed_by=None, error=error[:200])
+        .values(status=SendStatus.PENDING, due_at=due_at, claimed_by=None, error=error[:200])
     )
 
 
@@ -340,7 +342,7 @@ class DueReminder:
     day: int
     chat_id: int
     node: str
-    kind: str = "private"  # for a group the check-in window closed: its coaches get the digest
+    kind: str = ChatKind.PRIVATE  # for a group the check-in window closed: its coaches get the digest
 
 
 async def claim_due_reminders(
@@ -382,8 +384,8 @@ async def release_claims(*, session: AsyncSession, worker: str) -> int:
     """On shutdown: this worker's claims go back to pending, due as they were, for the next tick anywhere."""
     result = await session.execute(
         update(Delivery)
-        .where(Delivery.status == "sending", Delivery.claimed_by == worker)
-        .values(status="pending", claimed_by=None)
+        .where(Delivery.status == SendStatus.SENDING, Delivery.claimed_by == worker)
+        .values(status=SendStatus.PENDING, claimed_by=None)
     )
     return result.rowcount or 0
 
@@ -408,7 +410,7 @@ async def work_waiting(*, session: AsyncSession, now: datetime, lease: timedelta
     """Whether a tick has anything to do: a claim gone stale, a lesson due to an active, reachable
     chat, or a check-in nudge due. Read only, each part answered from its partial index, so an idle
     tick over a million enrollments costs one round trip and writes nothing."""
-    stale = select(Delivery.id).where(Delivery.status == "sending", Delivery.claimed_at < now - lease)
+    stale = select(Delivery.id).where(Delivery.status == SendStatus.SENDING, Delivery.claimed_at < now - lease)
     due = _due_lessons(now)
     nudge = select(Delivery.id).where(Delivery.remind_at.is_not(None), Delivery.remind_at <= now)
     return bool(await session.scalar(select(or_(stale.exists(), due.exists(), nudge.exists()))))

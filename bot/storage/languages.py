@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.db import dialect_insert
 from bot.storage.models import ChatLanguage
 
 
@@ -30,7 +29,7 @@ async def languages_of(*, session: AsyncSession, chat_ids: Iterable[int]) -> dic
 async def set_language(*, session: AsyncSession, chat_id: int, language: str, chosen: bool) -> bool:
     """Store the chat's language; False when a guess from Telegram met a language already stored
     (a guess never replaces one, chosen or guessed)."""
-    insert = (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(ChatLanguage)
+    insert = dialect_insert(session, ChatLanguage)
     statement = insert.values(chat_id=chat_id, language=language, chosen=chosen)
     if chosen:
         statement = statement.on_conflict_do_update(
