@@ -18,7 +18,16 @@ from typing import Any
 
 from pydantic import Field
 
-from bot.content.loader import ContentError, Path_, Problem, _parse, _Source, _validate, load_content
+from bot.content.loader import (
+    ContentError,
+    Path_,
+    Problem,
+    _parse,
+    _Source,
+    _validate,
+    load_content,
+    parsing_once,
+)
 from bot.content.models import Content, ExerciseName, Strict
 from bot.domain.reader import Readers
 from bot.domain.text import stemmer
@@ -100,6 +109,11 @@ def load_library(root: Path) -> Library:
 
 @functools.lru_cache(maxsize=16)
 def _load_library(root: Path, fingerprint: tuple[tuple[str, int, int], ...]) -> Library:
+    with parsing_once():  # English is read for itself and against each translation: parse each file once
+        return _load_languages(root)
+
+
+def _load_languages(root: Path) -> Library:
     problems: list[Problem] = []
     contents: dict[str, Content] = {}
     try:
@@ -335,11 +349,17 @@ def _check_glossary(file: Path, files: list[Path], language: str) -> list[Proble
     What people say (check-in phrases, cue synonyms) is left alone: slang is what they type."""
     problems: list[Problem] = []
     source = _parse(file, problems)
-    if source is not None and isinstance(source.data, dict) and isinstance(source.data.get("terms"), list):
-        for term in source.data["terms"]:  # the preferred term sits under the language's own code
-            if isinstance(term, dict) and language in term:
-                term["use"] = term.pop(language)
-    glossary = _validate(Glossary, source, problems) if source is not None else None
+    data = source.data if source is not None else None
+    if isinstance(data, dict) and isinstance(data.get("terms"), list):
+        # the preferred term sits under the language's own code; the parsed file itself is left as read
+        terms = [
+            {k: v for k, v in term.items() if k != language} | {"use": term[language]}
+            if isinstance(term, dict) and language in term
+            else term
+            for term in data["terms"]
+        ]
+        data = {**data, "terms": terms}
+    glossary = _validate(Glossary, source, problems, data) if source is not None else None
     if glossary is None:
         return problems
     stem = stemmer(language)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import snowballstemmer
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -33,6 +34,7 @@ from bot.content.models import (
     Screen,
     Texts,
 )
+from bot.domain.text import stem_word
 from bot.language import BASE_LANGUAGE
 
 ALLOWED_TAG = re.compile(r"</?(b|i|u|code)>")
@@ -92,7 +94,35 @@ def _to_python(loader: yaml.SafeLoader, node: yaml.Node, path: Path_, lines: dic
 FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when installed: three languages parse in a blink
 
 
+# The files parsed so far in this load, with the problems each parse found: a library load reads
+# the English files for itself and again against every translation (None: outside a load, no memo).
+_parsed: ContextVar[dict[Path, tuple[_Source | None, list[Problem]]] | None] = ContextVar("_parsed", default=None)
+
+
+@contextmanager
+def parsing_once() -> Iterator[None]:
+    """Within it, each file is parsed once; its problems still go to every caller's list. Only for
+    one load: content is read again when its files change."""
+    token = _parsed.set({})
+    try:
+        yield
+    finally:
+        _parsed.reset(token)
+
+
 def _parse(file: Path, problems: list[Problem]) -> _Source | None:
+    memo = _parsed.get()
+    if memo is None:
+        return _parse_file(file, problems)
+    if file not in memo:
+        found: list[Problem] = []
+        memo[file] = (_parse_file(file, found), found)
+    source, found = memo[file]
+    problems += found
+    return source
+
+
+def _parse_file(file: Path, problems: list[Problem]) -> _Source | None:
     try:
         loader = FastLoader(file.read_text(encoding="utf-8"))
         try:
@@ -258,7 +288,7 @@ def _lexicons(sources: list[_Source], problems: list[Problem]) -> dict[str, Lexi
                 Problem(source.file, where, f"the '{lexicon.language}' lexicon belongs in {lexicon.language}.yaml")
             )
         skip = set(lexicon.skip)
-        stem = snowballstemmer.stemmer(lexicon.stemmer).stemWord if lexicon.stemmer else str
+        stem = stem_word(lexicon.stemmer) if lexicon.stemmer else str
         for heading in ("regions", "sensations", "events", "times", "qualities", "movements", "answers"):
             seen: dict[tuple[str, ...], tuple[str, str]] = {}
             for concept, phrases in getattr(lexicon, heading).items():

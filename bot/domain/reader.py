@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import get_args
 
-import snowballstemmer
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from bot.content.models import Lexicon, RegionId
 from bot.domain.injury_screen import InjuryScreen
-from bot.domain.text import fold_latin
+from bot.domain.text import fold_latin, stem_word
 from bot.domain.translit import romanized_to_cyrillic
 
 MAX_CHARS = 4096  # a Telegram message's limit: a red flag at the end of a long ramble is still read
@@ -254,9 +253,7 @@ class Reader:
 
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
-        stemmer = snowballstemmer.stemmer(lexicon.stemmer) if lexicon.stemmer else None
-        self._stems: dict[str, str] = {}
-        self._stem_word = stemmer.stemWord if stemmer is not None else None
+        self._stem_word = stem_word(lexicon.stemmer) if lexicon.stemmer else None
         self._directions = frozenset(tuple(d.split()) for d in lexicon.directions)  # "in front of"
         self._one_side = frozenset(lexicon.one_side) | {self._stem(w) for w in lexicon.one_side}
         self._contractions = {k: v for k, v in lexicon.contractions.items() if not k.startswith("'")}
@@ -300,7 +297,7 @@ class Reader:
             table[self._phrase_words(phrase)].append((Kind.SEVERITY, REACTION))
         # "behind knee" as well as "behind knees"; a stemmer already reads every number of a word, and
         # adding or dropping an "s" on a stem makes other words ("pers" is not "pero")
-        for words, concepts in list(table.items()) if stemmer is None else ():
+        for words, concepts in list(table.items()) if self._stem_word is None else ():
             variant = _other_number(words)
             if variant and variant not in table:
                 table[variant] = concepts
@@ -383,10 +380,7 @@ class Reader:
         """The word as phrases are keyed: its stem when the lexicon names a stemmer, else itself."""
         if self._stem_word is None or not word.isalpha():
             return word
-        stem = self._stems.get(word)
-        if stem is None:
-            stem = self._stems[word] = self._stem_word(word)
-        return stem
+        return self._stem_word(word)
 
     def _expand(self, text: str) -> list[str]:
         """Lower case, accents on Latin letters and symbols read, contractions and known misspellings

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from html.parser import HTMLParser
 
 import snowballstemmer
@@ -41,6 +41,13 @@ def fold_latin(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept)).casefold()
 
 
+@cache
+def stem_word(algorithm: str) -> Callable[[str], str]:
+    """One word to its stem by the Snowball `algorithm` ("spanish", "russian"), each word stemmed
+    once: a language's words repeat, and the reader, the content check and the matchers share it."""
+    return lru_cache(maxsize=1 << 16)(snowballstemmer.stemmer(algorithm).stemWord)
+
+
 @lru_cache(maxsize=8)
 def stemmer(language: str) -> Callable[[list[str]], list[str]]:
     """Words to their stems in `language` (Snowball, found by the language's English name), so
@@ -49,8 +56,7 @@ def stemmer(language: str) -> Callable[[list[str]], list[str]]:
     name = locale(language).english_name.lower()
     if language == BASE_LANGUAGE or name not in snowballstemmer.algorithms():
         return list
-    algorithm = snowballstemmer.stemmer(name)
-    one = lru_cache(maxsize=1 << 16)(algorithm.stemWord)  # a language's words repeat: stem each once
+    one = stem_word(name)
     return lambda words: [one(word) for word in words]
 
 
