@@ -29,23 +29,22 @@ from bot.domain.reader import Outcome, Reader, decide  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 # name: (language of the reader, corpus file)
+ENGLISH_BLIND = "ABCDEFGHI"  # blind sets, in the order they were written (tests/data/checkin_blind_<letter>.yaml)
+OTHER_BLIND = 5  # each other language's blind sets: checkin_<lang>_blind.yaml, then _blind_2 ... _blind_5
 CORPORA = {
     "dev": ("en", DATA / "checkin_dev.yaml"),
     "held-out": ("en", DATA / "checkin_heldout.yaml"),
-    "blind A": ("en", DATA / "checkin_blind_a.yaml"),
-    "blind B": ("en", DATA / "checkin_blind_b.yaml"),
-    "blind C": ("en", DATA / "checkin_blind_c.yaml"),
-    "blind D": ("en", DATA / "checkin_blind_d.yaml"),
-    "blind E": ("en", DATA / "checkin_blind_e.yaml"),
-    "blind F": ("en", DATA / "checkin_blind_f.yaml"),
-    "blind G": ("en", DATA / "checkin_blind_g.yaml"),
-    "blind H": ("en", DATA / "checkin_blind_h.yaml"),
-    "blind I": ("en", DATA / "checkin_blind_i.yaml"),
 }
+CORPORA |= {f"blind {letter}": ("en", DATA / f"checkin_blind_{letter.lower()}.yaml") for letter in ENGLISH_BLIND}
 CORPORA |= {  # each other language: its development, held-out and blind sets, read by its own reader
     f"{language} {part}": (language, DATA / f"checkin_{language}_{suffix}.yaml")
     for language in ("es", "ru")
-    for part, suffix in (("dev", "dev"), ("held-out", "heldout"), ("blind", "blind"), ("blind 2", "blind_2"), ("blind 3", "blind_3"), ("blind 4", "blind_4"), ("blind 5", "blind_5"))
+    for part, suffix in (
+        ("dev", "dev"),
+        ("held-out", "heldout"),
+        ("blind", "blind"),
+        *((f"blind {n}", f"blind_{n}") for n in range(2, OTHER_BLIND + 1)),
+    )
 }
 QUESTIONS = {Outcome.ASK.value, Outcome.SAFETY_QUESTION.value}
 SAFE = {Outcome.RED_FLAG.value, Outcome.SAFETY_QUESTION.value}  # no form advice, praise or load before safety
