@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
 
@@ -26,7 +27,7 @@ from bot.render import split_message
 from bot.services.languages import Languages
 from bot.storage import courses, groups
 from bot.storage.db import Database
-from bot.storage.models import Subscriber
+from bot.storage.models import GroupMember, Subscriber
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,17 @@ ADMIN_CACHE = timedelta(seconds=60)
 TOPIC_GONE = ("message thread not found", "topic_closed", "topic_deleted")
 
 Send = Callable[[Bot, int, Outgoing, int | None], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class SummaryFacts:
+    """A group's course as a summary reads it: the same in every coach's language."""
+
+    title: str
+    current_day: int
+    answers: list[GroupAnswer]
+    members: list[GroupMember]
+    admins: dict[int, str]
 
 
 class GroupDelivery:
@@ -102,24 +114,37 @@ class GroupDelivery:
     async def summary_text(self, bot: Bot, chat_id: int, day: int | None = None) -> str:
         """The coach's view of one course day (the latest by default): answers per option, red flags
         by name, who has not checked in, and every day so far. For admins' eyes only."""
-        texts, content = self.content.texts, self.content
+        return self._render_summary(await self._summary_facts(bot, chat_id), day)
+
+    async def _summary_facts(self, bot: Bot, chat_id: int) -> SummaryFacts | None:
+        """What a summary is written from, read once however many languages it is written in;
+        None before the group's course has a day."""
         async with self.db.session() as session:
             subscriber = await session.get(Subscriber, chat_id)
             enrollment = await courses.current_enrollment(session=session, chat_id=chat_id)
             if subscriber is None or enrollment is None or enrollment.current_day == 0:
-                return texts.group_summary_not_yet
+                return None
             answers = await groups.group_answers(session=session, enrollment_id=enrollment.id)
             members = await groups.roster(session=session, chat_id=chat_id)
-        day = min(day or enrollment.current_day, content.days)
         try:
             admins = await self.admins(bot, chat_id)
         except TelegramError as exc:
             log.warning("chat %s: admins unknown (%s); the summary lists everyone", chat_id, exc)
             admins = {}
+        answered = [GroupAnswer(a.user_id, a.day, a.node, a.option, a.effect) for a in answers]
+        return SummaryFacts(subscriber.name, enrollment.current_day, answered, members, admins)
+
+    def _render_summary(self, facts: SummaryFacts | None, day: int | None) -> str:
+        """The summary in the language being spoken."""
+        texts, content = self.content.texts, self.content
+        if facts is None:
+            return texts.group_summary_not_yet
+        answers, members, admins = facts.answers, facts.members, facts.admins
+        day = min(day or facts.current_day, content.days)
         entry_nodes = {lesson.day: lesson.checkin for lesson in content.lessons}
         node = content.checkin.node_by_id.get(entry_nodes[day] or "")
         summary = summarise(
-            [GroupAnswer(a.user_id, a.day, a.node, a.option, a.effect) for a in answers],
+            answers,
             day=day,
             entry_nodes=entry_nodes,
             options=[(o.id, o.label) for o in node.options] if node else [],
@@ -127,7 +152,7 @@ class GroupDelivery:
         )
         names = {m.user_id: m.name for m in members}
         labels = {(n.id, o.id): o.label for n in content.checkin.nodes for o in n.options}
-        sections = [texts.group_summary_heading.format(title=escape(subscriber.name), day=day, days=content.days)]
+        sections = [texts.group_summary_heading.format(title=escape(facts.title), day=day, days=content.days)]
         if node is None:
             sections.append(texts.group_summary_no_question)
         elif summary.counts:
@@ -176,16 +201,19 @@ class GroupDelivery:
         self, bot: Bot, chat_id: int, coaches: list[int], send: Send, *, day: int | None = None, digest: bool = False
     ) -> int:
         """A group's summary (headed as the daily digest with `digest`) to each coach privately, in
-        the coach's own language, never the group's: written once per language among them.
-        Returns how many got it."""
+        the coach's own language, never the group's: the group read once, the summary written once
+        per language among them. Returns how many got it."""
         spoken = await self.languages.of_chats(coaches)
         written: dict[str, str] = {}
+        facts: SummaryFacts | None = None
         reached = 0
         for coach in coaches:
             language = spoken[coach]
+            if not written:  # read once, before the first summary is written
+                facts = await self._summary_facts(bot, chat_id)
             with speaking(language):
                 if language not in written:
-                    summary = await self.summary_text(bot, chat_id, day)
+                    summary = self._render_summary(facts, day)
                     written[language] = f"{self.content.texts.group_digest_heading}\n\n{summary}" if digest else summary
                 reached += await self.send_private(bot, coach, written[language], send, about=chat_id)
         return reached

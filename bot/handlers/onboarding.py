@@ -18,7 +18,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.callback_data import ProfileChoice, SettingsChoice, TimeChoice, ZonePick
 from bot.context import CoachContext
-from bot.domain.course import CourseStatus, Profile
+from bot.domain.course import CourseStatus, Profile, Verdict
 from bot.domain.schedule import local_now
 from bot.domain.timeparse import format_time, parse_lesson_time
 from bot.domain.timezones import ZoneChoice, resolve_timezone, timezone_at
@@ -62,18 +62,20 @@ async def start(update: Update, context: CoachContext) -> None:
     resumed = None
     if enrollment is not None and enrollment.status == CourseStatus.STOPPED:
         resumed = await services.course.resume(chat_id)
-        _, enrollment = await services.course.current(chat_id)
-    if enrollment is None or enrollment.status in (CourseStatus.FINISHED, CourseStatus.REPLACED):
+        if resumed.verdict is not Verdict.MOVED:  # another press or process moved it first: read it again
+            _, enrollment = await services.course.current(chat_id)
+    if resumed is not None and resumed.verdict is Verdict.MOVED:  # the run resume just made active
+        status, day = CourseStatus.ACTIVE, resumed.day
+    elif enrollment is None or enrollment.status in (CourseStatus.FINISHED, CourseStatus.REPLACED):
         await reply(update, texts.start_finished.format(name=user_text(name)))
         return
+    else:
+        status, day = enrollment.status, max(1, enrollment.current_day)
     note = {CourseStatus.PAUSED: texts.start_paused_note, CourseStatus.HELD: texts.start_held_note}
     await reply(
         update,
         texts.start_known.format(
-            name=user_text(name),
-            day=max(1, enrollment.current_day),
-            days=services.content.days,
-            paused=note.get(enrollment.status, ""),
+            name=user_text(name), day=day, days=services.content.days, paused=note.get(status, "")
         ),
     )
     if resumed is not None:

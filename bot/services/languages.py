@@ -47,9 +47,14 @@ class Languages:
         if chat.type == ChatType.PRIVATE and user is not None and user.id == chat.id:
             return await self.of_person(user.id, user.language_code, store=starting)
         if update.callback_query is not None and user is not None:  # a toast only the presser sees
-            heard = await self.of_person(user.id, user.language_code)
-            if not heard.unknown:
-                return heard
+            async with self._db.session() as session:  # the presser's row and the group's, one read
+                found = await languages.languages_of(session=session, chat_ids=[user.id, chat.id])
+            if found.get(user.id) in self.available:
+                return Heard(found[user.id], kept=True)
+            guessed = from_telegram(user.language_code, self.available)
+            if guessed is not None:
+                return Heard(guessed)
+            return Heard(self._spoken(found.get(chat.id)))
         return Heard(await self.of_chat(chat.id))  # what is said in a group is said to all of it
 
     async def of_person(self, user_id: int, language_code: str | None, *, store: bool = False) -> Heard:
