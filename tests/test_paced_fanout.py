@@ -1,5 +1,6 @@
 """The paced fan-out (bot/delivery/paced.py) and the turns it takes from the rate limiter
-(`Lane.take_bulk`): never more than the limit in any second, replies and 429 pauses first, never
+(`Lane.take_bulk`): never more than the sliding cap in its window nor the limit in any second,
+whether slots are taken one at a time or in groups, replies and 429 pauses first, never
 more lessons held unrecorded than the send concurrency, and Telegram's faults handled as before.
 Pacing is checked on a clock the test moves, and the fan-out by what was sent and written: no
 assertion here is about how long anything took."""
@@ -19,7 +20,16 @@ from sqlalchemy import select
 from benchmarks.seed import FIRST_CHAT, seed_people
 from bot.delivery.engine import send_concurrency
 from bot.delivery.lean import LeanRequest
-from bot.delivery.ratelimit import Lane, LocalSchedules, Scope, lane_scope, sends_a_second
+from bot.delivery.paced import fan_out_group
+from bot.delivery.ratelimit import (
+    LATE_SLOT_SECONDS,
+    Lane,
+    LocalSchedules,
+    Scope,
+    lane_scope,
+    sends_a_second,
+    sliding_cap,
+)
 from bot.storage import deliveries
 from bot.storage.db import Database
 from bot.storage.models import Delivery
@@ -29,6 +39,8 @@ from tests.test_reliability_e2e import EngineRig
 
 class MovedClock:
     """A schedule in memory on a clock the test moves (LocalSchedules reads the real one)."""
+
+    shared = False
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -45,45 +57,109 @@ async def booked() -> None:
         await asyncio.sleep(0)
 
 
-def most_in_a_second(times: list[float]) -> int:
+def most_within(times: list[float], window: float = 1.0) -> int:
     times = sorted(times)
-    return max(bisect.bisect_left(times, start + 1.0) - i for i, start in enumerate(times))
+    return max(bisect.bisect_left(times, start + window) - i for i, start in enumerate(times))
 
 
-async def paced(rate: int, demand: Callable[[], int], step: Callable[[], float], seconds: float = 20) -> list[float]:
-    """When a paced fan-out's sends would begin, asking for `demand()` sends every `step()` seconds."""
+def group_at(rate: int) -> int:
+    """The group the paced fan-out takes its slots in at this rate (its concurrency: the engine's)."""
+    cap, _ = sliding_cap(rate)
+    return fan_out_group(cap, lane_scope("broadcast", rate).interval, max(8, rate // 10))
+
+
+async def paced(
+    rate: int, demand: Callable[[], int], step: Callable[[float | None], float], seconds: float = 20, group: int = 1
+) -> list[float]:
+    """When a paced fan-out's sends would begin, asking for `demand()` sends at a time; `step` is
+    given the lane's next turn and says how far the clock moves before the next ask."""
     schedules = MovedClock()
     lane = Lane(schedules, lane_scope("broadcast", rate), rate)
     sent: list[float] = []
     end = schedules.now + seconds
     while schedules.now < end:
         wanted = demand()
-        taken = lane.take_bulk(wanted, schedules.now, backlog=wanted + 100)
+        taken = lane.take_bulk(wanted, schedules.now, backlog=wanted + 100, group=group)
         assert taken <= wanted
         sent += [schedules.now] * taken
         await booked()
-        schedules.now += step()
+        turn = lane.next_bulk_turn(schedules.now, group)
+        schedules.now += step(None if turn is None else turn - schedules.now)
     return sent
 
 
+def busy_loop(shuffle: random.Random) -> Callable[[float | None], float]:
+    """A busy event loop: mostly on time, now and then a stall of up to a fifth of a second."""
+    return lambda _turn: shuffle.choice((0.001, 0.01, 0.03, 0.2)) if shuffle.random() < 0.01 else 0.004
+
+
+def on_turn(lateness: Callable[[], float]) -> Callable[[float | None], float]:
+    """A loop that sleeps until the lane's next turn (at least GATHER_SECONDS), waking a little late."""
+    return lambda turn: max(0.004, turn if turn is not None else 0.0) + lateness()
+
+
 @pytest.mark.parametrize("rate", [30, 1000])
-async def test_paced_turns_never_put_more_than_the_limit_into_any_second(rate):
+@pytest.mark.parametrize("grouped", [False, True])
+async def test_paced_turns_never_put_more_than_the_cap_into_its_window_nor_the_limit_into_a_second(rate, grouped):
     shuffle = random.Random(rate)
-    sent = await paced(
-        rate,
-        demand=lambda: shuffle.choice((0, 1, 3, 50, 500)),
-        # a busy event loop: mostly on time, now and then a stall of up to a fifth of a second
-        step=lambda: shuffle.choice((0.001, 0.01, 0.03, 0.2)) if shuffle.random() < 0.01 else 0.004,
-    )
-    assert most_in_a_second(sent) <= sends_a_second(rate) < rate, "more than the limit went out within a second"
+    group = group_at(rate) if grouped else 1
+    for step in (busy_loop(shuffle), on_turn(lambda: shuffle.choice((0.0, 0.0005, 0.002, 0.02)))):
+        sent = await paced(rate, demand=lambda: shuffle.choice((0, 1, 3, 50, 500)), step=step, group=group)
+        cap, window = sliding_cap(rate)
+        assert most_within(sent, window) <= cap, "more than the cap went out within its window"
+        assert most_within(sent) <= rate, "more than the limit went out within a second"
+
+
+def test_the_sliding_cap_never_lets_more_than_the_limit_into_a_second_and_fits_slots_used_a_little_late():
+    """At least a second's window, and a cap no more than the limit; the cap holds more than the slots
+    the window spans, with room for a slot used up to LATE_SLOT_SECONDS late; every whole group of
+    the paced fan-out fits it."""
+    assert sliding_cap(30) == (30, pytest.approx(30 / 29 - LATE_SLOT_SECONDS))
+    assert sliding_cap(1000)[0] == 982
+    for rate in (1, 2, 10, 20, 25, 30, 100, 200, 1000, 2000):
+        cap, window = sliding_cap(rate)
+        slots = sends_a_second(rate)
+        assert cap <= rate and window >= 1.0
+        assert cap > slots * window or cap == rate, "a slot a little late would wait for the cap"
+        assert cap % group_at(rate) == 0
+
+
+def test_the_paced_fan_out_takes_five_slots_at_a_time_at_the_free_limit_and_one_when_paid():
+    assert group_at(30) == 5
+    assert group_at(1000) == 1, "at 1,000/s the loop wakes for several slots anyway"
+    assert fan_out_group(30, 1 / 29, capacity=3) == 3, "never more than the lessons that may be held"
 
 
 @pytest.mark.parametrize("rate", [30, 1000])
-async def test_paced_turns_hand_out_every_slot_to_a_fan_out_that_keeps_up(rate):
-    """The schedule's slots fit its last-second cap: none waits for it until too late to use."""
-    sent = await paced(rate, demand=lambda: 10_000, step=lambda: 0.004)
-    started = 0.01  # the first booking's few milliseconds
+@pytest.mark.parametrize("grouped", [False, True])
+async def test_paced_turns_hand_out_every_slot_to_a_fan_out_that_keeps_up(rate, grouped):
+    """The schedule's slots fit the sliding cap: none waits for it until too late to use, whether a
+    loop looks every few milliseconds or sleeps until its group's turn."""
+    group = group_at(rate) if grouped else 1
+    shuffle = random.Random(rate)
+    step = on_turn(lambda: shuffle.choice((0.0, 0.0005, 0.002))) if grouped else (lambda _turn: 0.004)
+    sent = await paced(rate, demand=lambda: 10_000, step=step, group=group)
+    started = 0.01 + (group - 1) / sends_a_second(rate)  # the first booking's few milliseconds, the first group
     assert len(sent) >= sends_a_second(rate) * (20 - started), f"{len(sent)} sends in 20 s at {rate}/s: slots lost"
+
+
+async def test_a_grouped_turn_waits_for_its_last_slot_and_gives_up_slots_a_stall_made_later_than_its_span():
+    schedules = MovedClock()
+    lane = Lane(schedules, Scope("all", 0.1), 10)
+    lane.take_bulk(5, schedules.now, backlog=50, group=3)
+    await booked()  # slots at +0, +0.1, +0.2 ...
+    assert lane.take_bulk(5, schedules.now, backlog=50, group=3) == 0, "a group went before its last slot was due"
+    assert lane.next_bulk_turn(schedules.now, group=3) == pytest.approx(schedules.now + 0.2)
+    schedules.now += 0.2
+    assert lane.take_bulk(5, schedules.now, backlog=50, group=3) == 3, "the group's three slots, at once"
+    await booked()  # the next three: +0.3, +0.4, +0.5
+    schedules.now += 0.35  # a stall: the slot at +0.3 is now later than a group's span, +0.4 and +0.5 are not
+    assert lane.take_bulk(5, schedules.now, backlog=50, group=3) == 0, "a group went before its last slot was due"
+    assert lane.next_bulk_turn(schedules.now, group=3) == pytest.approx(schedules.now + 0.05)
+    await booked()
+    schedules.now += 0.05
+    assert lane.take_bulk(5, schedules.now, backlog=50, group=3) == 3, "the slots at +0.4, +0.5 and +0.6 s"
+    assert lane.take_bulk(5, schedules.now, backlog=50, group=3) == 0, "the slot given up was used after all"
 
 
 async def test_a_paced_turn_uses_only_slots_that_have_come_due_and_none_given_up():
@@ -130,7 +206,7 @@ async def test_the_paced_fan_out_never_holds_more_unrecorded_lessons_than_its_co
     settings = make_settings(telegram, database_url, global_rate=200, checkin_reminder_hours=0)
     concurrency = send_concurrency(settings)
     posted, written, writes, worst = 0, 0, [], 0
-    post, record = LeanRequest.do_request, deliveries.record_outcomes
+    post, commit = LeanRequest.do_request, deliveries.commit_outcomes
 
     async def counted_post(self, url, method, request_data=None, **timeouts):
         nonlocal posted, worst
@@ -138,15 +214,15 @@ async def test_the_paced_fan_out_never_holds_more_unrecorded_lessons_than_its_co
         worst = max(worst, posted - written)
         return await post(self, url, method, request_data, **timeouts)
 
-    async def slow_record(*, session, outcomes):
+    async def slow_commit(*, connection, outcomes):
         nonlocal written
         await asyncio.sleep(0.05)  # a slow database: sends go on meanwhile, up to the bound
-        await record(session=session, outcomes=outcomes)
+        await commit(connection=connection, outcomes=outcomes)
         writes.append(len(outcomes))
         written += len(outcomes)
 
     monkeypatch.setattr(LeanRequest, "do_request", counted_post)
-    monkeypatch.setattr(deliveries, "record_outcomes", slow_record)
+    monkeypatch.setattr(deliveries, "commit_outcomes", slow_commit)
     rig = EngineRig(settings, clock)
     await rig.bot.initialize()
     try:
@@ -185,7 +261,9 @@ async def test_a_429_on_a_paced_send_pauses_the_fan_out_and_the_lesson_goes_once
     assert statuses == Counter({"sent": people}), "the flooded lesson was retried within the tick and recorded"
     sends = [call for call in telegram.calls if call.method == "sendMessage"]
     refused_at = next(call.at for call in sends if call.params["chat_id"] == flooded)
-    after = [call.at for call in sends if call.at > refused_at]
+    # Sends begun in the same group as the refused one may arrive just after it; once the bot could
+    # have read the 429 (a few milliseconds here), nothing more goes until retry_after is over.
+    after = [call.at for call in sends if call.at > refused_at + 0.05]
     assert after and min(after) - refused_at >= 0.95, "the fan-out did not wait out retry_after"
     assert lesson_days(telegram.messages_to(flooded)) == [1]
 

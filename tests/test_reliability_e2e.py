@@ -8,7 +8,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -332,13 +332,16 @@ class HeldOutcomes:
         self._released = asyncio.Event()
 
     def hold(self) -> None:
-        written = deliveries.record_outcomes
+        """Both ways outcomes are written: in a caller's transaction, and the paced fan-out's own."""
+        for name in ("record_outcomes", "commit_outcomes"):
+            self._monkeypatch.setattr(deliveries, name, self._later(getattr(deliveries, name)))
 
+    def _later(self, write: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         async def written_later(**kwargs: object) -> None:
             await self._released.wait()
-            await written(**kwargs)
+            await write(**kwargs)
 
-        self._monkeypatch.setattr(deliveries, "record_outcomes", written_later)
+        return written_later
 
     def release(self) -> None:
         self._released.set()

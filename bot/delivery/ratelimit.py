@@ -7,7 +7,9 @@ a second in a private chat and 20 a minute in a group, edits included. Over that
   broadcast has its own). On PostgreSQL the schedule is one row of `send_budget` that every
   process books from, a fraction of a second at a time, so the limit holds for the deployment,
   not per process; on SQLite (one process) it lives in memory. A slot missed by more than a few
-  milliseconds is given up rather than used late, so a stall never turns into a burst.
+  milliseconds is given up rather than used late, so a stall never turns into a burst (the paced
+  fan-out takes its slots a few at a time, and may use one as late as its group's span).
+- Whatever the slots, no more sends begin within a sliding window than its cap (`sliding_cap`).
 - Each group has a schedule of its own, shared the same way, with a small burst.
 - In a private chat the scheduled sends (lessons, nudges) keep a second from the chat's previous
   message; a reply to someone who is talking to the bot goes at once (Telegram allows such short
@@ -89,15 +91,28 @@ class Scope:
 
 
 def sends_a_second(per_second: float) -> int:
-    """The most sends a lane lets begin within any second: just under the limit."""
+    """A lane's slots a second: just under the limit."""
     return max(1, math.floor(per_second * RATE_SHARE))
 
 
+def sliding_cap(per_second: float) -> tuple[int, float]:
+    """The most sends a lane lets begin within a sliding window, and that window: at least a
+    second, so no second holds more than the cap, and the cap no more than the limit (30 within
+    1.022 s at 30/s, 982 within 1.0004 s at 1,000/s). The cap holds a little more than the slots
+    the window spans, so a slot used a little late (up to LATE_SLOT_SECONDS) never waits for it: a
+    wait would make the next slot that much later, and so on until one was given up. At 30/s the
+    send over the limit would come 22 ms after the second, and whole groups of the paced fan-out
+    (`fan_out_group`) fill each window."""
+    slots = sends_a_second(per_second)
+    most = min(max(slots + 1, math.ceil(slots * (1 + LATE_SLOT_SECONDS))), max(1, math.floor(per_second)))
+    return most, max(1.0, most / slots - LATE_SLOT_SECONDS)
+
+
 def lane_scope(key: str, per_second: float) -> Scope:
-    """A lane's schedule: as many evenly spaced slots a second as its last-second cap lets begin.
-    Spaced any closer (1 / (30 × 0.97) s at 30/s puts 30 slots within 0.997 s, over a cap of 29),
-    each slot would wait a little for the cap, the wait would grow slot after slot until one was
-    too late to use, and a slot would be lost every few seconds."""
+    """A lane's schedule: its slots a second, evenly spaced, so that each fits the sliding cap.
+    Spaced any closer (1 / (30 × 0.97) s at 30/s), more slots would fall within the cap's window
+    than it lets begin: each slot would wait a little for the cap, the wait would grow slot after
+    slot until one was too late to use, and a slot would be lost every few seconds."""
     return Scope(key, 1 / sends_a_second(per_second))
 
 
@@ -108,12 +123,16 @@ def group_scope(chat_id: int | str, per_minute: int) -> Scope:
 
 
 class Schedules(Protocol):
+    shared: bool  # booked by several processes: only sends at their slots keep the limit between them
+
     async def book(self, scope: Scope, count: int) -> list[float]:
         """`count` consecutive send times of the scope, as `time.monotonic()` values."""
 
 
 class LocalSchedules:
     """The schedules in this process's memory: the whole truth when there is one process (SQLite)."""
+
+    shared = False
 
     def __init__(self) -> None:
         self._tat: dict[str, float] = {}
@@ -155,6 +174,8 @@ class SharedSchedules:
 
     Should the database not answer within a second, this process paces from memory until it does:
     a send is never held up, and never unpaced."""
+
+    shared = True
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -199,28 +220,26 @@ class SharedSchedules:
         return self._connection
 
 
-class LastSecond:
-    """This process's sends begun within the last second. The schedule spaces sends evenly; this
-    keeps the limit when a busy event loop let several slots go at once. Sends count from when they
-    begin, not from Telegram's answer: counting both a send in flight and those answered within the
-    second would hold the rate to limit / (1 + answer time)."""
+class SlidingCap:
+    """This process's sends begun within the last window (`sliding_cap`). The schedule spaces sends
+    evenly; this keeps the limit when a busy event loop let several slots go at once. Sends count
+    from when they begin, not from Telegram's answer: counting both a send in flight and those
+    answered within the window would hold the rate to limit / (1 + answer time)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
+        self.window = window
         self._begun: deque[float] = deque()
 
-    def wait(self, now: float) -> float:
-        """Seconds until one more send cannot put more than the limit into any second."""
-        while self._begun and self._begun[0] <= now - 1.0:
-            self._begun.popleft()
-        if len(self._begun) < self.limit:
-            return 0.0
-        return self._begun[0] + 1.0 - now
+    def wait(self, now: float, count: int = 1) -> float:
+        """Seconds until `count` more sends cannot put more than the limit into any window."""
+        self._forget(now)
+        over = len(self._begun) + min(count, self.limit) - self.limit
+        return 0.0 if over <= 0 else self._begun[over - 1] + self.window - now
 
     def room(self, now: float) -> int:
-        """How many sends may begin now without putting more than the limit into any second."""
-        while self._begun and self._begun[0] <= now - 1.0:
-            self._begun.popleft()
+        """How many sends may begin now without putting more than the limit into any window."""
+        self._forget(now)
         return self.limit - len(self._begun)
 
     def begin(self, now: float, count: int = 1) -> None:
@@ -231,6 +250,10 @@ class LastSecond:
         if self._begun:
             self._begun.pop()
 
+    def _forget(self, now: float) -> None:
+        while self._begun and self._begun[0] <= now - self.window:
+            self._begun.popleft()
+
 
 class Lane:
     """The slots of one shared schedule, handed out as they come due: replies first, then the
@@ -240,7 +263,7 @@ class Lane:
     def __init__(self, schedules: Schedules, scope: Scope, per_second: float) -> None:
         self._schedules = schedules
         self._scope = scope
-        self._last_second = LastSecond(sends_a_second(per_second))
+        self._cap = SlidingCap(*sliding_cap(per_second))
         self._block = max(1, math.ceil(BULK_HORIZON_SECONDS / scope.interval))
         self._replies: deque[asyncio.Future[float]] = deque()
         self._bulk: deque[asyncio.Future[float]] = deque()
@@ -256,34 +279,51 @@ class Lane:
     def interval(self) -> float:
         return self._scope.interval
 
-    def take_bulk(self, wanted: int, now: float, *, backlog: int) -> int:
+    def take_bulk(self, wanted: int, now: float, *, backlog: int, group: int = 1) -> int:
         """The paced fan-out's turn (bot/delivery/paced.py): how many of `wanted` sends may start now,
-        each on a slot that has come due (none once more than LATE_SLOT_SECONDS late), within the
-        last second's cap, after every waiting reply and outside a 429 pause; those slots are used.
-        Slots are booked ahead for the `backlog` of sends to come, as for sends waiting one by one."""
-        while self._slots and self._slots[0] < now - LATE_SLOT_SECONDS:
+        each on a slot that has come due, within the sliding cap, after every waiting reply and
+        outside a 429 pause; those slots are used. A fan-out that takes `group` slots at a time may
+        use a slot up to the group's span late (then LATE_SLOT_SECONDS more), never later. Slots
+        are booked ahead for the `backlog` of sends to come, as for sends waiting one by one."""
+        late = LATE_SLOT_SECONDS + (group - 1) * self._scope.interval
+        while self._slots and self._slots[0] < now - late:
             self._slots.popleft()
         taken = 0
-        if not self._replies and now >= self._bulk_paused_until:
-            room = self._last_second.room(now)
+        turn = self.next_bulk_turn(now, max(1, min(group, wanted)))
+        if turn is not None and turn <= now:
+            room = self._cap.room(now)
             while taken < wanted and taken < room and self._slots and self._slots[0] <= now:
                 self._slots.popleft()
                 taken += 1
-            self._last_second.begin(now, taken)
+            self._cap.begin(now, taken)
         self._paced = max(0, backlog - taken)
         self._book_ahead(now)
         return taken
 
-    def next_bulk_turn(self, now: float) -> float | None:
-        """When `take_bulk` may next hand out a slot; None while the slots are being booked (then
-        `on_booked` is called when they are in)."""
+    def next_bulk_turn(self, now: float, group: int = 1) -> float | None:
+        """When `take_bulk` may next hand out `group` slots at once: when the group's last slot is
+        due, or its first is the group's span late, and the cap has room for all of them; None
+        while the slots are being booked (then `on_booked` is called when they are in)."""
         if now < self._bulk_paused_until:
             return self._bulk_paused_until
         if self._replies:  # the next slot is theirs: look again one slot later
             return now + self._scope.interval
         if not self._slots:
             return None
-        return max(self._slots[0], now + self._last_second.wait(now))
+        due = self._slots[0] + (group - 1) * self._scope.interval
+        if len(self._slots) >= group:
+            due = min(due, self._slots[group - 1])
+        return max(due, now + self._cap.wait(now, group))
+
+    @property
+    def cap(self) -> int:
+        """The most sends that may begin within the sliding window."""
+        return self._cap.limit
+
+    @property
+    def shared(self) -> bool:
+        """Other processes take slots of the same schedule (PostgreSQL)."""
+        return self._schedules.shared
 
     def done_bulk(self) -> None:
         """The paced fan-out wants no more slots."""
@@ -310,7 +350,7 @@ class Lane:
             queue.appendleft(waiter := asyncio.get_running_loop().create_future())
 
     def unused(self) -> None:
-        self._last_second.unused()
+        self._cap.unused()
 
     def pause_bulk(self, seconds: float) -> None:
         self._bulk_paused_until = max(self._bulk_paused_until, time.monotonic() + seconds)
@@ -346,10 +386,10 @@ class Lane:
             if self._slots[0] > now:
                 await asyncio.sleep(self._slots[0] - now)
                 continue
-            if (wait := self._last_second.wait(now)) > 0:
+            if (wait := self._cap.wait(now)) > 0:
                 await asyncio.sleep(wait)
                 continue
-            self._last_second.begin(now)
+            self._cap.begin(now)
             queue.popleft().set_result(self._slots.popleft())
 
     def _next_in_line(self, now: float) -> deque[asyncio.Future[float]] | None:
