@@ -124,8 +124,8 @@ def test_the_sliding_cap_never_lets_more_than_the_limit_into_a_second_and_fits_s
         assert cap % group_at(rate) == 0
 
 
-def test_the_paced_fan_out_takes_six_slots_at_a_time_at_the_free_limit_and_one_when_paid():
-    assert group_at(30) == 6
+def test_the_paced_fan_out_takes_five_slots_at_a_time_at_the_free_limit_and_one_when_paid():
+    assert group_at(30) == 5
     assert group_at(1000) == 1, "at 1,000/s the loop wakes for several slots anyway"
     assert fan_out_group(30, 1 / 29, capacity=3) == 3, "never more than the lessons that may be held"
 
