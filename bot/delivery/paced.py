@@ -180,9 +180,7 @@ class PacedFanOut:
         """Start as many sends as slots have come due: messages waiting for their time first (next
         parts, retries after a 429), then new lessons while fewer than the concurrency are held."""
         later = self._later
-        ready = 0
-        while ready < len(later) and later[ready][0] <= now:  # the heap's first entries: at least those are due
-            ready += 1
+        ready = self._held_due(now)
         closing = self._engine.closing or self._failure is not None
         room = 0 if closing else min(len(self._waiting), self._capacity - self._held)
         wanted = ready + room
@@ -207,6 +205,13 @@ class PacedFanOut:
             slots -= 1
         for _ in range(slots):  # taken but not used: they no longer count against the cap
             self._lane.unused()
+
+    def _held_due(self, now: float) -> int:
+        """Held messages whose time has come: the heap's first entries, at least those."""
+        later, due = self._later, 0
+        while due < len(later) and later[due][0] <= now:
+            due += 1
+        return due
 
     def _post(self, lesson: _Lesson) -> None:
         chat_id = lesson.item.chat_id
@@ -339,12 +344,8 @@ class PacedFanOut:
         """When to look again: when the next group of slots is due (not sooner than GATHER_SECONDS)
         if something could use it, or a held message's time; None to wait to be told (an answer, a
         claim, a booking)."""
-        later = self._later
-        wake = later[0][0] if later else None
-        due = 0
-        while due < len(later) and later[due][0] <= now:
-            due += 1
-        sendable = due + max(0, min(len(self._waiting), self._capacity - self._held))
+        wake = self._later[0][0] if self._later else None
+        sendable = self._held_due(now) + max(0, min(len(self._waiting), self._capacity - self._held))
         self._timed = False
         if sendable > 0 and not (self._engine.closing or self._failure):
             group = min(self._group, sendable)
