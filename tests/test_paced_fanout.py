@@ -194,6 +194,19 @@ async def test_a_waiting_reply_and_a_429_pause_hold_the_paced_fan_out_back():
         await lane.close()
 
 
+async def one_tick(settings, clock) -> list[Delivery]:
+    """One tick of a delivery engine against the fake Telegram; the day-1 deliveries it left."""
+    rig = EngineRig(settings, clock)
+    await rig.bot.initialize()
+    try:
+        await rig.tick()
+        async with rig.db.session() as session:
+            return list((await session.execute(select(Delivery).where(Delivery.day == 1))).scalars())
+    finally:
+        await rig.bot.shutdown()
+        await rig.db.dispose()
+
+
 async def test_the_paced_fan_out_never_holds_more_unrecorded_lessons_than_its_concurrency(
     telegram, database_url, clock, monkeypatch
 ):
@@ -223,15 +236,7 @@ async def test_the_paced_fan_out_never_holds_more_unrecorded_lessons_than_its_co
 
     monkeypatch.setattr(LeanRequest, "do_request", counted_post)
     monkeypatch.setattr(deliveries, "commit_outcomes", slow_commit)
-    rig = EngineRig(settings, clock)
-    await rig.bot.initialize()
-    try:
-        await rig.tick()
-        async with rig.db.session() as session:
-            statuses = Counter(await session.scalars(select(Delivery.status).where(Delivery.day == 1)))
-    finally:
-        await rig.bot.shutdown()
-        await rig.db.dispose()
+    statuses = Counter(row.status for row in await one_tick(settings, clock))
     assert worst <= concurrency, f"{worst} lessons sent and not recorded at once; the bound is {concurrency}"
     assert statuses == Counter({"sent": people})
     assert len(writes) > 1 and max(writes) > 1, "outcomes are written many to a transaction, as they come"
@@ -248,15 +253,8 @@ async def test_a_429_on_a_paced_send_pauses_the_fan_out_and_the_lesson_goes_once
     telegram.fail_next(
         "sendMessage", error_code=429, description="Too Many Requests: retry after 1", retry_after=1, chat_id=flooded
     )
-    rig = EngineRig(make_settings(telegram, database_url, checkin_reminder_hours=0), clock)
-    await rig.bot.initialize()
-    try:
-        await rig.tick()
-        async with rig.db.session() as session:
-            statuses = Counter(await session.scalars(select(Delivery.status).where(Delivery.day == 1)))
-    finally:
-        await rig.bot.shutdown()
-        await rig.db.dispose()
+    rows = await one_tick(make_settings(telegram, database_url, checkin_reminder_hours=0), clock)
+    statuses = Counter(row.status for row in rows)
     assert telegram.faults_injected["429"] == 1
     assert statuses == Counter({"sent": people}), "the flooded lesson was retried within the tick and recorded"
     sends = [call for call in telegram.calls if call.method == "sendMessage"]
@@ -277,15 +275,7 @@ async def test_a_blocked_person_on_the_paced_path_is_marked_and_the_rest_go_out(
     telegram.fail_next(
         "sendMessage", error_code=403, description="Forbidden: bot was blocked by the user", chat_id=blocked
     )
-    rig = EngineRig(make_settings(telegram, database_url, checkin_reminder_hours=0), clock)
-    await rig.bot.initialize()
-    try:
-        await rig.tick()
-        async with rig.db.session() as session:
-            rows = (await session.execute(select(Delivery).where(Delivery.day == 1))).scalars().all()
-    finally:
-        await rig.bot.shutdown()
-        await rig.db.dispose()
+    rows = await one_tick(make_settings(telegram, database_url, checkin_reminder_hours=0), clock)
     by_chat = {FIRST_CHAT + row.enrollment_id: row.status for row in rows}
     assert by_chat.pop(blocked) == "pending"
     assert set(by_chat.values()) == {"sent"}
