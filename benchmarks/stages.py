@@ -29,6 +29,9 @@ MARKERS = {
     ("delivery/paced.py", "_answered"): "send",
     ("delivery/engine.py", "send"): "send",
     ("delivery/lean.py", "do_request"): "send",
+    ("delivery/keepalive.py", "post"): "send",
+    ("delivery/keepalive.py", "data_received"): "send",
+    ("delivery/keepalive.py", "connection_lost"): "send",
     ("delivery/ratelimit.py", "process_request"): "send",
     ("delivery/ratelimit.py", "_wait_turn"): "send: pacing",
     ("delivery/ratelimit.py", "_run"): "send: pacing",
@@ -45,7 +48,7 @@ MARKERS = {
     ("delivery/engine.py", "_unreachable"): "record",
     ("delivery/engine.py", "_fail"): "record",
 }
-LIBRARIES = {"aiohttp": "send", "yarl": "send", "multidict": "send", "httpx": "send", "httpcore": "send"}
+LIBRARIES = {"httpx": "send", "httpcore": "send"}
 STAGES = ("claim", "render", "send", "send: pacing", "record", "event loop, callbacks", "other threads")
 
 

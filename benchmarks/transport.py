@@ -1,12 +1,13 @@
 """What one lesson's send costs the bot, by HTTP client and JSON library: the measurements behind the
-lean fan-out's choice of aiohttp and msgspec (README, "Scaling and reliability").
+lean fan-out's own keep-alive client and msgspec (README, "Scaling and reliability").
 
 Run: .venv/bin/python benchmarks/transport.py [--requests 5000] [--in-flight 32]
 The fake Telegram runs in a process of its own; this process posts one prepared lesson body per
 request over a keep-alive pool, `--in-flight` at a time, and prints its own CPU microseconds per
 request for each client: python-telegram-bot's `send_message` (form data in, `Message` out),
-httpx and aiohttp posting the same JSON and reading only the message id, and the lean path's
-`LeanRequest` (aiohttp under python-telegram-bot's error handling, the answer read by msgspec). Then the JSON
+httpx and aiohttp posting the same JSON and reading only the message id, the lean path's keep-alive
+client (bot/delivery/keepalive.py) alone, and its `LeanRequest` (that client under python-telegram-bot's
+error handling, the answer read by msgspec). Then the JSON
 libraries on the same body and answer (microseconds per call, best of five).
 """
 
@@ -35,6 +36,7 @@ from telegram.constants import ParseMode  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
 from benchmarks.seed import TOKEN  # noqa: E402
+from bot.delivery.keepalive import KeepAlivePool  # noqa: E402
 from bot.delivery.lean import LeanRequest, PreparedMessage  # noqa: E402
 from bot.demo.fake_telegram import FakeBotApi  # noqa: E402
 
@@ -138,7 +140,17 @@ async def measure(base_url: str, args: argparse.Namespace) -> dict[str, float]:
 
         figures["aiohttp, prepared JSON"] = await cpu_per_request(with_aiohttp, args.requests, args.in_flight)
 
-    lean = LeanRequest(connections=args.in_flight, read_timeout=5.0)
+    pool = KeepAlivePool(url, connections=args.in_flight, connect_timeout=5.0, read_timeout=5.0, idle_seconds=30)
+    try:
+
+        async def with_keepalive() -> object:
+            return orjson.loads((await pool.post(url, body))[1])["result"]["message_id"]
+
+        figures["keepalive.py, prepared JSON"] = await cpu_per_request(with_keepalive, args.requests, args.in_flight)
+    finally:
+        await pool.close()
+
+    lean = LeanRequest(url=url, connections=args.in_flight, read_timeout=5.0)
     await lean.initialize()
     try:
         message = PreparedMessage(body)
@@ -146,7 +158,7 @@ async def measure(base_url: str, args: argparse.Namespace) -> dict[str, float]:
         async def with_lean() -> object:
             return (await lean.post(url, message)).message_id
 
-        figures["the lean path's LeanRequest (aiohttp, msgspec)"] = await cpu_per_request(
+        figures["the lean path's LeanRequest (keepalive, msgspec)"] = await cpu_per_request(
             with_lean, args.requests, args.in_flight
         )
     finally:
@@ -183,10 +195,10 @@ async def main(args: argparse.Namespace) -> None:
         await server.wait()
     print(f"{args.requests} sends, {args.in_flight} in flight, the fake Telegram in another process")
     for name, micros in figures.items():
-        print(f"  {name:45} {micros:6.0f} µs CPU per send")
+        print(f"  {name:50} {micros:6.0f} µs CPU per send")
     print("JSON, on a lesson body and a sendMessage answer")
     for name, micros in json_figures().items():
-        print(f"  {name:45} {micros:6.1f} µs")
+        print(f"  {name:50} {micros:6.1f} µs")
 
 
 if __name__ == "__main__":

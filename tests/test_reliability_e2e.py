@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import aiohttp
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -153,14 +152,16 @@ def test_backoff_grows_with_jitter_and_is_capped():
 class UnreachableTelegram(httpx.AsyncBaseTransport):
     """An HTTP transport whose connections to sendMessage fail to open while `down` is set (the
     request never leaves this machine); everything else passes through. The same for the lean
-    fan-out's aiohttp pool (`connector`)."""
+    fan-out's pool, whose only calls are sendMessage (`connect`)."""
 
     def __init__(self) -> None:
         self.down = False
         self._real = httpx.AsyncHTTPTransport()
 
-    def connector(self, connections: int) -> aiohttp.BaseConnector:
-        return RefusingConnector(self, limit=connections)
+    async def connect(self, *args: object, **kwargs: object) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return await asyncio.get_running_loop().create_connection(*args, **kwargs)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.down and request.url.path.endswith("/sendMessage"):
@@ -169,17 +170,6 @@ class UnreachableTelegram(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._real.aclose()
-
-
-class RefusingConnector(aiohttp.TCPConnector):
-    def __init__(self, telegram: UnreachableTelegram, **options: object) -> None:
-        super().__init__(**options)
-        self._telegram = telegram
-
-    async def connect(self, req: aiohttp.ClientRequest, *args: object, **kwargs: object) -> aiohttp.BaseConnector:
-        if self._telegram.down and req.url.path.endswith("/sendMessage"):
-            raise aiohttp.ClientConnectorError(req.connection_key, ConnectionRefusedError(111, "Connection refused"))
-        return await super().connect(req, *args, **kwargs)
 
 
 class EngineRig:
@@ -198,7 +188,7 @@ class EngineRig:
             request=request,
             rate_limiter=RateLimiter(settings, self.db),
         )
-        self.engine.lean_connector = self.transport.connector
+        self.engine.lean_connect = self.transport.connect
 
     async def tick(self) -> None:
         await self.engine.tick(self.bot)

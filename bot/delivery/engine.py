@@ -26,13 +26,12 @@ import random
 import socket
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time as clock_time
 from datetime import timedelta
 
-import aiohttp
 import httpx
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
@@ -41,6 +40,7 @@ from bot import metrics
 from bot.clock import Clock
 from bot.content import Content
 from bot.content.languages import Library
+from bot.delivery import keepalive
 from bot.delivery.compose import LessonComposer, Outgoing, past_answers
 from bot.delivery.groups import GroupDelivery
 from bot.delivery.lean import LeanFanOut
@@ -100,22 +100,13 @@ def may_have_arrived(exc: Exception) -> bool:
     """Whether Telegram may have carried out a request that got no answer: after a read timeout or
     a connection dropped once the request was out, it may well have. A refused connection, a full
     connection pool or an error answer (429, 5xx) means it did not: those are safe to send again.
-    The same for both HTTP clients: httpx under python-telegram-bot, aiohttp on the lean path."""
+    The same for both HTTP clients: httpx under python-telegram-bot, keepalive on the lean path."""
     if isinstance(exc, RetryAfter) or not isinstance(exc, NetworkError):
         return False
     cause = exc.__cause__
     if isinstance(exc, TimedOut):
-        return not isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | aiohttp.ConnectionTimeoutError)
-    if isinstance(cause, aiohttp.ClientConnectorError):  # the connection never opened
-        return False
-    return isinstance(
-        cause,
-        httpx.ReadError
-        | httpx.RemoteProtocolError
-        | aiohttp.ServerDisconnectedError
-        | aiohttp.ClientPayloadError
-        | aiohttp.ClientOSError,
-    )
+        return not isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout | keepalive.ConnectError)
+    return isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError | keepalive.AnswerLost)
 
 
 def schedule_of(lesson_time: str, timezone: str, settings: Settings) -> LessonSchedule:
@@ -151,8 +142,8 @@ class DeliveryEngine:
         (the demo's in-process Telegram), where only that layer reaches Telegram."""
         self.settings = settings
         self.lean = lean
-        # How the lean path opens connections (aiohttp's TCP connector unless a test refuses them).
-        self.lean_connector: Callable[[int], aiohttp.BaseConnector] | None = None
+        # How the lean path opens connections (the event loop's `create_connection` unless a test refuses them).
+        self.lean_connect: keepalive.Connect | None = None
         self.library = library
         self.languages = languages  # each recipient's: set around each lesson, nudge and timer sent
         self.db = db
@@ -315,7 +306,7 @@ class DeliveryEngine:
             return
         paid = self.settings.allow_paid_broadcast
         async with LeanFanOut(
-            bot, self.composer, paid=paid, connections=self.concurrency, connector=self.lean_connector
+            bot, self.composer, paid=paid, connections=self.concurrency, connect=self.lean_connect
         ) as lean:
             yield lean
 

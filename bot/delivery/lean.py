@@ -6,14 +6,15 @@ walk grows with the connections in flight) and its answer turned into a `Message
 
 - each distinct lesson variant of a fan-out (day, profile, how the check-ins adapt it) is rendered
   once and serialised once, as JSON with gaps where the person's ids go (`LessonTemplates`);
-- the body is posted over aiohttp's keep-alive pool (`LeanRequest`, a python-telegram-bot
-  `BaseRequest`), and only the message id is read from the answer (msgspec);
+- the body is posted over a keep-alive pool of our own (`LeanRequest`, a python-telegram-bot
+  `BaseRequest`, over bot/delivery/keepalive.py), and only the message id is read from the answer
+  (msgspec);
 - pacing and errors are as for every other send: the paced fan-out (bot/delivery/paced.py) takes
   its slots from the same `RateLimiter` (one budget for lessons and replies), and
   `BaseRequest.post` turns an error answer into the same exceptions (403 Forbidden, 429
   RetryAfter, 5xx NetworkError), so the engine handles a lean send's faults as any other's.
 
-The measurements behind aiohttp and msgspec are `benchmarks/transport.py` (README, "Scaling and
+The measurements behind the client and msgspec are `benchmarks/transport.py` (README, "Scaling and
 reliability"). Replies to people, group lessons and nudges keep going through python-telegram-bot.
 """
 
@@ -21,12 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import msgspec
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -37,6 +37,7 @@ from bot.delivery.compose import LessonComposer, past_answers  # isort: split
 
 # (first: bot.callback_data and bot.content import each other, and only work with bot.content first)
 from bot.callback_data import MAX_ROW_ID
+from bot.delivery.keepalive import AnswerLost, Connect, ConnectError, KeepAlivePool
 from bot.domain.checkin import Adaptation, PastAnswer, adapt_next_lesson
 from bot.language import current_language
 from bot.storage.deliveries import ClaimedLesson
@@ -46,7 +47,6 @@ from bot.storage.deliveries import ClaimedLesson
 ENROLLMENT_GAP = MAX_ROW_ID
 ANSWER_GAP = MAX_ROW_ID - 1
 _GAPS = re.compile(rb"(%d|%d)" % (ENROLLMENT_GAP, ANSWER_GAP))
-_JSON = {"Content-Type": "application/json"}
 _ENCODE = msgspec.json.Encoder().encode
 CONNECT_TIMEOUT_SECONDS = 5.0  # python-telegram-bot's default, for a new connection or a free one of the pool
 KEEPALIVE_SECONDS = 15.0  # an idle connection is closed by us before a server closes it under a request
@@ -83,42 +83,38 @@ _DECODE = msgspec.json.Decoder(_Answer).decode
 
 
 class LeanRequest(BaseRequest):
-    """python-telegram-bot's HTTP interface over an aiohttp keep-alive pool, posting JSON bodies and
-    reading sendMessage answers. Its `post` is `BaseRequest.post`: the status codes and the error
-    answer become python-telegram-bot's exceptions there. Transport faults become `TimedOut` and
-    `NetworkError` with the aiohttp exception as their cause, which `may_have_arrived` reads."""
+    """python-telegram-bot's HTTP interface over a keep-alive pool (bot/delivery/keepalive.py),
+    posting JSON bodies and reading sendMessage answers. Its `post` is `BaseRequest.post`: the
+    status codes and the error answer become python-telegram-bot's exceptions there. Transport
+    faults become `TimedOut` and `NetworkError` with the pool's fault as their cause, which
+    `may_have_arrived` reads."""
 
-    def __init__(
-        self,
-        *,
-        connections: int,
-        read_timeout: float | None,
-        connector: Callable[[int], aiohttp.BaseConnector] | None = None,
-    ) -> None:
+    def __init__(self, *, url: str, connections: int, read_timeout: float | None, connect: Connect | None = None):
+        self._url = url  # the pool connects to its origin
         self._connections = connections
         self._read_timeout = read_timeout
-        self._connector = connector or default_connector
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_SECONDS, sock_read=read_timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._connect = connect
+        self._pool: KeepAlivePool | None = None
 
     @property
     def read_timeout(self) -> float | None:
         return self._read_timeout
 
     async def initialize(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(  # no cookies, no compression: nothing to do per request
-                connector=self._connector(self._connections),
-                timeout=self._timeout,
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
+        if self._pool is None:
+            self._pool = KeepAlivePool(
+                self._url,
+                connections=self._connections,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                read_timeout=self._read_timeout,
+                idle_seconds=KEEPALIVE_SECONDS,
+                connect=self._connect,
             )
 
     async def shutdown(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            await session.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> dict:
@@ -143,21 +139,18 @@ class LeanRequest(BaseRequest):
         connect_timeout: float | None = BaseRequest.DEFAULT_NONE,
         pool_timeout: float | None = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        if self._session is None or request_data is None or request_data.contains_files:
+        if self._pool is None or request_data is None or request_data.contains_files:
             raise NetworkError("LeanRequest posts JSON bodies, once initialized")
         try:
-            async with self._session.post(url, data=request_data.json_payload, headers=_JSON) as response:
-                return response.status, await response.read()
-        except aiohttp.ConnectionTimeoutError as exc:  # no connection: the request never left
-            raise TimedOut("Pool timeout: no connection to Telegram within the connect timeout") from exc
+            return await self._pool.post(url, request_data.json_payload)
+        except ConnectError as exc:  # no connection: the request never left
+            if isinstance(exc.__cause__, TimeoutError):
+                raise TimedOut(f"Pool timeout: {exc}") from exc
+            raise NetworkError(f"ConnectError: {exc}") from exc
         except TimeoutError as exc:  # sent, no answer in time
             raise TimedOut from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
-
-
-def default_connector(connections: int) -> aiohttp.BaseConnector:
-    return aiohttp.TCPConnector(limit=connections, keepalive_timeout=KEEPALIVE_SECONDS)
+        except AnswerLost as exc:
+            raise NetworkError(f"AnswerLost: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -235,11 +228,13 @@ class LeanFanOut:
         *,
         paid: bool,
         connections: int,
-        connector: Callable[[int], aiohttp.BaseConnector] | None = None,
+        connect: Connect | None = None,
     ) -> None:
         self.templates = LessonTemplates(composer, paid=paid)
         self._url = f"{bot.base_url}/sendMessage"
-        self._request = LeanRequest(connections=connections, read_timeout=bot.request.read_timeout, connector=connector)
+        self._request = LeanRequest(
+            url=self._url, connections=connections, read_timeout=bot.request.read_timeout, connect=connect
+        )
 
     async def __aenter__(self) -> LeanFanOut:
         await self._request.initialize()
