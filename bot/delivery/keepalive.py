@@ -125,7 +125,15 @@ class _Connection(asyncio.Protocol):
 
     @property
     def reusable(self) -> bool:
-        return self.open and self._keep_alive and self._answer is None and not self._buffer
+        """Open, kept alive, between answers with nothing unasked for read, and not closing (the
+        server's end of file closes the transport a moment before `connection_lost`)."""
+        return (
+            self.open
+            and self._keep_alive
+            and self._answer is None
+            and not self._buffer
+            and not self._transport.is_closing()
+        )
 
     def close(self) -> None:
         """Closed by us: out of the pool at once (connection_lost follows)."""
@@ -327,8 +335,8 @@ class KeepAlivePool:
     # --------------------------------------------------------------- inside
 
     def _head_for(self, url: str) -> bytes:
-        if not url.startswith(self._origin + "/"):
-            raise ValueError(f"{url!r} is not on {self._origin}")
+        if not url.startswith(self._origin + "/"):  # (the URL holds the bot's token: not in the message)
+            raise ValueError(f"a URL that is not on {self._origin}")
         target = url[len(self._origin) :]
         head = (
             f"POST {target} HTTP/1.1\r\nHost: {self._host_header}\r\nContent-Type: application/json\r\nContent-Length: "
