@@ -248,12 +248,13 @@ def report(
         print(f"  {stage:22} {share * cpu_ms:6.3f} ms  {share:6.1%}")
     switches = sum(usage["switches"] for usage in usages)
     print(f"wakes/lesson     {switches / messages:.2f} (threads of the bot woken from a wait, during the fan-out)")
+    cpu_per_1000 = cpu / messages * 1000
     print(
-        f"CPU per 1,000    {cpu / messages * 1000:.2f} s (bot processes, {cpu:.1f} s in all,"
+        f"CPU per 1,000    {cpu_per_1000:.2f} s (bot processes, {cpu:.1f} s in all,"
         f" {cpu - fan_out:.1f} s of it start-up and shutdown; wall {elapsed:.1f} s)"
     )
     print(f"peak RSS         {max(usage['rss_mb'] for usage in usages):.0f} MB (largest bot process)")
-    return {"cpu_ms": cpu_ms, "share": rate / args.rate, "cpu_per_1000": cpu / messages * 1000}
+    return {"cpu_ms": cpu_ms, "share": rate / args.rate, "cpu_per_1000": cpu_per_1000}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

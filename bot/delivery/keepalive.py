@@ -135,19 +135,18 @@ class _Connection(asyncio.Protocol):
             and not self._transport.is_closing()
         )
 
-    def close(self) -> None:
-        """Closed by us: out of the pool at once (connection_lost follows)."""
+    def close(self, *, abort: bool = False) -> None:
+        """Closed by us: out of the pool at once (connection_lost follows); `abort` drops what is
+        left to write and read."""
         self.open = False
         self._pool.forget(self)
         if self._transport is not None:
-            self._transport.close()
+            self._transport.abort() if abort else self._transport.close()
 
     def _timed_out(self) -> None:
         self._timer = None
         self._fail(TimeoutError("no answer within the read timeout"))
-        self.open = False
-        self._pool.forget(self)
-        self._transport.abort()  # a late answer would belong to no request
+        self.close(abort=True)  # a late answer would belong to no request
 
     def _fail(self, exc: BaseException) -> None:
         answer, self._answer = self._answer, None
@@ -384,10 +383,10 @@ class KeepAlivePool:
         try:
             _, connection = await self._connect(lambda: _Connection(self), host, port, **tls)
         except OSError as exc:  # refused, unreachable, unresolvable, a failed TLS handshake
+            self._wake_one()  # the place it would have taken is free for a request waiting
             raise ConnectError(f"could not connect to {self._origin}: {exc}") from exc
         finally:
             self._opening -= 1
-            self._wake_one()
         if not connection.open:  # closed as it opened
             raise ConnectError(f"{self._origin} closed the connection as it opened")
         self._open.add(connection)

@@ -182,8 +182,7 @@ class PacedFanOut:
         later = self._later
         ready = self._held_due(now)
         closing = self._engine.closing or self._failure is not None
-        room = 0 if closing else min(len(self._waiting), self._capacity - self._held)
-        wanted = ready + room
+        wanted = ready + (0 if closing else self._room())
         if not wanted:
             return
         if self._lane is None:
@@ -205,6 +204,10 @@ class PacedFanOut:
             slots -= 1
         for _ in range(slots):  # taken but not used: they no longer count against the cap
             self._lane.unused()
+
+    def _room(self) -> int:
+        """New lessons that may start: those waiting, while fewer than the concurrency are held."""
+        return max(0, min(len(self._waiting), self._capacity - self._held))
 
     def _held_due(self, now: float) -> int:
         """Held messages whose time has come: the heap's first entries, at least those."""
@@ -345,7 +348,7 @@ class PacedFanOut:
         if something could use it, or a held message's time; None to wait to be told (an answer, a
         claim, a booking)."""
         wake = self._later[0][0] if self._later else None
-        sendable = self._held_due(now) + max(0, min(len(self._waiting), self._capacity - self._held))
+        sendable = self._held_due(now) + self._room()
         self._timed = False
         if sendable > 0 and not (self._engine.closing or self._failure):
             group = min(self._group, sendable)
